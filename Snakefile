@@ -1,0 +1,28 @@
+# Reproduction of Santurkar et al. (2018), "How Does Batch Normalization Help Optimization?"
+# snakemake --cores 4 --resources gpu=1            (paper settings, config/config.yaml)
+# snakemake --cores 2 --configfile config/demo.yaml (CPU demo)
+from snakemake.utils import min_version, validate
+
+
+min_version("9.20")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/probes.smk"
+include: "workflow/rules/figures.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        figures=expand("results/figures/{figure}.{ext}", figure=FIGURES, ext=["png", "pdf"]),
+        report="results/report.html",

@@ -1,0 +1,22 @@
+rule train:
+    input:
+        data=PREPARED,
+        code=package("data.py", "models.py", "probes.py", "training.py"),
+    output:
+        metrics="results/runs/{run}/metrics.tsv",
+        probes="results/runs/{run}/probes.tsv",
+        meta="results/runs/{run}/meta.json",
+        weights="results/runs/{run}/model.pt",
+    params:
+        settings=lambda wildcards: run_settings(config, wildcards.run),
+    log:
+        "logs/train/{run}.log",
+    benchmark:
+        "benchmarks/train/{run}.tsv"
+    threads: config["train"]["threads"]
+    resources:
+        gpu=GPU_TOKENS,
+        runtime=train_runtime_minutes,
+        mem_mb=8000,
+    script:
+        "../scripts/train.py"

@@ -1,0 +1,244 @@
+"""The paper's probes, for any torch model, loss and batch (protocol sections 3, 4, 5, 8).
+
+Every probe measures at the current point w_t on the given minibatch, with the model in
+train mode (batch statistics), and leaves the model exactly as it found it: parameters,
+`.grad`, normalisation running statistics, noise of noisy BatchNorm and the RNG state.
+Gradients come from `torch.autograd.grad`, so no probe pass can accumulate into another
+or into the training gradient held in `.grad`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .models import Layer, weight_layers
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class LandscapeResult:
+    etas: list[float]
+    losses: list[float]  # L(w - eta g)
+    grad_diffs: list[float]  # ||grad L(w - eta g) - g||_2
+    beta_ratios: list[float]  # grad_diff / ||eta g||_2
+    grad_norm: float  # ||g||_2
+
+    @property
+    def loss_range(self) -> tuple[float, float]:
+        return min(self.losses), max(self.losses)
+
+    @property
+    def grad_diff_range(self) -> tuple[float, float]:
+        return min(self.grad_diffs), max(self.grad_diffs)
+
+    @property
+    def effective_beta(self) -> float:
+        return max(self.beta_ratios)
+
+
+@dataclass
+class IcsResult:
+    layer: int
+    l2: float  # ||G - G'||_2
+    cosine: float  # cos(G, G')
+
+
+def trainable(model: nn.Module) -> list[nn.Parameter]:
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+def flat_norm(tensors: Sequence[torch.Tensor]) -> float:
+    """l2 norm of the tensors flattened and concatenated, accumulated in float64."""
+    norms = torch._foreach_norm([t.detach().double() for t in tensors])
+    return torch.linalg.vector_norm(torch.stack(norms)).item()
+
+
+@contextlib.contextmanager
+def preserved_state(model: nn.Module) -> Iterator[list[torch.Tensor]]:
+    """Restore parameters, buffers, train/eval mode and RNG states on exit.
+
+    Inside, the model is in train mode and noisy normalisations replay the noise of their
+    last draw (the training step's). Yields a saved copy of the trainable parameters.
+    """
+    params = trainable(model)
+    saved_params = [p.detach().clone() for p in params]
+    buffers = [b for b in model.buffers()]
+    saved_buffers = [b.clone() for b in buffers]
+    modes = [(m, m.training) for m in model.modules()]
+    noisy = [m for m in model.modules() if hasattr(m, "replay_noise")]
+    cpu_rng = torch.get_rng_state()
+    cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
+    model.train()
+    for m in noisy:
+        m.replay_noise = True
+    try:
+        yield saved_params
+    finally:
+        with torch.no_grad():
+            torch._foreach_copy_(params, saved_params)
+            if buffers:
+                torch._foreach_copy_(buffers, saved_buffers)
+        for m, training in modes:
+            m.training = training
+        for m in noisy:
+            m.replay_noise = False
+        torch.set_rng_state(cpu_rng)
+        if cuda_rng is not None:
+            torch.cuda.set_rng_state_all(cuda_rng)
+
+
+def set_params(params: list[nn.Parameter], base: list[torch.Tensor], step=None, scale=0.0):
+    """params <- base + scale * step (step None: params <- base)."""
+    with torch.no_grad():
+        torch._foreach_copy_(params, base)
+        if step is not None and scale != 0.0:
+            torch._foreach_add_(params, step, alpha=scale)
+
+
+def loss_at(model, loss_fn: LossFn, inputs, targets) -> torch.Tensor:
+    return loss_fn(model(inputs), targets)
+
+
+def batch_gradient(model, loss_fn: LossFn, inputs, targets, grad=None) -> list[torch.Tensor]:
+    """g = grad L(w) on this batch, unless the caller already holds it (the training step).
+
+    Call inside `preserved_state`: the extra forward pass must not move running statistics.
+    """
+    params = trainable(model)
+    if grad is None:
+        grad = torch.autograd.grad(loss_at(model, loss_fn, inputs, targets), params)
+    return [t.detach().to(p.dtype) for t, p in zip(grad, params, strict=True)]
+
+
+def landscape_probe(
+    model: nn.Module,
+    loss_fn: LossFn,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    etas: Sequence[float],
+    grad: list[torch.Tensor] | None = None,
+) -> LandscapeResult:
+    """Loss, gradient change and beta ratio along the descent direction -g (Figs 4, 5, 6).
+
+    For each eta, from the saved w_t: L(w_t - eta g), ||grad L(w_t - eta g) - g||_2 and its
+    ratio to ||eta g||_2. `grad` is g if the caller holds it (the training step's gradient,
+    in parameter order); otherwise it is computed on this batch.
+    """
+    params = trainable(model)
+    losses, diffs, ratios = [], [], []
+    with preserved_state(model) as w0:
+        g = batch_gradient(model, loss_fn, inputs, targets, grad)
+        g_norm = flat_norm(g)
+        for eta in etas:
+            set_params(params, w0, g, -eta)
+            loss = loss_at(model, loss_fn, inputs, targets)
+            new_grad = torch.autograd.grad(loss, params)
+            diff = flat_norm(torch._foreach_sub(new_grad, g))
+            losses.append(loss.item())
+            diffs.append(diff)
+            ratios.append(diff / (eta * g_norm) if g_norm > 0 else float("nan"))
+    return LandscapeResult(list(map(float, etas)), losses, diffs, ratios, g_norm)
+
+
+def ics_probe(
+    model: nn.Module,
+    loss_fn: LossFn,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    lr: float,
+    layer_numbers: Sequence[int],
+    grad: list[torch.Tensor] | None = None,
+    layers: list[Layer] | None = None,
+) -> list[IcsResult]:
+    """Internal covariate shift as a change of gradient (Definition 2.1, Fig 3).
+
+    G = grad of layer i's weight at w_t; G' = the same gradient on the same batch after
+    every preceding layer (weights, biases and normalisation parameters) took this step's
+    plain-SGD update -lr * G, layer i itself and the later layers left at w_t.
+    """
+    params = trainable(model)
+    layers = layers if layers is not None else weight_layers(model)
+    index = {id(p): k for k, p in enumerate(params)}
+    results = []
+    with preserved_state(model) as w0:
+        g = batch_gradient(model, loss_fn, inputs, targets, grad)
+        for number in layer_numbers:
+            if not 1 <= number <= len(layers):
+                raise ValueError(f"layer #{number} does not exist; the model has {len(layers)}")
+            layer = layers[number - 1]
+            preceding = [index[id(p)] for lay in layers[: number - 1] for p in lay.params]
+            set_params(params, w0)
+            with torch.no_grad():
+                torch._foreach_add_(
+                    [params[k] for k in preceding], [g[k] for k in preceding], alpha=-lr
+                )
+            loss = loss_at(model, loss_fn, inputs, targets)
+            (g_shifted,) = torch.autograd.grad(loss, [layer.weight])
+            g_here = g[index[id(layer.weight)]].double()
+            g_shifted = g_shifted.detach().double()
+            l2 = torch.linalg.vector_norm(g_here - g_shifted).item()
+            cosine = nn.functional.cosine_similarity(
+                g_here.flatten(), g_shifted.flatten(), dim=0, eps=1e-30
+            ).item()
+            results.append(IcsResult(number, l2, cosine))
+    return results
+
+
+class ActivationRecorder:
+    """Samples one channel of chosen layers' pre-ReLU outputs during a forward pass.
+
+    The channel of each layer is drawn once, at construction, from its own generator, as is
+    the subsample of values kept; the global RNG is never touched, so recording does not
+    change the training trajectory. Record only while `active` is set.
+    """
+
+    def __init__(self, model: nn.Module, layer_numbers: Sequence[int], samples: int, seed: int):
+        self.generator = torch.Generator().manual_seed(seed)
+        self.samples = samples
+        self.active = False
+        self.records: list[dict] = []
+        self._handles = []
+        layers = weight_layers(model)
+        self.channels = {}
+        for number in layer_numbers:
+            if not 1 <= number <= len(layers):
+                raise ValueError(f"layer #{number} does not exist; the model has {len(layers)}")
+            layer = layers[number - 1]
+            channels = layer.weight.shape[0]
+            channel = int(torch.randint(channels, (1,), generator=self.generator))
+            self.channels[number] = channel
+            hook = self._hook(number, channel)
+            self._handles.append(layer.output_module.register_forward_hook(hook))
+
+    def _hook(self, number: int, channel: int):
+        def record(module, args, output):
+            if not self.active:
+                return
+            values = output.detach()[:, channel].float().flatten()
+            keep = min(self.samples, values.numel())
+            picks = torch.randperm(values.numel(), generator=self.generator)[:keep]
+            self.records.append(
+                {
+                    "layer": number,
+                    "channel": channel,
+                    "mean": values.mean().item(),
+                    "var": values.var(unbiased=False).item(),
+                    "samples": values[picks.to(values.device)].cpu().tolist(),
+                }
+            )
+
+        return record
+
+    def take(self) -> list[dict]:
+        records, self.records = self.records, []
+        return records
+
+    def remove(self) -> None:
+        for handle in self._handles:
+            handle.remove()

@@ -1,0 +1,72 @@
+"""From the configuration to the set of training runs, their names and their settings.
+
+A run is identified by normalisation, learning rate and seed; its folder name says so
+(e.g. `batch_lr0.1_seed0`). Every other setting is shared by all runs and recorded in the
+run's metadata. The runs are the union of what the experiments (figure families) ask for.
+"""
+
+from __future__ import annotations
+
+import re
+
+FIGURES = {
+    "fig1_training": "training",
+    "fig2_test_accuracy": "training",
+    "fig3_ics_l2": "ics",
+    "fig4_ics_cosine": "ics",
+    "fig5_loss_landscape": "landscape",
+    "fig6_gradient_predictiveness": "landscape",
+    "fig7_beta_smoothness": "landscape",
+}
+FAMILIES = ("metrics", "ics", "landscape", "predictiveness", "beta", "activations")
+RUN_PATTERN = r"(none|batch|noisy_batch|l1|l2|linf)_lr[0-9.e+-]+_seed[0-9]+"
+_RUN = re.compile(r"(?P<normalization>[a-z0-9_]+?)_lr(?P<lr>[0-9.e+-]+)_seed(?P<seed>[0-9]+)")
+
+
+def format_lr(lr: float) -> str:
+    return f"{float(lr):g}"
+
+
+def run_name(normalization: str, lr: float, seed: int) -> str:
+    return f"{normalization}_lr{format_lr(lr)}_seed{int(seed)}"
+
+
+def parse_run_name(name: str) -> dict:
+    match = _RUN.fullmatch(name)
+    if match is None:
+        raise ValueError(f"not a run name: {name!r} (expected e.g. batch_lr0.1_seed0)")
+    return {
+        "normalization": match["normalization"],
+        "lr": float(match["lr"]),
+        "seed": int(match["seed"]),
+    }
+
+
+def experiment_runs(config: dict, experiment: str) -> list[str]:
+    spec = config["experiments"][experiment]
+    return [
+        run_name(norm, lr, seed)
+        for norm in spec["normalizations"]
+        for lr in spec["lrs"]
+        for seed in config["train"]["seeds"]
+    ]
+
+
+def all_runs(config: dict) -> list[str]:
+    runs: dict[str, None] = {}
+    for experiment in config["experiments"]:
+        runs.update(dict.fromkeys(experiment_runs(config, experiment)))
+    return list(runs)
+
+
+def run_settings(config: dict, run: str) -> dict:
+    """The resolved settings of one run: what its training job receives and records."""
+    train = config["train"]
+    return {
+        "run": run,
+        **parse_run_name(run),
+        "width": float(config["model"]["width"]),
+        "dataset": config["data"]["dataset"],
+        **{k: train[k] for k in sorted(train) if k != "seeds"},
+        "probes": dict(config["probes"]),
+    }

@@ -1,0 +1,83 @@
+"""Raw per-run records -> tidy tables, one row per run x step x quantity (x layer, eta).
+
+Columns of every table: run, normalization, lr, seed, step, quantity, value, layer, eta,
+diverged_at. These tables are what the figures and the claim verdicts read.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+COLUMNS = [
+    "run", "normalization", "lr", "seed", "step", "quantity", "value", "layer", "eta",
+    "diverged_at",
+]  # fmt: skip
+METRIC_QUANTITIES = ["train_loss", "train_accuracy", "test_loss", "test_accuracy"]
+PROBE_QUANTITIES = {
+    "landscape": ("landscape", ["loss"]),
+    "predictiveness": ("landscape", ["grad_diff"]),
+    "beta": ("landscape", ["beta_ratio", "effective_beta", "grad_norm"]),
+    "ics": ("ics", ["ics_l2", "ics_cosine"]),
+    "activations": ("activation", ["mean", "var", "sample"]),
+}
+
+
+def read_run(metrics_path, probes_path, meta_path) -> dict:
+    meta = json.loads(open(meta_path).read())
+    return {
+        "meta": meta,
+        "metrics": pd.read_csv(metrics_path, sep="\t"),
+        "probes": pd.read_csv(probes_path, sep="\t"),
+    }
+
+
+def with_run_columns(df: pd.DataFrame, meta: dict) -> pd.DataFrame:
+    df = df.copy()
+    for key in ("run", "normalization", "lr", "seed"):
+        df[key] = meta[key]
+    diverged = meta.get("diverged_at")
+    df["diverged_at"] = np.nan if diverged is None else float(diverged)
+    for key in ("layer", "eta"):
+        if key not in df:
+            df[key] = np.nan
+    return df[COLUMNS]
+
+
+def metrics_table(run: dict) -> pd.DataFrame:
+    long = run["metrics"].melt(
+        id_vars="step", value_vars=METRIC_QUANTITIES, var_name="quantity", value_name="value"
+    )
+    long = long.dropna(subset=["value"])
+    return with_run_columns(long, run["meta"])
+
+
+def probe_table(run: dict, family: str) -> pd.DataFrame:
+    probe, quantities = PROBE_QUANTITIES[family]
+    raw = run["probes"]
+    rows = raw[(raw["probe"] == probe) & raw["quantity"].isin(quantities)]
+    return with_run_columns(rows.drop(columns="probe"), run["meta"])
+
+
+def family_table(runs: list[dict], family: str) -> pd.DataFrame:
+    if family == "metrics":
+        parts = [metrics_table(run) for run in runs]
+    else:
+        parts = [probe_table(run, family) for run in runs]
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return pd.DataFrame(columns=COLUMNS)
+    table = pd.concat(parts, ignore_index=True)
+    return table.sort_values(["run", "quantity", "layer", "eta", "step"], kind="stable")
+
+
+def write_tables(runs: list[dict], outputs: dict) -> None:
+    """Write one TSV per family; `outputs` maps family name -> path."""
+    for family, path in outputs.items():
+        family_table(runs, family).to_csv(path, sep="\t", index=False)
+
+
+def read_table(path) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t")

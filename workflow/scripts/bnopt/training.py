@@ -1,0 +1,426 @@
+"""One training run: VGG-A, plain SGD, constant learning rate, probes every few steps.
+
+Conventions: `step` t counts the updates already applied. The training loss of step t is
+measured at w_t on the step's minibatch, before update t+1; probes at step t measure at w_t
+on that same minibatch; an evaluation at step t uses w_t (after t updates), at step 0,
+every `eval_every` steps and at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import math
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import probes
+from .data import load_prepared
+from .models import flops_per_image, vgg_a, weight_layers
+
+log = logging.getLogger("bnopt.training")
+
+MEAN, STD = 0.5, 0.5
+EVAL_BATCH = 1000
+METRIC_COLUMNS = ["step", "train_loss", "train_accuracy", "test_loss", "test_accuracy"]
+PROBE_COLUMNS = ["step", "probe", "layer", "eta", "quantity", "value"]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("train.device is 'cuda' but torch finds no CUDA device")
+    return torch.device(name)
+
+
+def configure_backend(settings: dict, device: torch.device) -> None:
+    torch.set_num_threads(max(1, int(settings.get("threads", 1))))
+    tf32 = settings["precision"] == "tf32"
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = tf32
+    if settings.get("deterministic", False):
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
+    elif device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+
+
+def autocast(settings: dict, device: torch.device):
+    if settings["precision"] == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def to_inputs(images: torch.Tensor) -> torch.Tensor:
+    """uint8 NHWC -> normalised float NCHW, channels_last in memory (a permuted view)."""
+    return images.permute(0, 3, 1, 2).float().div_(255).sub_(MEAN).div_(STD)
+
+
+def augment(x: torch.Tensor) -> torch.Tensor:
+    """Random crop (padding 4) and horizontal flip, on the device, from the global RNG."""
+    n = x.shape[0]
+    padded = F.pad(x, (4, 4, 4, 4))
+    dx, dy = torch.randint(0, 9, (2, n), device=x.device)
+    rows = (dy[:, None] + torch.arange(32, device=x.device))[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(32, device=x.device))[:, None, None, :]
+    batch = torch.arange(n, device=x.device)[:, None, None, None]
+    chans = torch.arange(x.shape[1], device=x.device)[None, :, None, None]
+    out = padded[batch, chans, rows, cols]
+    flip = torch.rand(n, device=x.device) < 0.5
+    return torch.where(flip[:, None, None, None], out.flip(3), out)
+
+
+def epoch_order(n: int, epoch: int, seed: int) -> torch.Tensor:
+    """The fresh permutation of an epoch; stateless, so resuming needs no saved state."""
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    return torch.randperm(n, generator=generator)
+
+
+def settings_hash(settings: dict) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def evaluate(model, x_test, y_test, ctx) -> tuple[float, float]:
+    """Loss and accuracy on the whole test set, eval mode, large batches."""
+    was_training = model.training
+    model.eval()
+    loss_sum = torch.zeros((), dtype=torch.float64, device=x_test.device)
+    correct = torch.zeros((), dtype=torch.int64, device=x_test.device)
+    with torch.inference_mode(), ctx:
+        for start in range(0, x_test.shape[0], EVAL_BATCH):
+            x = to_inputs(x_test[start : start + EVAL_BATCH])
+            y = y_test[start : start + EVAL_BATCH]
+            out = model(x).float()
+            loss_sum += F.cross_entropy(out, y, reduction="sum").double()
+            correct += (out.argmax(1) == y).sum()
+    model.train(was_training)
+    n = x_test.shape[0]
+    return loss_sum.item() / n, correct.item() / n
+
+
+def probe_step(model, layers, settings, x, y, step, recorder) -> list[tuple]:
+    """All probes at step t, from the training gradient held in `.grad`."""
+    cfg = settings["probes"]
+    lr = settings["lr"]
+    params = probes.trainable(model)
+    grad = [p.grad for p in params]
+    rows = []
+    etas = [m * lr for m in cfg["eta_multipliers"]]
+    land = probes.landscape_probe(model, F.cross_entropy, x, y, etas, grad=grad)
+    for eta, loss, diff, ratio in zip(
+        land.etas, land.losses, land.grad_diffs, land.beta_ratios, strict=True
+    ):
+        rows += [
+            (step, "landscape", None, eta, "loss", loss),
+            (step, "landscape", None, eta, "grad_diff", diff),
+            (step, "landscape", None, eta, "beta_ratio", ratio),
+        ]
+    rows += [
+        (step, "landscape", None, None, "grad_norm", land.grad_norm),
+        (step, "landscape", None, None, "effective_beta", land.effective_beta),
+    ]
+    if cfg["ics_layers"]:
+        ics = probes.ics_probe(
+            model, F.cross_entropy, x, y, lr, cfg["ics_layers"], grad=grad, layers=layers
+        )
+        for r in ics:
+            rows += [(step, "ics", r.layer, None, "ics_l2", r.l2)]
+            rows += [(step, "ics", r.layer, None, "ics_cosine", r.cosine)]
+    if recorder is not None:
+        for rec in recorder.take():
+            layer = rec["layer"]
+            rows += [(step, "activation", layer, None, "mean", rec["mean"])]
+            rows += [(step, "activation", layer, None, "var", rec["var"])]
+            rows += [(step, "activation", layer, None, "sample", v) for v in rec["samples"]]
+    return rows
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def rng_state() -> dict:
+    state = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["cpu"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def train_run(data_path, outputs: dict, settings: dict, checkpoint_path=None) -> dict:
+    """Train one run and write its outputs.
+
+    `outputs` maps metrics, probes, meta and weights to paths. `settings` is the resolved
+    run configuration (see workflow/rules/common.smk). Returns the metadata written.
+    """
+    started = time.perf_counter()
+    device = resolve_device(settings["device"])
+    configure_backend(settings, device)
+    ctx = autocast(settings, device)
+    steps, batch_size, seed = settings["steps"], settings["batch_size"], settings["seed"]
+    checkpoint_path = Path(checkpoint_path or Path(outputs["meta"]).with_name("checkpoint.pt"))
+    checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
+
+    data = load_prepared(data_path)
+    x_train = torch.from_numpy(data["x_train"]).to(device)
+    y_train = torch.from_numpy(data["y_train"]).to(device)
+    x_test = torch.from_numpy(data["x_test"]).to(device)
+    y_test = torch.from_numpy(data["y_test"]).to(device)
+    n_train = x_train.shape[0]
+    per_epoch = n_train // batch_size  # the last partial batch of each epoch is dropped
+    if per_epoch == 0:
+        raise ValueError(f"batch_size {batch_size} exceeds the {n_train} training images")
+
+    torch.manual_seed(seed)
+    model = vgg_a(settings["normalization"], settings["width"])
+    model = model.to(device, memory_format=torch.channels_last)
+    layers = weight_layers(model)
+    optimizer = torch.optim.SGD(
+        model.parameters(),
+        lr=settings["lr"],
+        momentum=settings["momentum"],
+        weight_decay=settings["weight_decay"],
+        **({"fused": True} if device.type == "cuda" else {"foreach": True}),
+    )
+    probe_cfg = settings["probes"]
+    probe_every = probe_cfg["every"]
+    recorder = None
+    if probe_every and probe_cfg["activation_layers"]:
+        recorder = probes.ActivationRecorder(
+            model, probe_cfg["activation_layers"], probe_cfg["activation_samples"], seed
+        )
+
+    losses = torch.full((steps,), float("nan"), device=device)
+    correct = torch.zeros(steps, dtype=torch.int64, device=device)
+    evals: list[tuple] = []
+    probe_rows: list[tuple] = []
+    start, diverged_at = 0, None
+    key = settings_hash(settings)
+
+    if checkpoint_path.exists():
+        state = torch.load(checkpoint_path, map_location=device, weights_only=True)
+        if state.get("settings_hash") == key:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            start = state["next_step"]
+            losses[:start] = state["losses"].to(device)
+            correct[:start] = state["correct"].to(device)
+            evals, probe_rows = state["evals"], state["probe_rows"]
+            set_rng_state(state["rng"])
+            if recorder is not None:
+                recorder.generator.set_state(state["recorder_rng"])
+            log.info("resumed from %s at step %d/%d", checkpoint_path, start, steps)
+        else:
+            log.warning("ignoring %s: it was written with other settings", checkpoint_path)
+
+    if start == 0:
+        evals.append((0, *evaluate(model, x_test, y_test, ctx)))
+
+    order_epoch, order = -1, None
+    session_start, session_first = time.perf_counter(), start
+    logged_until = start
+    model.train()
+    for step in range(start, steps):
+        epoch, k = divmod(step, per_epoch)
+        if epoch != order_epoch:
+            order_epoch, order = epoch, epoch_order(n_train, epoch, seed).to(device)
+        idx = order[k * batch_size : (k + 1) * batch_size]
+        x = to_inputs(x_train[idx])
+        if settings["augment"]:
+            x = augment(x)
+        y = y_train[idx]
+        probing = bool(probe_every) and step % probe_every == 0
+        if recorder is not None:
+            recorder.active = probing
+        with ctx:
+            out = model(x)
+        loss = F.cross_entropy(out.float(), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        losses[step] = loss.detach()
+        correct[step] = (out.detach().argmax(1) == y).sum()
+        if probing:
+            if recorder is not None:
+                recorder.active = False
+            with ctx:
+                probe_rows += probe_step(model, layers, settings, x, y, step, recorder)
+        optimizer.step()
+
+        done = step + 1
+        last = done == steps
+        checkpointing = (
+            bool(settings["checkpoint_every"]) and done % settings["checkpoint_every"] == 0
+        )
+        if done % settings["log_every"] == 0 or last or probing or checkpointing:
+            window = losses[logged_until:done]
+            finite = torch.isfinite(window)
+            if not bool(finite.all()):
+                diverged_at = logged_until + int((~finite).nonzero()[0])
+                log.warning("non-finite training loss at step %d: run diverged", diverged_at)
+                break
+            if done % settings["log_every"] == 0 or last:
+                log_progress(
+                    done,
+                    steps,
+                    losses,
+                    correct,
+                    batch_size,
+                    session_start,
+                    session_first,
+                    logged_until,
+                )
+            logged_until = done
+        if done % settings["eval_every"] == 0 or last:
+            evals.append((done, *evaluate(model, x_test, y_test, ctx)))
+        if checkpointing and not last:
+            save_checkpoint(
+                checkpoint_path,
+                {
+                    "settings_hash": key,
+                    "next_step": done,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "losses": losses[:done].cpu(),
+                    "correct": correct[:done].cpu(),
+                    "evals": evals,
+                    "probe_rows": probe_rows,
+                    "rng": rng_state(),
+                    "recorder_rng": recorder.generator.get_state() if recorder else None,
+                },
+            )
+    if recorder is not None:
+        recorder.remove()
+
+    recorded = diverged_at + 1 if diverged_at is not None else steps
+    if diverged_at is not None:
+        probe_rows = [r for r in probe_rows if r[0] < diverged_at]
+        evals = [e for e in evals if e[0] <= diverged_at]
+    write_metrics(
+        outputs["metrics"], losses[:recorded].cpu(), correct[:recorded].cpu(), batch_size, evals
+    )
+    write_table(outputs["probes"], PROBE_COLUMNS, probe_rows)
+    Path(outputs["weights"]).parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), outputs["weights"])
+    session_time = time.perf_counter() - session_start
+    session_steps = (diverged_at if diverged_at is not None else steps) - session_first
+    meta = run_metadata(
+        settings, device, model, losses, correct, batch_size, evals, diverged_at, recorded
+    )
+    meta.update(
+        wall_time_s=round(time.perf_counter() - started, 3),
+        steps_per_second=round(session_steps / session_time, 3) if session_time > 0 else None,
+        resumed_from_step=session_first or None,
+        settings_hash=key,
+    )
+    Path(outputs["meta"]).write_text(json.dumps(meta, indent=2) + "\n")
+    checkpoint_path.unlink(missing_ok=True)
+    return meta
+
+
+def log_progress(done, steps, losses, correct, batch_size, t0, first, since) -> None:
+    window = slice(since, done)
+    loss = losses[window].mean().item()
+    acc = correct[window].sum().item() / (batch_size * (done - since))
+    rate = (done - first) / max(time.perf_counter() - t0, 1e-9)
+    eta_s = (steps - done) / rate if rate > 0 else float("inf")
+    log.info(
+        "step %d/%d  loss %.4f  acc %.3f  %.1f steps/s  ETA %s",
+        done,
+        steps,
+        loss,
+        acc,
+        rate,
+        format_seconds(eta_s),
+    )
+
+
+def format_seconds(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+def write_table(path, columns: list[str], rows: list[tuple]) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        f.write("\t".join(columns) + "\n")
+        for row in rows:
+            f.write("\t".join(format_cell(v) for v in row) + "\n")
+
+
+def format_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def write_metrics(path, losses, correct, batch_size, evals) -> None:
+    test = {step: (loss, acc) for step, loss, acc in evals}
+    rows = []
+    for step in range(len(losses)):
+        test_loss, test_acc = test.get(step, (None, None))
+        rows.append(
+            (step, float(losses[step]), int(correct[step]) / batch_size, test_loss, test_acc)
+        )
+    last = len(losses)
+    if last in test:  # the evaluation after the final update
+        rows.append((last, None, None, *test[last]))
+    write_table(path, METRIC_COLUMNS, rows)
+
+
+def run_metadata(
+    settings, device, model, losses, correct, batch_size, evals, diverged_at, recorded
+) -> dict:
+    window = slice(max(0, recorded - 100), recorded)
+    final_loss = losses[window].double().mean().item()
+    final_acc = correct[window].sum().item() / (batch_size * (window.stop - window.start))
+    last_eval = evals[-1] if evals else (None, None, None)
+    return {
+        **{k: settings[k] for k in ("run", "normalization", "lr", "seed")},
+        "settings": settings,
+        "steps": settings["steps"],
+        "steps_done": diverged_at if diverged_at is not None else settings["steps"],
+        "diverged": diverged_at is not None,
+        "diverged_at": diverged_at,
+        "final_train_loss": final_loss,
+        "final_train_accuracy": final_acc,
+        "final_test_step": last_eval[0],
+        "final_test_loss": last_eval[1],
+        "final_test_accuracy": last_eval[2],
+        "device": device_name(device),
+        "precision": settings["precision"],
+        "flops_per_image": flops_per_image(model),
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "cuda": torch.version.cuda,
+        },
+    }
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"

@@ -1,0 +1,19 @@
+import json
+from pathlib import Path
+
+from bnopt.claims import evaluate_claims
+from bnopt.logs import log_to
+from bnopt.report import FIGURE_CAPTIONS, build_report
+from bnopt.tables import read_table
+
+with log_to(snakemake.log[0]) as log:
+    i = snakemake.input
+    families = ("metrics", "ics", "landscape", "predictiveness", "beta")
+    tables = {family: read_table(i[family]) for family in families}
+    runs = [json.loads(Path(path).read_text()) for path in i.meta]
+    figures = [
+        {"name": Path(p).stem, "png": p, "caption": FIGURE_CAPTIONS[Path(p).stem]}
+        for p in i.figures
+    ]
+    build_report(snakemake.params.config, runs, figures, evaluate_claims(tables), snakemake.output[0])
+    log.info("report written to %s", Path(snakemake.output[0]).resolve())
