@@ -3,3 +3,86 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
+
+import pytest  # noqa: E402
+
+from bnopt import data  # noqa: E402
+
+
+class FakeIO(list):
+    """Stands in for Snakemake's Namedlist: positional and named access."""
+
+    def __init__(self, *items, **named):
+        super().__init__([*items, *named.values()])
+        for key, value in named.items():
+            setattr(self, key, value)
+        self._named = named
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            return self._named[key]
+        return super().__getitem__(key)
+
+
+class FakeSnakemake:
+    def __init__(self, input=None, output=None, params=None, log=None, threads=1):
+        self.input = input or FakeIO()
+        self.output = output or FakeIO()
+        self.params = params or FakeIO()
+        self.log = log or FakeIO()
+        self.threads = threads
+
+
+def tiny_settings(**overrides) -> dict:
+    """A training run that takes about a second on a CPU."""
+    settings = {
+        "run": "batch_lr0.1_seed0",
+        "normalization": "batch",
+        "lr": 0.1,
+        "seed": 0,
+        "width": 0.0625,
+        "dataset": "synthetic",
+        "steps": 30,
+        "batch_size": 32,
+        "momentum": 0.0,
+        "weight_decay": 0.0,
+        "eval_every": 10,
+        "log_every": 5,
+        "checkpoint_every": 10,
+        "precision": "fp32",
+        "device": "cpu",
+        "deterministic": False,
+        "augment": False,
+        "threads": 1,
+        "probes": {
+            "every": 5,
+            "eta_multipliers": [0.5, 1, 2, 4],
+            "ics_layers": [5, 10],
+            "activation_layers": [2, 9, 10],
+            "activation_samples": 16,
+        },
+    }
+    settings.update(overrides)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory) -> str:
+    folder = tmp_path_factory.mktemp("tiny-data")
+    archive = folder / "synthetic.tar.gz"
+    data.write_synthetic_archive(archive, 640, 100, seed=0)
+    out = folder / "synthetic.npz"
+    data.prepare(archive, out)
+    return str(out)
+
+
+def run_outputs(folder) -> dict:
+    return {
+        k: str(folder / name)
+        for k, name in [
+            ("metrics", "metrics.tsv"),
+            ("probes", "probes.tsv"),
+            ("meta", "meta.json"),
+            ("weights", "model.pt"),
+        ]
+    }

@@ -174,10 +174,11 @@ def ics_probe(
             layer = layers[number - 1]
             preceding = [index[id(p)] for lay in layers[: number - 1] for p in lay.params]
             set_params(params, w0)
-            with torch.no_grad():
-                torch._foreach_add_(
-                    [params[k] for k in preceding], [g[k] for k in preceding], alpha=-lr
-                )
+            if preceding:
+                with torch.no_grad():
+                    torch._foreach_add_(
+                        [params[k] for k in preceding], [g[k] for k in preceding], alpha=-lr
+                    )
             loss = loss_at(model, loss_fn, inputs, targets)
             (g_shifted,) = torch.autograd.grad(loss, [layer.weight])
             g_here = g[index[id(layer.weight)]].double()

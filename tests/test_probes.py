@@ -1,0 +1,261 @@
+"""The probes against analytic cases, and one regression test per pitfall of protocol §8."""
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from bnopt import probes
+from bnopt.models import vgg_a, weight_layers
+
+torch.set_default_dtype(torch.float64)
+
+
+class Quadratic(nn.Module):
+    """The model's output is its parameter; the loss 0.5 w^T H w makes everything closed form."""
+
+    def __init__(self, w):
+        super().__init__()
+        self.w = nn.Parameter(w.clone())
+
+    def forward(self, inputs):
+        return self.w
+
+
+def quadratic_setup(seed=0, n=6):
+    gen = torch.Generator().manual_seed(seed)
+    a = torch.randn(n, n, generator=gen)
+    h = a @ a.T + 0.1 * torch.eye(n)
+    w = torch.randn(n, generator=gen)
+
+    def loss_fn(out, targets):
+        return 0.5 * out @ h @ out
+
+    return Quadratic(w), loss_fn, h, w
+
+
+def test_landscape_on_a_quadratic_matches_closed_forms():
+    model, loss_fn, h, w = quadratic_setup()
+    etas = [0.01, 0.05, 0.2]
+    result = probes.landscape_probe(model, loss_fn, None, None, etas)
+    g = h @ w
+    hg = torch.linalg.vector_norm(h @ g).item()
+    assert result.grad_norm == pytest.approx(torch.linalg.vector_norm(g).item())
+    for eta, loss, diff, ratio in zip(
+        etas, result.losses, result.grad_diffs, result.beta_ratios, strict=True
+    ):
+        w_eta = w - eta * g
+        assert loss == pytest.approx((0.5 * w_eta @ h @ w_eta).item(), rel=1e-12)
+        assert diff == pytest.approx(eta * hg, rel=1e-10)
+        assert ratio == pytest.approx(hg / result.grad_norm, rel=1e-10)
+    assert result.effective_beta == pytest.approx(hg / result.grad_norm, rel=1e-10)
+    assert result.loss_range == (min(result.losses), max(result.losses))
+    assert torch.equal(model.w.detach(), w)
+
+
+def test_beta_is_divided_by_the_eta_that_produced_it_not_by_the_lr():
+    # Pitfall 5: with the training lr in the denominator the ratio would grow with eta.
+    model, loss_fn, h, w = quadratic_setup(seed=1)
+    result = probes.landscape_probe(model, loss_fn, None, None, [0.001, 0.01, 0.1])
+    assert max(result.beta_ratios) == pytest.approx(min(result.beta_ratios), rel=1e-9)
+
+
+def test_each_eta_starts_from_the_saved_point_and_gradients_do_not_accumulate():
+    # Pitfalls 3 and 4: the value at an eta does not depend on which etas came before it.
+    model, loss_fn, _, _ = quadratic_setup(seed=2)
+    together = probes.landscape_probe(model, loss_fn, None, None, [0.3, 0.1, 0.2])
+    for k, eta in enumerate([0.3, 0.1, 0.2]):
+        alone = probes.landscape_probe(model, loss_fn, None, None, [eta])
+        assert together.losses[k] == alone.losses[0]
+        assert together.grad_diffs[k] == alone.grad_diffs[0]
+
+
+def small_bn_net(seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(
+        nn.Linear(5, 8), nn.BatchNorm1d(8), nn.ReLU(),
+        nn.Linear(8, 8), nn.BatchNorm1d(8), nn.ReLU(),
+        nn.Linear(8, 3),
+    )  # fmt: skip
+
+
+def batch(seed=0, n=16):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 5, generator=gen), torch.randint(0, 3, (n,), generator=gen)
+
+
+def oracle_landscape(model, x, y, eta):
+    """By hand: a deep copy in train mode, a fresh gradient, one step, one more gradient."""
+    twin = copy.deepcopy(model).train()
+    params = list(twin.parameters())
+    g = torch.autograd.grad(nn.functional.cross_entropy(twin(x), y), params)
+    with torch.no_grad():
+        for p, gp in zip(params, g, strict=True):
+            p -= eta * gp
+    loss = nn.functional.cross_entropy(twin(x), y)
+    g2 = torch.autograd.grad(loss, params)
+    diff = torch.sqrt(sum(((a - b) ** 2).sum() for a, b in zip(g2, g, strict=True)))
+    return loss.item(), diff.item()
+
+
+def test_probing_in_eval_mode_still_measures_the_train_mode_landscape():
+    # Pitfall 1: BN must use batch statistics during probes; the mode is restored afterwards.
+    model = small_bn_net()
+    x, y = batch()
+    model.train()
+    model(x)  # move the running statistics away from their initial values
+    model.eval()
+    result = probes.landscape_probe(model, nn.functional.cross_entropy, x, y, [0.1])
+    loss, diff = oracle_landscape(model, x, y, 0.1)
+    assert result.losses[0] == pytest.approx(loss, rel=1e-10)
+    assert result.grad_diffs[0] == pytest.approx(diff, rel=1e-10)
+    assert not model.training
+
+
+def test_probes_leave_running_statistics_parameters_and_training_gradient_untouched():
+    # Pitfalls 2 and 7: the probes' forward passes must not move BN buffers, and the
+    # optimiser must find the training gradient, not the last probe point's.
+    model = small_bn_net()
+    x, y = batch()
+    nn.functional.cross_entropy(model(x), y).backward()
+    before_buffers = [b.clone() for b in model.buffers()]
+    before_params = [p.detach().clone() for p in model.parameters()]
+    before_grads = [p.grad.clone() for p in model.parameters()]
+    rng = torch.get_rng_state()
+    grad = [p.grad for p in model.parameters()]
+    probes.landscape_probe(model, nn.functional.cross_entropy, x, y, [0.1, 0.4], grad=grad)
+    probes.ics_probe(model, nn.functional.cross_entropy, x, y, 0.1, [2, 3], grad=grad)
+    for a, b in zip(before_buffers, model.buffers(), strict=True):
+        assert torch.equal(a, b)
+    for a, p in zip(before_params, model.parameters(), strict=True):
+        assert torch.equal(a, p)
+    for a, p in zip(before_grads, model.parameters(), strict=True):
+        assert torch.equal(a, p.grad)
+    assert torch.equal(rng, torch.get_rng_state())
+
+
+def test_the_gradient_is_taken_on_the_probed_batch():
+    # Pitfall 6: with g from another batch, ||grad L(w - eta g) - g|| would not vanish as
+    # eta -> 0.
+    model = small_bn_net()
+    x, y = batch()
+    tiny = probes.landscape_probe(model, nn.functional.cross_entropy, x, y, [1e-9])
+    assert tiny.grad_diffs[0] < 1e-6 * tiny.grad_norm
+    x2, y2 = batch(seed=5)
+    other = [
+        g.clone()
+        for g in torch.autograd.grad(
+            nn.functional.cross_entropy(model(x2), y2), list(model.parameters())
+        )
+    ]
+    wrong = probes.landscape_probe(model, nn.functional.cross_entropy, x, y, [1e-9], grad=other)
+    assert wrong.grad_diffs[0] > 1e-2 * wrong.grad_norm
+
+
+def test_ics_on_a_linear_network_matches_the_gradient_computed_by_hand():
+    torch.manual_seed(0)
+    w1, w2, w3 = torch.randn(4, 3), torch.randn(2, 4), torch.randn(1, 2)
+    model = nn.Sequential(
+        nn.Linear(3, 4, bias=False), nn.Linear(4, 2, bias=False), nn.Linear(2, 1, bias=False)
+    )
+    with torch.no_grad():
+        for layer, w in zip(model, (w1, w2, w3), strict=True):
+            layer.weight.copy_(w)
+    x, t = torch.randn(7, 3), torch.randn(7, 1)
+
+    def loss_fn(out, targets):
+        return 0.5 * ((out - targets) ** 2).sum()
+
+    lr = 0.01
+    # f = W3 W2 W1 x; with r = f - t, dL/dW1 = (W3 W2)^T r x^T, dL/dW2 = W3^T r (W1 x)^T.
+    r = (w3 @ w2 @ w1 @ x.T) - t.T
+    g1 = (w3 @ w2).T @ r @ x
+    g2 = w3.T @ r @ (w1 @ x.T).T
+    g3 = r @ (w2 @ w1 @ x.T).T
+    w1_new, w2_new = w1 - lr * g1, w2 - lr * g2
+    r2 = (w3 @ w2 @ w1_new @ x.T) - t.T
+    g2_shift = w3.T @ r2 @ (w1_new @ x.T).T
+    r3 = (w3 @ w2_new @ w1_new @ x.T) - t.T
+    g3_shift = r3 @ (w2_new @ w1_new @ x.T).T
+
+    result = probes.ics_probe(model, loss_fn, x, t, lr, [1, 2, 3])
+    assert [r.layer for r in result] == [1, 2, 3]
+    # Pitfall 8: layer 1 has no preceding layer, so G' = G exactly (it must not move itself).
+    assert result[0].l2 == 0.0 and result[0].cosine == pytest.approx(1.0)
+    assert result[1].l2 == pytest.approx(torch.linalg.norm(g2 - g2_shift).item(), rel=1e-10)
+    cos = nn.functional.cosine_similarity(g2.flatten(), g2_shift.flatten(), dim=0).item()
+    assert result[1].cosine == pytest.approx(cos, rel=1e-10)
+    assert result[2].l2 == pytest.approx(torch.linalg.norm(g3 - g3_shift).item(), rel=1e-10)
+
+
+def test_ics_moves_biases_and_normalisation_parameters_of_the_preceding_layers():
+    # Pitfall 8: the shadow network must update every parameter before layer i.
+    model = small_bn_net()
+    x, y = batch()
+    with torch.no_grad():  # make gamma/beta matter
+        model[1].weight.uniform_(0.5, 1.5)
+        model[1].bias.uniform_(-0.5, 0.5)
+    lr = 0.5
+    twin = copy.deepcopy(model)
+    params = list(twin.parameters())
+    g = torch.autograd.grad(nn.functional.cross_entropy(twin(x), y), params)
+    with torch.no_grad():
+        for p, gp in zip(params[:4], g[:4], strict=True):  # Linear1 w, b, BN1 gamma, beta
+            p -= lr * gp
+    (g_shift,) = torch.autograd.grad(nn.functional.cross_entropy(twin(x), y), [twin[3].weight])
+    expected = torch.linalg.norm(g[4] - g_shift).item()
+    (result,) = probes.ics_probe(model, nn.functional.cross_entropy, x, y, lr, [2])
+    assert result.l2 == pytest.approx(expected, rel=1e-10)
+
+
+def test_vgg_layer_groups_carry_their_normalisation_parameters():
+    layers = weight_layers(vgg_a("batch", 0.125))
+    assert len(layers) == 11
+    assert all(len(layer.params) == 4 for layer in layers[:10])
+    assert len(layers[10].params) == 2
+    assert isinstance(layers[4].output_module, nn.BatchNorm2d)
+
+
+def test_noisy_batchnorm_probes_reuse_the_training_steps_noise():
+    torch.manual_seed(0)
+    model = vgg_a("noisy_batch", 0.0625)  # float64 (this module's default dtype)
+    x = torch.randn(8, 3, 32, 32)
+    y = torch.randint(0, 10, (8,))
+    loss = nn.functional.cross_entropy(model(x), y)
+    grad = torch.autograd.grad(loss, list(model.parameters()))
+    # With the training noise replayed, eta -> 0 gives back g exactly up to rounding; fresh
+    # noise would change the gradient by O(1).
+    tiny = probes.landscape_probe(model, nn.functional.cross_entropy, x, y, [1e-9, 1e-8], grad=grad)
+    # Replayed noise: the change of gradient is linear in eta (fresh noise: constant, O(||g||)).
+    assert tiny.grad_diffs[0] == pytest.approx(0.1 * tiny.grad_diffs[1], rel=1e-3)
+    assert tiny.grad_diffs[1] < 1e-3 * tiny.grad_norm
+    first_order = loss.item() - 1e-9 * tiny.grad_norm**2
+    assert tiny.losses[0] == pytest.approx(first_order, rel=1e-8)
+
+
+def test_activation_recorder_samples_a_fixed_channel_without_touching_the_global_rng():
+    torch.manual_seed(0)
+    model = vgg_a("batch", 0.125).float()
+    recorder = probes.ActivationRecorder(model, [2, 9], samples=10, seed=3)
+    seen = {}
+    layer2 = weight_layers(model)[1]
+    layer2.output_module.register_forward_hook(
+        lambda m, a, out: seen.update(out=out.detach().clone())
+    )
+    x = torch.randn(4, 3, 32, 32, dtype=torch.float32)
+    model(x)
+    assert recorder.take() == []
+    recorder.active = True
+    rng = torch.get_rng_state()
+    model(x)
+    records = recorder.take()
+    assert torch.equal(rng, torch.get_rng_state())
+    assert [r["layer"] for r in records] == [2, 9]
+    channel = seen["out"][:, recorder.channels[2]]
+    assert records[0]["mean"] == pytest.approx(channel.mean().item(), abs=1e-6)
+    assert records[0]["var"] == pytest.approx(channel.var(unbiased=False).item(), rel=1e-5)
+    assert set(records[0]["samples"]) <= set(channel.flatten().tolist())
+    assert len(records[0]["samples"]) == 10
+    assert len(records[1]["samples"]) == 4  # a Linear layer's channel has one value per sample
+    assert recorder.channels == probes.ActivationRecorder(model, [2, 9], 10, 3).channels
