@@ -1,0 +1,483 @@
+"""CIFAR-10: download, synthetic stand-in, reading the archive, and the prepared ``.npz`` file.
+
+Two archive formats are read. The binary one (``cifar-10-binary.tar.gz``) is plain bytes and is
+accepted from anywhere. The python one (``cifar-10-python.tar.gz``) is made of pickles, and
+unpickling runs code, so it is only accepted when its md5 is the published one.
+"""
+
+import gzip
+import hashlib
+import http.client
+import io
+import os
+import pickle
+import tarfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import zlib
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+BINARY_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+BINARY_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"
+PYTHON_MD5 = "c58f30108f718f92721af3b95e74349a"
+
+NUM_CLASSES = 10
+IMAGE_SIDE = 32
+IMAGE_BYTES = 3 * IMAGE_SIDE * IMAGE_SIDE
+RECORD_BYTES = 1 + IMAGE_BYTES
+BINARY_DIR = "cifar-10-batches-bin"
+TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
+TEST_BATCH = "test_batch"
+ARRAY_KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+_CHUNK_BYTES = 1 << 20
+
+
+class DataError(Exception):
+    """The data could not be read, written or validated."""
+
+
+class DownloadError(DataError):
+    """The archive could not be downloaded."""
+
+
+class _ChecksumMismatch(Exception):
+    pass
+
+
+class _NotRetried(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Download
+
+
+def md5sum(path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK_BYTES), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def download(url, dest, md5, retries=4, backoff_s=2.0, timeout_s=60.0) -> Path:
+    """Download ``url`` to ``dest`` and check its md5; retry network errors and bad checksums.
+
+    ``retries`` is the number of attempts after the first one. Nothing is left at ``dest``
+    unless the checksum matched, and no temporary file is left behind.
+    """
+    dest = Path(dest)
+    if dest.is_file() and md5sum(dest) == md5:
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    last_error = "no attempt was made"
+    for attempt in range(retries + 1):
+        if attempt > 0:
+            time.sleep(backoff_s * 2 ** (attempt - 1))
+        try:
+            _fetch_verified(url, dest, md5, timeout_s)
+            return dest
+        except _NotRetried as error:
+            raise DownloadError(_download_failure_message(url, dest, md5, error)) from error
+        except _ChecksumMismatch as error:
+            last_error = str(error)
+        except (
+            urllib.error.URLError,
+            http.client.HTTPException,
+            ConnectionError,
+            TimeoutError,
+        ) as error:
+            last_error = _describe_network_error(error)
+    raise DownloadError(
+        _download_failure_message(url, dest, md5, f"{last_error} (after {retries + 1} attempts)")
+    )
+
+
+def _fetch_verified(url, dest: Path, md5: str, timeout_s: float) -> None:
+    partial = dest.with_name(f"{dest.name}.part-{os.getpid()}")
+    try:
+        digest = hashlib.md5()
+        try:
+            response = urllib.request.urlopen(url, timeout=timeout_s)
+        except ValueError as error:
+            raise _NotRetried(f"invalid URL: {error}") from error
+        except urllib.error.HTTPError as error:
+            if 500 <= error.code < 600:
+                raise
+            raise _NotRetried(f"HTTP error {error.code} {error.reason} (not retried)") from error
+        with response, open(partial, "wb") as out:
+            for chunk in iter(lambda: response.read(_CHUNK_BYTES), b""):
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.hexdigest() != md5:
+            raise _ChecksumMismatch(
+                f"md5 of the downloaded file is {digest.hexdigest()}, not {md5}"
+            )
+        os.replace(partial, dest)
+    except OSError as error:
+        if isinstance(error, urllib.error.URLError | ConnectionError | TimeoutError):
+            raise
+        raise _NotRetried(f"cannot write {partial}: {error}") from error
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _describe_network_error(error: Exception) -> str:
+    if isinstance(error, urllib.error.HTTPError):
+        return f"HTTP error {error.code} {error.reason}"
+    if isinstance(error, urllib.error.URLError):
+        return f"network error: {error.reason}"
+    return f"network error: {type(error).__name__}: {error}"
+
+
+def _download_failure_message(url, dest: Path, md5: str, error) -> str:
+    name = PurePosixPath(urllib.parse.urlparse(url).path).name or dest.name
+    return (
+        f"could not download {url} to {dest}: {error}. "
+        f"Without network access, place {name} (md5 {md5}) at {dest}, "
+        f"or set data.archive in the config to a local copy of it."
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Synthetic stand-in for CIFAR-10
+
+_PROTOTYPE_GRID = 8
+_NUISANCE_GRID = 4
+_MAX_SHIFT = 3
+_MODES_PER_CLASS = 3
+_PROTOTYPE_STD = 18.0
+_COLOUR_BIAS_STD = 5.0
+_NUISANCE_STD = 45.0
+_NOISE_STD = 35.0
+_CONTRAST_RANGE = (0.6, 1.4)
+
+
+def write_synthetic_archive(path, n_train, n_test, seed, num_classes=10) -> Path:
+    """Write a learnable stand-in for CIFAR-10, in exactly the binary archive's format.
+
+    Each class has a few smooth colour prototypes; a sample is one prototype of its class,
+    shifted by up to a few pixels and scaled in contrast, plus a smooth random nuisance image
+    and pixel noise. Labels are balanced and shuffled. The same arguments give the same bytes.
+    """
+    if not 2 <= num_classes <= NUM_CLASSES:
+        raise ValueError(f"num_classes must be in 2..{NUM_CLASSES}, got {num_classes}")
+    if n_train < len(TRAIN_BATCHES) or n_test < 1:
+        raise ValueError(
+            f"need n_train >= {len(TRAIN_BATCHES)} (one per batch file) and n_test >= 1, "
+            f"got {n_train} and {n_test}"
+        )
+    rng = np.random.default_rng(seed)
+    shifted_prototypes = _shifted_class_prototypes(rng, num_classes)
+    y_train = _balanced_labels(rng, n_train, num_classes)
+    y_test = _balanced_labels(rng, n_test, num_classes)
+    members = {}
+    for name, labels in zip(
+        TRAIN_BATCHES, np.array_split(y_train, len(TRAIN_BATCHES)), strict=True
+    ):
+        members[f"{name}.bin"] = _synthetic_records(rng, shifted_prototypes, labels)
+    members[f"{TEST_BATCH}.bin"] = _synthetic_records(rng, shifted_prototypes, y_test)
+    class_names = "".join(f"synthetic_class_{c}\n" for c in range(num_classes))
+    members["batches.meta.txt"] = class_names.encode()
+    return _write_tar_gz_atomically(
+        Path(path), {f"{BINARY_DIR}/{k}": v for k, v in members.items()}
+    )
+
+
+def _bilinear_upsampling_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """Matrix ``m`` (n_out, n_in) such that ``m @ v`` resamples ``v`` bilinearly, edges clamped."""
+    positions = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
+    lower = np.floor(positions).astype(int)
+    upper = np.minimum(lower + 1, n_in - 1)
+    weight_upper = positions - lower
+    matrix = np.zeros((n_out, n_in))
+    matrix[np.arange(n_out), lower] += 1 - weight_upper
+    matrix[np.arange(n_out), upper] += weight_upper
+    return matrix
+
+
+def _upsample(images: np.ndarray, n_out: int) -> np.ndarray:
+    """Bilinearly upsample the last two (square) axes of ``images`` to ``n_out`` x ``n_out``."""
+    matrix = _bilinear_upsampling_matrix(images.shape[-1], n_out).astype(images.dtype)
+    return matrix @ images @ matrix.T
+
+
+def _shifted_class_prototypes(rng, num_classes: int) -> np.ndarray:
+    """Every shifted 32x32 crop of every prototype: (classes, modes, shifts, shifts, 3, 32, 32).
+
+    A class has several prototypes (modes), so its mean image is a poor template for it.
+    """
+    padded_side = IMAGE_SIDE + 2 * _MAX_SHIFT
+    grid = (num_classes, _MODES_PER_CLASS, 3, _PROTOTYPE_GRID, _PROTOTYPE_GRID)
+    prototypes = _upsample(rng.standard_normal(grid), padded_side)
+    prototypes /= prototypes.std(axis=(2, 3, 4), keepdims=True)
+    prototypes *= _PROTOTYPE_STD
+    prototypes += _COLOUR_BIAS_STD * rng.standard_normal((num_classes, 1, 3, 1, 1))
+    n_shifts = 2 * _MAX_SHIFT + 1
+    crops = np.empty((*grid[:2], n_shifts, n_shifts, 3, IMAGE_SIDE, IMAGE_SIDE), np.float32)
+    for dy in range(n_shifts):
+        for dx in range(n_shifts):
+            crops[:, :, dy, dx] = prototypes[..., dy : dy + IMAGE_SIDE, dx : dx + IMAGE_SIDE]
+    return crops
+
+
+def _balanced_labels(rng, n: int, num_classes: int) -> np.ndarray:
+    return rng.permutation(np.arange(n) % num_classes).astype(np.uint8)
+
+
+def _synthetic_records(rng, shifted_prototypes: np.ndarray, labels: np.ndarray) -> bytes:
+    """Binary CIFAR-10 records (label byte + channel-first image) for ``labels``."""
+    n = len(labels)
+    n_modes, n_shifts = shifted_prototypes.shape[1:3]
+    mode = rng.integers(0, n_modes, n)
+    dy = rng.integers(0, n_shifts, n)
+    dx = rng.integers(0, n_shifts, n)
+    contrast = rng.uniform(*_CONTRAST_RANGE, (n, 1, 1, 1)).astype(np.float32)
+    low_res = rng.standard_normal((n, 3, _NUISANCE_GRID, _NUISANCE_GRID), dtype=np.float32)
+    images = shifted_prototypes[labels, mode, dy, dx]
+    images *= contrast
+    images += _NUISANCE_STD * _upsample(low_res, IMAGE_SIDE)
+    images += _NOISE_STD * rng.standard_normal(images.shape, dtype=np.float32)
+    images += 128.0
+    records = np.empty((n, RECORD_BYTES), np.uint8)
+    records[:, 0] = labels
+    records[:, 1:] = np.clip(images, 0, 255).reshape(n, IMAGE_BYTES)
+    return records.tobytes()
+
+
+def _write_tar_gz_atomically(path: Path, members: dict) -> Path:
+    """Write ``members`` (name -> bytes) as a reproducible tar.gz (fixed times and owners)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.part-{os.getpid()}")
+    try:
+        with open(partial, "wb") as raw:
+            # Stored, not compressed: noisy pixels shrink by under 5% and compressing 180 MB
+            # costs seconds. It is still a valid gzip stream, like the real archive.
+            with gzip.GzipFile(filename="", mode="wb", compresslevel=0, fileobj=raw, mtime=0) as gz:
+                with tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
+                    for name, payload in members.items():
+                        tar.addfile(_tar_entry(name, len(payload)), io.BytesIO(payload))
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
+
+
+def _tar_entry(name: str, size: int) -> tarfile.TarInfo:
+    entry = tarfile.TarInfo(name)
+    entry.size = size
+    entry.mode = 0o644
+    entry.mtime = 0
+    return entry
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading archives
+
+
+def read_archive(path) -> dict:
+    """Read a CIFAR-10 archive into NHWC uint8 images and int64 labels.
+
+    Returns a dict with ``x_train``, ``y_train``, ``x_test``, ``y_test``.
+    """
+    path = Path(path)
+    try:
+        # Held in memory so that the bytes parsed are the bytes whose md5 was checked.
+        raw = path.read_bytes()
+    except FileNotFoundError as error:
+        raise DataError(f"CIFAR-10 archive {path} does not exist") from error
+    except OSError as error:
+        raise DataError(f"cannot read CIFAR-10 archive {path}: {error}") from error
+    md5 = hashlib.md5(raw).hexdigest()
+    if md5 == PYTHON_MD5:
+        return _read_python_archive(path, raw)
+    return _read_binary_archive(path, raw, md5)
+
+
+def _read_binary_archive(path: Path, raw: bytes, md5: str) -> dict:
+    wanted = {f"{name}.bin" for name in (*TRAIN_BATCHES, TEST_BATCH)}
+    contents, other_names = _read_tar_members(path, raw, wanted)
+    if f"{TRAIN_BATCHES[0]}.bin" not in contents:
+        if TRAIN_BATCHES[0] in other_names:
+            raise DataError(
+                f"{path} looks like the python-format CIFAR-10 archive. It is made of pickles, "
+                f"which can run code when loaded, so it is only accepted with md5 {PYTHON_MD5}, "
+                f"and this file's md5 is {md5}. Use the binary archive "
+                f"cifar-10-binary.tar.gz (md5 {BINARY_MD5}) from {BINARY_URL} instead."
+            )
+        raise DataError(
+            f"{path} is not a CIFAR-10 binary archive: it has no member */data_batch_1.bin"
+        )
+    _require_members(path, contents, wanted)
+    train = [_parse_records(path, f"{name}.bin", contents[f"{name}.bin"]) for name in TRAIN_BATCHES]
+    test = _parse_records(path, f"{TEST_BATCH}.bin", contents[f"{TEST_BATCH}.bin"])
+    return _join_splits(train, test)
+
+
+def _read_python_archive(path: Path, raw: bytes) -> dict:
+    """Read the python-format archive; the caller has checked that md5(raw) is PYTHON_MD5."""
+    wanted = {*TRAIN_BATCHES, TEST_BATCH}
+    contents, _ = _read_tar_members(path, raw, wanted)
+    _require_members(path, contents, wanted)
+    train = [_parse_pickled_batch(path, name, contents[name]) for name in TRAIN_BATCHES]
+    test = _parse_pickled_batch(path, TEST_BATCH, contents[TEST_BATCH])
+    return _join_splits(train, test)
+
+
+def _join_splits(train: list, test: tuple) -> dict:
+    return {
+        "x_train": np.concatenate([x for x, _ in train]),
+        "y_train": np.concatenate([y for _, y in train]),
+        "x_test": test[0],
+        "y_test": test[1],
+    }
+
+
+def _read_tar_members(path: Path, raw: bytes, wanted: set) -> tuple[dict, set]:
+    """Contents of the regular files whose base name is in ``wanted``, and the other base names.
+
+    One sequential pass, so a gzip stream is decompressed only once.
+    """
+    contents = {}
+    other_names = set()
+    try:
+        with tarfile.open(fileobj=io.BytesIO(raw), mode="r:*") as tar:
+            for member in tar:
+                base = PurePosixPath(member.name).name
+                if not member.isfile() or base not in wanted:
+                    other_names.add(base)
+                    continue
+                if base in contents:
+                    raise DataError(f"{path} has more than one member named */{base}")
+                contents[base] = tar.extractfile(member).read()
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
+        raise DataError(
+            f"cannot read CIFAR-10 archive {path}: it is truncated or not a tar archive "
+            f"({type(error).__name__}: {error})"
+        ) from error
+    return contents, other_names
+
+
+def _require_members(path: Path, contents: dict, wanted: set) -> None:
+    missing = sorted(wanted - contents.keys())
+    if missing:
+        raise DataError(f"CIFAR-10 archive {path} lacks the members {', '.join(missing)}")
+
+
+def _parse_records(path: Path, name: str, payload: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Split binary records into NHWC images and int64 labels."""
+    if len(payload) == 0 or len(payload) % RECORD_BYTES != 0:
+        raise DataError(
+            f"member {name} of {path} has {len(payload)} bytes, "
+            f"not a positive multiple of the record size {RECORD_BYTES}"
+        )
+    records = np.frombuffer(payload, np.uint8).reshape(-1, RECORD_BYTES)
+    labels = records[:, 0].astype(np.int64)
+    _check_labels(f"member {name} of {path}", labels)
+    return _channel_first_to_nhwc(records[:, 1:]), labels
+
+
+def _parse_pickled_batch(path: Path, name: str, payload: bytes) -> tuple[np.ndarray, np.ndarray]:
+    where = f"member {name} of {path}"
+    try:
+        batch = pickle.loads(payload, encoding="bytes")
+        flat = np.asarray(batch[b"data"], dtype=np.uint8)
+        labels = np.asarray(batch[b"labels"], dtype=np.int64)
+    except (pickle.UnpicklingError, KeyError, TypeError, ValueError, EOFError) as error:
+        raise DataError(f"{where} is not a CIFAR-10 batch: {error}") from error
+    if flat.ndim != 2 or flat.shape[1] != IMAGE_BYTES or len(flat) != len(labels) or not len(flat):
+        raise DataError(
+            f"{where} has data of shape {flat.shape} and {len(labels)} labels, "
+            f"expected (N, {IMAGE_BYTES}) and N labels with N > 0"
+        )
+    _check_labels(where, labels)
+    return _channel_first_to_nhwc(flat), labels
+
+
+def _channel_first_to_nhwc(flat: np.ndarray) -> np.ndarray:
+    """(N, 3072) rows of red, green and blue 32x32 planes -> (N, 32, 32, 3)."""
+    planes = flat.reshape(-1, 3, IMAGE_SIDE, IMAGE_SIDE)
+    return np.ascontiguousarray(planes.transpose(0, 2, 3, 1))
+
+
+def _check_labels(where: str, labels: np.ndarray) -> None:
+    if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
+        raise DataError(
+            f"{where} has labels in {labels.min()}..{labels.max()}, outside 0..{NUM_CLASSES - 1}"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Prepared arrays
+
+
+def prepare(archive, out_path) -> dict:
+    """Read ``archive``, validate it and write the arrays to one uncompressed ``.npz`` file.
+
+    Returns a summary: sample counts, number of classes and per-class counts.
+    """
+    arrays = read_archive(archive)
+    validate_arrays(arrays, source=str(archive))
+    _save_npz_atomically(Path(out_path), arrays)
+    return summarize(arrays)
+
+
+def load_prepared(path) -> dict:
+    """Load the arrays written by :func:`prepare` (no pickles allowed)."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [key for key in ARRAY_KEYS if key not in npz.files]
+            if missing:
+                raise DataError(f"prepared data {path} lacks the arrays {', '.join(missing)}")
+            arrays = {key: npz[key] for key in ARRAY_KEYS}
+    except DataError:
+        raise
+    except (OSError, ValueError, EOFError) as error:
+        raise DataError(f"cannot load prepared data {path}: {error}") from error
+    validate_arrays(arrays, source=str(path))
+    return arrays
+
+
+def validate_arrays(arrays: dict, source: str) -> None:
+    """Raise DataError unless ``arrays`` holds non-empty NHWC uint8 images and int64 labels."""
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        where = f"{split} split of {source}"
+        if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE, 3):
+            raise DataError(
+                f"{where}: images are {x.dtype} {x.shape}, expected uint8 (N, 32, 32, 3)"
+            )
+        if y.dtype != np.int64 or y.shape != (len(x),):
+            raise DataError(f"{where}: labels are {y.dtype} {y.shape}, expected int64 ({len(x)},)")
+        if len(x) == 0:
+            raise DataError(f"{where} is empty")
+        _check_labels(where, y)
+
+
+def summarize(arrays: dict) -> dict:
+    num_classes = int(max(arrays["y_train"].max(), arrays["y_test"].max())) + 1
+    return {
+        "n_train": int(len(arrays["y_train"])),
+        "n_test": int(len(arrays["y_test"])),
+        "num_classes": num_classes,
+        "train_class_counts": np.bincount(arrays["y_train"], minlength=num_classes).tolist(),
+        "test_class_counts": np.bincount(arrays["y_test"], minlength=num_classes).tolist(),
+    }
+
+
+def _save_npz_atomically(path: Path, arrays: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.part-{os.getpid()}")
+    try:
+        # Writing through a file object stops np.savez from appending ".npz" to the name.
+        with open(partial, "wb") as f:
+            np.savez(f, **{key: arrays[key] for key in ARRAY_KEYS})
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
