@@ -15,5 +15,7 @@ with log_to(snakemake.log[0]) as log:
         {"name": Path(p).stem, "png": p, "caption": FIGURE_CAPTIONS[Path(p).stem]}
         for p in i.figures
     ]
-    build_report(snakemake.params.config, runs, figures, evaluate_claims(tables), snakemake.output[0])
+    build_report(
+        snakemake.params.config, runs, figures, evaluate_claims(tables), snakemake.output[0]
+    )
     log.info("report written to %s", Path(snakemake.output[0]).resolve())

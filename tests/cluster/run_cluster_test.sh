@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# Integration test of cluster execution: runs the demo workflow through
+# profiles/slurm and the SLURM executor plugin on a throw-away single-node
+# SLURM (one stand-in GPU) started on this machine. Needs root and Debian 12.
+#
+#   sudo bash tests/cluster/run_cluster_test.sh [WORKFLOW_DIR]
+#
+# WORKFLOW_DIR (default: the repository root) is copied to a scratch folder
+# (without .venv, .git, .snakemake, results, logs) and run there with
+#
+#   SNAKEMAKE_SLURM_PARTITION=debug timeout -k 10 -s INT 480 \
+#     $REPO/.venv/bin/snakemake --workflow-profile $REPO/profiles/slurm \
+#     --configfile config/demo.yaml --slurm-init-seconds-before-status-checks 5
+#
+# Checks: the run succeeds; every expected output exists; every job of rule
+# `train` went through SLURM asking for one GPU (read back from SLURM's
+# accounting: sacct ReqTRES contains gres/gpu=1), as many as Snakemake ran;
+# a second run (tests/cluster/failing/Snakefile, one job that exits 1) exits
+# non-zero and SLURM records its job(s) FAILED. Ends with a PASS/FAIL line.
+# SLURM is always stopped at the end (also on failure or Ctrl-C).
+#
+# Environment (all optional):
+#   EXPECTED_OUTPUTS  space-separated paths/globs relative to the workflow
+#                     (default: results/report.html results/figures/fig{1..7}_*.png)
+#   TRAIN_RULE=train  rule whose jobs must request a GPU
+#   CONFIGFILE=config/demo.yaml   RUN_TIMEOUT=480   FAIL_TIMEOUT=150
+#   SNAKEMAKE, PROFILE  default: the repository's .venv/bin/snakemake, profiles/slurm
+#   SLURM_TEST_ACCOUNTING=1  0: no slurmdbd/MariaDB; job status via squeue and
+#                     the SLURM records via `scontrol show job` (kept 300 s only)
+#   KEEP_SCRATCH=1    keep the scratch folder (it is always kept on FAIL)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+WORKFLOW_DIR=$(cd "${1:-$REPO}" && pwd)
+SNAKEMAKE=${SNAKEMAKE:-$REPO/.venv/bin/snakemake}
+PROFILE=${PROFILE:-$REPO/profiles/slurm}
+CONFIGFILE=${CONFIGFILE:-config/demo.yaml}
+EXPECTED_OUTPUTS=${EXPECTED_OUTPUTS:-results/report.html $(printf 'results/figures/fig%d_*.png ' 1 2 3 4 5 6 7)}
+TRAIN_RULE=${TRAIN_RULE:-train}
+FAIL_RULE=fail_in_slurm
+RUN_TIMEOUT=${RUN_TIMEOUT:-480}
+FAIL_TIMEOUT=${FAIL_TIMEOUT:-150}
+export SLURM_TEST_ACCOUNTING=${SLURM_TEST_ACCOUNTING:-1}
+
+# What a site sets: the partition (read by the profile), and how often to poll
+# job status (the plugin's default first poll after 40 s, growing by 10 s per
+# poll, would add minutes of idle waiting to the chain of short demo jobs).
+export SNAKEMAKE_SLURM_PARTITION=debug
+SITE_ARGS=(--slurm-init-seconds-before-status-checks 5)
+if [[ $SLURM_TEST_ACCOUNTING != 1 ]]; then
+    # without accounting `sacct` fails: status from squeue (MinJobAge=300)
+    SITE_ARGS+=(--slurm-status-command squeue)
+fi
+
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/cluster-test.XXXXXX")
+failures=()
+T0=$SECONDS
+
+say() { echo "== cluster test: $*"; }
+fail() {
+    failures+=("$1")
+    echo "== cluster test: CHECK FAILED: $1" >&2
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    say "stopping SLURM"
+    bash "$HERE/slurm_down.sh" || true
+    if [[ $rc -eq 0 && ${KEEP_SCRATCH:-0} != 1 ]]; then
+        rm -rf "$SCRATCH"
+    else
+        say "scratch folder kept: $SCRATCH"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "== cluster test: interrupted" >&2; exit 130' INT TERM
+
+[[ -x $SNAKEMAKE ]] || { echo "no snakemake at $SNAKEMAKE (set SNAKEMAKE)" >&2; exit 2; }
+[[ -f $PROFILE/config.yaml ]] || { echo "no profile at $PROFILE" >&2; exit 2; }
+
+# slurm_jobs FILE: one line per SLURM job since the cluster started,
+# "jobid|comment|requested TRES|state". The plugin names each job after the
+# run's uuid and puts "rule_<rule>[_wildcards_<values>]" in its comment.
+slurm_jobs() {
+    if [[ $SLURM_TEST_ACCOUNTING == 1 ]]; then
+        sacct -X -n -P -S "$SLURM_START" -E now \
+            -o JobIDRaw,Comment%200,ReqTRES%200,State >"$1"
+    else
+        scontrol show job -o 2>/dev/null | awk '{
+            id = ""; c = ""; t = ""; s = ""
+            for (i = 1; i <= NF; i++) {
+                if ($i ~ /^JobId=/) id = substr($i, 7)
+                else if ($i ~ /^Comment=/) c = substr($i, 9)
+                else if ($i ~ /^TRES=/) t = substr($i, 6)
+                else if ($i ~ /^JobState=/) s = substr($i, 10)
+            }
+            print id "|" c "|" t "|" s
+        }' >"$1"
+    fi
+}
+
+# run_snakemake LOG TIMEOUT ARGS...: run from the current folder, output to the
+# terminal and LOG; sets $run_rc.
+run_snakemake() {
+    local log=$1 limit=$2
+    shift 2
+    local cmd=(timeout -k 10 -s INT "$limit" "$SNAKEMAKE" "$@")
+    say "running in $PWD:"
+    echo "   SNAKEMAKE_SLURM_PARTITION=$SNAKEMAKE_SLURM_PARTITION ${cmd[*]}"
+    set +e
+    "${cmd[@]}" 2>&1 | tee "$log" | sed -u 's/^/   | /'
+    run_rc=${PIPESTATUS[0]}
+    set -e
+}
+
+# --- SLURM ------------------------------------------------------------------
+say "starting SLURM (accounting: $SLURM_TEST_ACCOUNTING)"
+t=$SECONDS
+bash "$HERE/slurm_up.sh"
+SLURM_START=$(date +%Y-%m-%dT%H:%M:%S)
+say "SLURM up in $((SECONDS - t)) s"
+
+# --- 1. the workflow ----------------------------------------------------------
+mkdir -p "$SCRATCH/wf" "$SCRATCH/failing"
+tar -C "$WORKFLOW_DIR" --exclude=./.venv --exclude=./.git --exclude=./.snakemake \
+    --exclude=./results --exclude=./logs --exclude=./.pytest_cache \
+    --exclude=./.ruff_cache --exclude=__pycache__ -cf - . | tar -C "$SCRATCH/wf" -xf -
+cd "$SCRATCH/wf"
+t=$SECONDS
+run_snakemake "$SCRATCH/run.log" "$RUN_TIMEOUT" \
+    --workflow-profile "$PROFILE" --configfile "$CONFIGFILE" "${SITE_ARGS[@]}"
+RUN_S=$((SECONDS - t))
+say "workflow run: exit $run_rc after $RUN_S s"
+if [[ $run_rc -ne 0 ]]; then
+    fail "the workflow run exited $run_rc$([[ $run_rc -eq 124 ]] && echo " (timed out after $RUN_TIMEOUT s)")"
+    for f in .snakemake/slurm_logs/rule_*/*/*.log; do
+        [[ -f $f ]] && { echo "--- $f"; tail -n 20 "$f"; }
+    done
+fi
+
+missing=()
+for pattern in $EXPECTED_OUTPUTS; do
+    found=0
+    for f in $pattern; do [[ -s $f ]] && found=1; done
+    [[ $found == 1 ]] || missing+=("$pattern")
+done
+if ((${#missing[@]})); then
+    fail "expected outputs missing or empty: ${missing[*]}"
+else
+    say "all expected outputs exist: $EXPECTED_OUTPUTS"
+fi
+
+slurm_jobs "$SCRATCH/jobs.txt"
+say "SLURM jobs of the run (jobid|comment|requested TRES|state):"
+sed 's/^/   /' "$SCRATCH/jobs.txt"
+train_re="^rule_${TRAIN_RULE}(_wildcards_.*)?$"
+n_train=$(awk -F'|' -v re="$train_re" '$2 ~ re' "$SCRATCH/jobs.txt" | wc -l)
+n_train_gpu=$(awk -F'|' -v re="$train_re" '$2 ~ re && $3 ~ /(^|,)gres\/gpu=1(,|$)/' "$SCRATCH/jobs.txt" | wc -l)
+n_train_ok=$(awk -F'|' -v re="$train_re" '$2 ~ re && $4 == "COMPLETED"' "$SCRATCH/jobs.txt" | wc -l)
+# how many train jobs Snakemake planned: its "Job stats" table
+n_planned=$(awk -v r="$TRAIN_RULE" '$1 == r && $2 ~ /^[0-9]+$/ {print $2; exit}' "$SCRATCH/run.log")
+say "train jobs: planned by Snakemake ${n_planned:-?}, in SLURM $n_train, asking gres/gpu=1 $n_train_gpu, COMPLETED $n_train_ok"
+if ((n_train == 0)); then
+    fail "no SLURM job of rule '$TRAIN_RULE' found"
+elif ((n_train_gpu != n_train)); then
+    fail "$((n_train - n_train_gpu)) of $n_train '$TRAIN_RULE' jobs did not request gres/gpu=1"
+fi
+if [[ -n $n_planned && $n_train_ok -ne $n_planned ]]; then
+    fail "Snakemake planned $n_planned '$TRAIN_RULE' jobs but SLURM completed $n_train_ok"
+fi
+
+# --- 2. a run whose job fails inside SLURM ----------------------------------
+cd "$SCRATCH/failing"
+t=$SECONDS
+run_snakemake "$SCRATCH/failing.log" "$FAIL_TIMEOUT" \
+    --snakefile "$HERE/failing/Snakefile" --workflow-profile "$PROFILE" "${SITE_ARGS[@]}"
+FAIL_S=$((SECONDS - t))
+say "failing run: exit $run_rc after $FAIL_S s"
+if [[ $run_rc -eq 0 ]]; then
+    fail "the failing workflow exited 0"
+elif [[ $run_rc -eq 124 || $run_rc -eq 137 ]]; then
+    fail "the failing workflow did not finish within $FAIL_TIMEOUT s"
+fi
+slurm_jobs "$SCRATCH/jobs.txt"
+n_failed=$(awk -F'|' -v c="rule_$FAIL_RULE" '$2 == c && $4 == "FAILED"' "$SCRATCH/jobs.txt" | wc -l)
+n_fail_jobs=$(awk -F'|' -v c="rule_$FAIL_RULE" '$2 == c' "$SCRATCH/jobs.txt" | wc -l)
+say "failing rule: $n_fail_jobs SLURM job(s) (1 + retries), $n_failed recorded FAILED"
+((n_failed >= 1)) || fail "SLURM recorded no FAILED job of rule '$FAIL_RULE'"
+
+# --- summary -----------------------------------------------------------------
+TOTAL_S=$((SECONDS - T0))
+if ((${#failures[@]} == 0)); then
+    say "PASS: workflow ${RUN_S} s, failing run ${FAIL_S} s, ${n_train} '$TRAIN_RULE' job(s) with --gpus=1, total ${TOTAL_S} s"
+    exit 0
+fi
+say "FAIL (${#failures[@]} check(s), total ${TOTAL_S} s):"
+printf '   - %s\n' "${failures[@]}"
+exit 1

@@ -1,0 +1,253 @@
+import base64
+from html.parser import HTMLParser
+
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from bnopt import report
+from bnopt.claims import COLUMNS as CLAIM_COLUMNS
+
+FIGURE_NAMES = [
+    "fig1_training",
+    "fig2_test_accuracy",
+    "fig3_ics_l2",
+    "fig4_ics_cosine",
+    "fig5_loss_landscape",
+    "fig6_gradient_predictiveness",
+    "fig7_beta_smoothness",
+]
+VERDICTS = [
+    "held",
+    "did not hold",
+    "not measurable at this scale",
+    "held",
+    "held",
+    "did not hold",
+    "held",
+]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class ReportParser(HTMLParser):
+    """Collects images, resource references and the cells of every table."""
+
+    def __init__(self):
+        super().__init__()
+        self.images, self.references = [], []
+        self.tables: dict[str, list[list[str]]] = {}
+        self.cell_classes: dict[str, list[list[str]]] = {}
+        self.table = None
+        self.cell = None
+        self.pre = []
+        self.in_pre = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for name in ("src", "href"):
+            if name in attrs:
+                self.references.append(attrs[name])
+        if tag == "img":
+            self.images.append(attrs)
+        elif tag == "table":
+            self.table = attrs.get("class", "")
+            self.tables[self.table], self.cell_classes[self.table] = [], []
+        elif tag == "tr" and self.table is not None:
+            self.tables[self.table].append([])
+            self.cell_classes[self.table].append([])
+        elif tag == "td" and self.table is not None:
+            self.cell = []
+            self.cell_classes[self.table][-1].append(attrs.get("class", ""))
+        elif tag == "pre":
+            self.in_pre = True
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self.cell is not None:
+            self.tables[self.table][-1].append("".join(self.cell))
+            self.cell = None
+        elif tag == "table":
+            self.table = None
+        elif tag == "pre":
+            self.in_pre = False
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+        if self.in_pre:
+            self.pre.append(data)
+
+    def rows(self, table: str) -> list[list[str]]:
+        return [row for row in self.tables[table] if row]  # skip the header row (th only)
+
+
+def write_png(path) -> None:
+    fig = Figure(figsize=(1, 1), dpi=20)
+    fig.subplots().plot([0, 1], [0, 1])
+    fig.savefig(path)
+
+
+def make_runs() -> list[dict]:
+    return [
+        {
+            "run": "none_lr0.5_seed0",
+            "normalization": "none",
+            "lr": 0.5,
+            "seed": 0,
+            "final_train_accuracy": 0.1,
+            "final_test_accuracy": 0.1,
+            "diverged": True,
+            "diverged_at": 230,
+            "wall_time_s": 12.5,
+            "steps_per_second": 18.4,
+            "device": "NVIDIA H100 <80GB>",
+            "precision": "fp32",
+            "extra": "ignored",
+        },
+        {
+            "run": "batch_lr0.1_seed0",
+            "normalization": "batch",
+            "lr": 0.1,
+            "seed": 0,
+            "final_train_accuracy": 0.9876,
+            "final_test_accuracy": 0.8312,
+            "diverged": False,
+            "diverged_at": None,
+            "wall_time_s": 3725.0,
+            "steps_per_second": 4.03,
+            "device": "NVIDIA H100 <80GB>",
+            "precision": "fp32",
+        },
+    ]
+
+
+def make_claims() -> pd.DataFrame:
+    rows = [
+        {
+            "claim": f"Claim {i} <b>with markup</b>",
+            "figure": FIGURE_NAMES[i],
+            "statistic": f"BN {i}.5 vs Standard {i}",
+            "paper": "paper reading",
+            "rule": "rule & threshold < 0.5",
+            "verdict": verdict,
+        }
+        for i, verdict in enumerate(VERDICTS)
+    ]
+    return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
+
+
+CONFIG = {
+    "data": {"dataset": "cifar10"},
+    "train": {"steps": 15000, "batch_size": 128, "lrs": [0.1, 0.5]},
+    "note": "<script>alert(1)</script>",
+}
+
+
+@pytest.fixture
+def built(tmp_path) -> tuple[str, ReportParser]:
+    figures = []
+    for name in FIGURE_NAMES:
+        png = tmp_path / f"{name}.png"
+        write_png(png)
+        figures.append({"name": name, "png": str(png), "caption": report.FIGURE_CAPTIONS[name]})
+    out = tmp_path / "report" / "report.html"
+    report.build_report(CONFIG, make_runs(), figures, make_claims(), out)
+    text = out.read_text(encoding="utf-8")
+    parser = ReportParser()
+    parser.feed(text)
+    return text, parser
+
+
+def test_all_figures_embedded_as_png_data_uris(built):
+    _, parser = built
+    assert len(parser.images) == 7
+    for image in parser.images:
+        prefix = "data:image/png;base64,"
+        assert image["src"].startswith(prefix)
+        assert base64.b64decode(image["src"][len(prefix) :]).startswith(PNG_SIGNATURE)
+    assert [image["alt"] for image in parser.images] == FIGURE_NAMES
+
+
+def test_captions_shown(built):
+    text, _ = built
+    assert "Loss landscape: at every probed step t" in text
+    assert "the η grid of the config" in text
+
+
+def test_claims_table_lists_every_claim_and_verdict(built):
+    _, parser = built
+    rows = parser.rows("claims")
+    assert len(rows) == 7
+    assert [row[-1] for row in rows] == VERDICTS
+    assert rows[0][0] == "Claim 0 <b>with markup</b>"  # escaped, so read back as text
+    verdict_classes = [classes[-1] for classes in parser.cell_classes["claims"] if classes]
+    assert verdict_classes[:3] == [
+        "verdict held",
+        "verdict not-held",
+        "verdict not-measurable",
+    ]
+
+
+def test_run_table_matches_runs(built):
+    _, parser = built
+    rows = {row[0]: row for row in parser.rows("runs")}
+    assert set(rows) == {"none_lr0.5_seed0", "batch_lr0.1_seed0"}
+    standard = rows["none_lr0.5_seed0"]
+    assert standard[1:7] == ["Standard", "0.5", "0", "10.0%", "10.0%", "step 230"]
+    assert standard[9:] == ["NVIDIA H100 <80GB>", "fp32"]
+    batchnorm = rows["batch_lr0.1_seed0"]
+    assert batchnorm[1:9] == [
+        "Standard + BatchNorm",
+        "0.1",
+        "0",
+        "98.8%",
+        "83.1%",
+        "—",
+        "1h 02m 05s",
+        "4.0",
+    ]
+
+
+def test_summary_counts_come_from_inputs(built):
+    text, _ = built
+    assert "2 training runs on cifar10" in text
+    assert "1 run diverged" in text
+    assert "4 held, 2 did not hold, 1 not measurable at this scale" in text
+    assert "NVIDIA H100 &lt;80GB&gt;" in text
+
+
+def test_config_dumped_and_escaped(built):
+    text, parser = built
+    dumped = "".join(parser.pre)
+    assert "dataset: cifar10" in dumped
+    assert "batch_size: 128" in dumped
+    assert "<script>" not in text
+    assert "&lt;script&gt;" in text
+
+
+def test_no_network_references(built):
+    text, parser = built
+    assert all(not ref.startswith(("http://", "https://", "//")) for ref in parser.references)
+    assert "<script" not in text and "<link" not in text
+    assert "url(" not in text
+
+
+def test_figure_captions_cover_every_figure():
+    assert list(report.FIGURE_CAPTIONS) == FIGURE_NAMES
+    assert all(len(caption) > 60 for caption in report.FIGURE_CAPTIONS.values())
+
+
+def test_missing_caption_falls_back_to_default(tmp_path):
+    png = tmp_path / "fig.png"
+    write_png(png)
+    out = tmp_path / "report.html"
+    figures = [{"name": "fig7_beta_smoothness", "png": png, "caption": ""}]
+    report.build_report(CONFIG, [], figures, make_claims(), out)
+    assert "Effective β-smoothness: at every probed step" in out.read_text(encoding="utf-8")
+
+
+def test_non_png_figure_is_rejected(tmp_path):
+    bogus = tmp_path / "fig.png"
+    bogus.write_bytes(b"not a png")
+    figures = [{"name": "fig1_training", "png": bogus, "caption": "x"}]
+    with pytest.raises(ValueError, match="not a PNG"):
+        report.build_report(CONFIG, [], figures, make_claims(), tmp_path / "r.html")

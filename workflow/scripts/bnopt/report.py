@@ -1,0 +1,302 @@
+"""One self-contained HTML report: summary, claims, figures, runs and the resolved config.
+
+The file needs no network: figures are embedded as base64 PNG data URIs and the styling is
+inline CSS. Every number in it comes from the inputs; all text is HTML-escaped.
+"""
+
+import base64
+import html
+import math
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+FIGURE_CAPTIONS = {
+    "fig1_training": (
+        "Training performance: training accuracy (left) and training loss (right) on each "
+        "step's own minibatch, against the SGD step. Colour = learning rate; solid = Standard "
+        "VGG, dashed = Standard + BatchNorm. An X marks where a diverged run stopped. With "
+        "several seeds, the line is the mean and the band the min..max over seeds."
+    ),
+    "fig2_test_accuracy": (
+        "Test performance: accuracy on the full test set at every evaluation step, in eval "
+        "mode (BatchNorm running statistics). Colour = learning rate; solid = Standard, "
+        "dashed = Standard + BatchNorm; X = diverged run."
+    ),
+    "fig3_ics_l2": (
+        "Internal covariate shift as a change of gradient (Definition 2.1): at every probed "
+        "step, ‖G − G′‖₂ between the gradient G of a layer's weight on the step's minibatch and "
+        "the gradient G′ of the same layer on the same minibatch after only the preceding layers "
+        "took this step's SGD update; train-mode BN; log y-axis. Colour = learning rate, line "
+        "style = normalisation."
+    ),
+    "fig4_ics_cosine": (
+        "Internal covariate shift as cos(G, G′), the cosine between a layer's gradient before "
+        "and after the preceding layers' update on the same minibatch (1 = unchanged "
+        "direction, dashed line). Colour = learning rate, line style = normalisation."
+    ),
+    "fig5_loss_landscape": (
+        "Loss landscape: at every probed step t, the range over η (the η grid of the config, "
+        "multiples of the learning rate) of L(w_t − ηg) on the step's own minibatch, where g is "
+        "the step's gradient over all parameters; train-mode BN, each η from the saved w_t. "
+        "Shaded band = min..max over η (with several seeds: mean of the per-seed minima .. mean "
+        "of the per-seed maxima); log y-axis."
+    ),
+    "fig6_gradient_predictiveness": (
+        "Gradient predictiveness: at every probed step t, the range over η (the η grid of the "
+        "config) of ‖∇L(w_t − ηg) − g‖₂, the l2 change of the full gradient after a step of "
+        "length η along −g on the same minibatch; train-mode BN, each η from the saved w_t. "
+        "Shaded band = min..max over η (seeds combined as in the loss landscape)."
+    ),
+    "fig7_beta_smoothness": (
+        "Effective β-smoothness: at every probed step t, max over η (the η grid of the config) "
+        "of ‖∇L(w_t − ηg) − g‖₂ / ‖ηg‖₂ on the step's own minibatch, train-mode BN. The dotted "
+        "line marks 2/lr, where the sharpness of plain SGD tends to settle."
+    ),
+}
+
+NORMALIZATION_LABELS = {
+    "none": "Standard",
+    "batch": "Standard + BatchNorm",
+    "noisy_batch": "Standard + Noisy BatchNorm",
+    "l1": "Standard + l1 norm",
+    "l2": "Standard + l2 norm",
+    "linf": "Standard + l∞ norm",
+}
+VERDICT_CLASSES = {
+    "held": "held",
+    "did not hold": "not-held",
+    "not measurable at this scale": "not-measurable",
+}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+DASH = "—"
+
+CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto;
+       max-width: 70rem; padding: 0 1rem; color: #222; line-height: 1.45; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.25rem; margin-top: 2.2rem;
+       border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
+table { border-collapse: collapse; width: 100%; font-size: 0.9rem; margin: 0.8rem 0; }
+th, td { border: 1px solid #ccc; padding: 0.35rem 0.5rem; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.verdict { font-weight: 600; white-space: nowrap; }
+td.held { background: #d4edda; color: #155724; }
+td.not-held { background: #f8d7da; color: #721c24; }
+td.not-measurable { background: #e2e3e5; color: #383d41; }
+figure { margin: 1.5rem 0; } figure img { max-width: 100%; height: auto; }
+figcaption { font-size: 0.9rem; color: #444; margin-top: 0.4rem; }
+pre { background: #f6f8fa; padding: 0.8rem; overflow-x: auto; font-size: 0.85rem; }
+"""
+
+
+def esc(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def is_missing(value) -> bool:
+    if value is None:
+        return True
+    try:
+        return math.isnan(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def format_percent(fraction) -> str:
+    return DASH if is_missing(fraction) else f"{100 * float(fraction):.1f}%"
+
+
+def format_duration(seconds) -> str:
+    if is_missing(seconds):
+        return DASH
+    seconds = float(seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
+
+
+def format_number(value, digits: int = 1) -> str:
+    return DASH if is_missing(value) else f"{float(value):.{digits}f}"
+
+
+def format_diverged(run: dict) -> str:
+    if not run.get("diverged"):
+        return DASH
+    step = run.get("diverged_at")
+    return "yes" if is_missing(step) else f"step {int(step)}"
+
+
+def normalization_label(normalization) -> str:
+    return NORMALIZATION_LABELS.get(normalization, str(normalization))
+
+
+def png_data_uri(png_path) -> str:
+    data = Path(png_path).read_bytes()
+    if not data.startswith(PNG_SIGNATURE):
+        raise ValueError(f"{png_path} is not a PNG file")
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def distinct(runs: list[dict], key: str) -> list:
+    values = [run.get(key) for run in runs if not is_missing(run.get(key))]
+    return sorted(set(values), key=str)
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def summary_paragraph(config: dict, runs: list[dict], claims: pd.DataFrame) -> str:
+    dataset = (config.get("data") or {}).get("dataset", "an unnamed dataset")
+    devices = ", ".join(str(device) for device in distinct(runs, "device")) or "an unknown device"
+    present = distinct(runs, "normalization")
+    ordered = [n for n in NORMALIZATION_LABELS if n in present] + [
+        n for n in present if n not in NORMALIZATION_LABELS
+    ]
+    normalizations = ", ".join(normalization_label(n) for n in ordered)
+    lrs = [f"{float(lr):g}" for lr in sorted(distinct(runs, "lr"), key=float)]
+    lr_words = "learning rate" if len(lrs) == 1 else "learning rates"
+    seeds = len(distinct(runs, "seed"))
+    diverged = sum(bool(run.get("diverged")) for run in runs)
+    verdicts = Counter(claims["verdict"]) if not claims.empty else Counter()
+    claim_counts = ", ".join(f"{verdicts.get(verdict, 0)} {verdict}" for verdict in VERDICT_CLASSES)
+    text = (
+        f"This report collects {plural(len(runs), 'training run')} on {dataset} "
+        f"({normalizations or 'no normalisation recorded'}; {lr_words} "
+        f"{', '.join(lrs) or DASH}; {plural(seeds, 'seed')}), run on {devices}. "
+        f"{plural(diverged, 'run')} diverged. "
+        f"Of the paper's claims, {len(claims)} were checked: {claim_counts}."
+    )
+    return f"<p>{esc(text)}</p>"
+
+
+def claims_table(claims: pd.DataFrame) -> str:
+    header = "".join(
+        f"<th>{name}</th>"
+        for name in ("Claim", "Figure", "Measured", "Paper", "Decision rule", "Verdict")
+    )
+    body = []
+    for claim in claims.to_dict("records"):
+        css_class = VERDICT_CLASSES.get(claim["verdict"], "not-measurable")
+        body.append(
+            "<tr>"
+            f"<td>{esc(claim['claim'])}</td>"
+            f"<td>{esc(claim['figure'])}</td>"
+            f"<td>{esc(claim['statistic'])}</td>"
+            f"<td>{esc(claim['paper'])}</td>"
+            f"<td>{esc(claim['rule'])}</td>"
+            f'<td class="verdict {css_class}">{esc(claim["verdict"])}</td>'
+            "</tr>"
+        )
+    return f'<table class="claims"><tr>{header}</tr>{"".join(body)}</table>'
+
+
+def figure_block(figure: dict) -> str:
+    caption = figure.get("caption") or FIGURE_CAPTIONS.get(figure["name"], figure["name"])
+    return (
+        f'<figure id="{esc(figure["name"])}">'
+        f'<img src="{png_data_uri(figure["png"])}" alt="{esc(figure["name"])}">'
+        f"<figcaption><strong>{esc(figure['name'])}.</strong> {esc(caption)}</figcaption>"
+        "</figure>"
+    )
+
+
+RUN_COLUMNS = (
+    "Run",
+    "Normalisation",
+    "lr",
+    "Seed",
+    "Final train accuracy",
+    "Final test accuracy",
+    "Diverged at",
+    "Wall time",
+    "Steps/s",
+    "Device",
+    "Precision",
+)
+
+
+def run_cells(run: dict) -> list[tuple[str, bool]]:
+    """(text, numeric) for each column of the run table."""
+    return [
+        (str(run.get("run", DASH)), False),
+        (normalization_label(run.get("normalization")), False),
+        (DASH if is_missing(run.get("lr")) else f"{float(run['lr']):g}", True),
+        (DASH if is_missing(run.get("seed")) else str(run["seed"]), True),
+        (format_percent(run.get("final_train_accuracy")), True),
+        (format_percent(run.get("final_test_accuracy")), True),
+        (format_diverged(run), False),
+        (format_duration(run.get("wall_time_s")), True),
+        (format_number(run.get("steps_per_second")), True),
+        (str(run.get("device", DASH)), False),
+        (str(run.get("precision", DASH)), False),
+    ]
+
+
+def sorted_runs(runs: list[dict]) -> list[dict]:
+    order = list(NORMALIZATION_LABELS)
+
+    def key(run):
+        normalization = run.get("normalization")
+        rank = order.index(normalization) if normalization in order else len(order)
+        return (rank, str(normalization), float(run.get("lr") or 0), str(run.get("seed")))
+
+    return sorted(runs, key=key)
+
+
+def runs_table(runs: list[dict]) -> str:
+    header = "".join(f"<th>{name}</th>" for name in RUN_COLUMNS)
+    body = []
+    for run in sorted_runs(runs):
+        cells = "".join(
+            f'<td class="num">{esc(text)}</td>' if numeric else f"<td>{esc(text)}</td>"
+            for text, numeric in run_cells(run)
+        )
+        body.append(f"<tr>{cells}</tr>")
+    return f'<table class="runs"><tr>{header}</tr>{"".join(body)}</table>'
+
+
+def config_block(config: dict) -> str:
+    dumped = yaml.safe_dump(config, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    return f"<pre>{esc(dumped)}</pre>"
+
+
+def report_title(config: dict) -> str:
+    dataset = (config.get("data") or {}).get("dataset")
+    suffix = f" ({dataset})" if dataset else ""
+    return f"How does batch normalization help optimization? Reproduction report{suffix}"
+
+
+def build_report(
+    config: dict, runs: list[dict], figures: list[dict], claims: pd.DataFrame, out_path
+) -> None:
+    """Write the report to `out_path` as a single HTML file with everything embedded."""
+    title = report_title(config)
+    figure_html = "".join(figure_block(figure) for figure in figures) or "<p>No figures.</p>"
+    sections = [
+        f"<h1>{esc(title)}</h1>",
+        summary_paragraph(config, runs, claims),
+        "<h2>Claims of the paper</h2>",
+        claims_table(claims),
+        "<h2>Figures</h2>",
+        figure_html,
+        "<h2>Runs</h2>",
+        runs_table(runs),
+        "<h2>Resolved configuration</h2>",
+        config_block(config),
+    ]
+    document = (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(title)}</title><style>{CSS}</style></head>"
+        f"<body>{''.join(sections)}</body></html>\n"
+    )
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(document, encoding="utf-8")
