@@ -3,7 +3,6 @@
 # snakemake --cores 2 --configfile config/demo.yaml (CPU demo)
 from snakemake.utils import min_version, validate
 
-
 min_version("9.20")
 
 
@@ -14,6 +13,14 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 
 include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    run=RUN_PATTERN,
+    experiment="|".join(config["experiments"]),
+    family="|".join(FAMILIES),
+
+
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/probes.smk"
@@ -24,5 +31,7 @@ include: "workflow/rules/report.smk"
 rule all:
     default_target: True
     input:
-        figures=expand("results/figures/{figure}.{ext}", figure=FIGURES, ext=["png", "pdf"]),
+        figures=expand(
+            "results/figures/{figure}.{ext}", figure=FIGURES, ext=["png", "pdf"]
+        ),
         report="results/report.html",

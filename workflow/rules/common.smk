@@ -13,13 +13,6 @@ from bnopt.runs import (
     run_settings,
 )
 
-
-wildcard_constraints:
-    run=RUN_PATTERN,
-    experiment="|".join(config["experiments"]),
-    family="|".join(FAMILIES),
-
-
 DATASET = config["data"]["dataset"]
 PREPARED = f"resources/{DATASET}.npz"
 # On a CPU-only configuration training jobs take no GPU token, so they run side by side.
@@ -27,7 +20,7 @@ GPU_TOKENS = 0 if config["train"]["device"] == "cpu" else 1
 
 
 def package(*modules):
-    """Package files a rule depends on: editing them reruns the rule, and only that rule."""
+    """Package files a job depends on; editing them reruns that job and only that job."""
     return [str(SCRIPTS / "bnopt" / module) for module in ("logs.py", *modules)]
 
 
@@ -42,7 +35,9 @@ def run_outputs(kind, runs):
 
 
 def experiment_outputs(kind):
-    return lambda wildcards: run_outputs(kind, experiment_runs(config, wildcards.experiment))
+    return lambda wildcards: run_outputs(
+        kind, experiment_runs(config, wildcards.experiment)
+    )
 
 
 def train_runtime_minutes(wildcards):

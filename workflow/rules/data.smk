@@ -5,27 +5,31 @@ localrules:
 
 
 rule download_cifar10:
-    output:
-        "resources/cifar-10-binary.tar.gz",
     input:
         code=package("data.py"),
-    params:
-        url=config["data"]["url"],
+    output:
+        "resources/cifar-10-binary.tar.gz",
     log:
         "logs/data/download_cifar10.log",
+    conda:
+        "../../environment.yml"
+    params:
+        url=config["data"]["url"],
     script:
         "../scripts/download.py"
 
 
 rule synthetic_data:
-    output:
-        "resources/synthetic-cifar-10-binary.tar.gz",
     input:
         code=package("data.py"),
-    params:
-        **config["data"]["synthetic"],
+    output:
+        "resources/synthetic-cifar-10-binary.tar.gz",
     log:
         "logs/data/synthetic_data.log",
+    conda:
+        "../../environment.yml"
+    params:
+        **config["data"]["synthetic"],
     script:
         "../scripts/synthetic.py"
 
@@ -38,5 +42,7 @@ rule prepare_data:
         PREPARED,
     log:
         f"logs/data/prepare_{DATASET}.log",
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/prepare.py"

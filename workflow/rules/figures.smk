@@ -24,8 +24,11 @@ rule fig1_training:
         pdf="results/figures/fig1_training.pdf",
     log:
         "logs/figures/fig1_training.log",
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/plot.py"
+
 
 rule fig2_test_accuracy:
     input:
@@ -40,8 +43,11 @@ rule fig2_test_accuracy:
         pdf="results/figures/fig2_test_accuracy.pdf",
     log:
         "logs/figures/fig2_test_accuracy.log",
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/plot.py"
+
 
 rule fig3_ics_l2:
     input:
@@ -56,8 +62,11 @@ rule fig3_ics_l2:
         pdf="results/figures/fig3_ics_l2.pdf",
     log:
         "logs/figures/fig3_ics_l2.log",
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/plot.py"
+
 
 rule fig4_ics_cosine:
     input:
@@ -72,8 +81,11 @@ rule fig4_ics_cosine:
         pdf="results/figures/fig4_ics_cosine.pdf",
     log:
         "logs/figures/fig4_ics_cosine.log",
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/plot.py"
+
 
 rule fig5_loss_landscape:
     input:
@@ -88,8 +100,11 @@ rule fig5_loss_landscape:
         pdf="results/figures/fig5_loss_landscape.pdf",
     log:
         "logs/figures/fig5_loss_landscape.log",
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/plot.py"
+
 
 rule fig6_gradient_predictiveness:
     input:
@@ -104,8 +119,11 @@ rule fig6_gradient_predictiveness:
         pdf="results/figures/fig6_gradient_predictiveness.pdf",
     log:
         "logs/figures/fig6_gradient_predictiveness.log",
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/plot.py"
+
 
 rule fig7_beta_smoothness:
     input:
@@ -120,5 +138,7 @@ rule fig7_beta_smoothness:
         pdf="results/figures/fig7_beta_smoothness.pdf",
     log:
         "logs/figures/fig7_beta_smoothness.log",
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/plot.py"

@@ -17,5 +17,7 @@ rule tables:
         activations="results/tables/{experiment}/activations.tsv",
     log:
         "logs/tables/{experiment}.log",
+    conda:
+        "../../environment.yml"
     script:
         "../scripts/tables.py"

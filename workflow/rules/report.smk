@@ -14,9 +14,11 @@ rule report:
         code=package("tables.py", "claims.py", "report.py"),
     output:
         "results/report.html",
-    params:
-        config=config,
     log:
         "logs/report.log",
+    conda:
+        "../../environment.yml"
+    params:
+        config=config,
     script:
         "../scripts/report.py"

@@ -7,16 +7,18 @@ rule train:
         probes="results/runs/{run}/probes.tsv",
         meta="results/runs/{run}/meta.json",
         weights="results/runs/{run}/model.pt",
-    params:
-        settings=lambda wildcards: run_settings(config, wildcards.run),
     log:
         "logs/train/{run}.log",
     benchmark:
         "benchmarks/train/{run}.tsv"
+    conda:
+        "../../environment.yml"
     threads: config["train"]["threads"]
     resources:
         gpu=GPU_TOKENS,
         runtime=train_runtime_minutes,
         mem_mb=8000,
+    params:
+        settings=lambda wildcards: run_settings(config, wildcards.run),
     script:
         "../scripts/train.py"

@@ -1,0 +1,41 @@
+# One-command setup: every target creates .venv from requirements.txt when it is missing.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+CORES ?= 2
+STAMP := $(VENV)/.installed-$(shell md5sum requirements.txt | cut -c1-12)
+
+.PHONY: venv test demo run lint bench test-cluster clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+test: venv
+	$(BIN)/pytest
+
+demo: venv
+	$(BIN)/snakemake --cores $(CORES) --configfile config/demo.yaml
+	@echo "Report: $(CURDIR)/results/report.html"
+
+run: venv
+	$(BIN)/snakemake --cores 4 --resources gpu=1
+
+lint: venv
+	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile workflow
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: venv
+	$(BIN)/python workflow/scripts/bench.py
+
+test-cluster: venv
+	bash tests/cluster/run_cluster_test.sh
+
+clean:
+	rm -rf results resources logs benchmarks .snakemake

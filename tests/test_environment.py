@@ -1,0 +1,19 @@
+"""environment.yml and requirements.txt pin the same packages."""
+
+import yaml
+from conftest import ROOT
+
+
+def pins(lines):
+    return sorted(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def test_environment_yml_pins_exactly_the_requirements():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert pins(pip) == pins((ROOT / "requirements.txt").read_text().splitlines())
+
+
+def test_every_requirement_is_pinned_exactly():
+    for line in pins((ROOT / "requirements.txt").read_text().splitlines()):
+        assert "==" in line, line
