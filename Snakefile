@@ -9,10 +9,11 @@ min_version("9.20")
 configfile: "config/config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
-
-
 include: "workflow/rules/common.smk"
+
+
+check_config(config, workflow.source_path("workflow/schemas/config.schema.yaml"))
+validate(config, "workflow/schemas/config.schema.yaml")
 
 
 wildcard_constraints:

@@ -1,6 +1,7 @@
 """environment.yml and requirements.txt pin the same packages."""
 
 import yaml
+
 from conftest import ROOT
 
 

@@ -4,6 +4,7 @@ from pathlib import Path
 SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
+from bnopt.config import check_config
 from bnopt.runs import (
     FAMILIES,
     FIGURES,

@@ -29,7 +29,7 @@ rule synthetic_data:
     conda:
         "../../environment.yml"
     params:
-        **config["data"]["synthetic"],
+        **dict(sorted(config["data"]["synthetic"].items())),
     script:
         "../scripts/synthetic.py"
 

@@ -60,7 +60,11 @@ def all_runs(config: dict) -> list[str]:
 
 
 def run_settings(config: dict, run: str) -> dict:
-    """The resolved settings of one run: what its training job receives and records."""
+    """The resolved settings of one run: what its training job receives and records.
+
+    Keys are in a fixed order, so that Snakemake sees the same params whatever the order of
+    the keys in the config file.
+    """
     train = config["train"]
     return {
         "run": run,
@@ -68,5 +72,5 @@ def run_settings(config: dict, run: str) -> dict:
         "width": float(config["model"]["width"]),
         "dataset": config["data"]["dataset"],
         **{k: train[k] for k in sorted(train) if k != "seeds"},
-        "probes": dict(config["probes"]),
+        "probes": {k: config["probes"][k] for k in sorted(config["probes"])},
     }

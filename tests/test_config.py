@@ -1,0 +1,130 @@
+"""The configuration schema: shipped configs pass, bad ones fail naming the key."""
+
+import copy
+
+import pytest
+import yaml
+from snakemake.utils import validate
+
+from bnopt.config import ConfigError, check_config
+from bnopt.runs import all_runs, experiment_runs, parse_run_name, run_name, run_settings
+from conftest import ROOT
+
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def shipped(name):
+    return yaml.safe_load((ROOT / "config" / name).read_text())
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "demo.yaml"])
+def test_shipped_configs_are_valid(name):
+    config = shipped(name)
+    check_config(config, SCHEMA)
+    validate(config, str(SCHEMA))
+
+
+def test_defaults_fill_missing_keys():
+    config = {"train": {"steps": 10}}
+    validate(config, str(SCHEMA))
+    assert config["train"]["batch_size"] == 128
+    assert config["probes"]["eta_multipliers"] == [0.5, 1, 2, 4]
+    assert config["experiments"]["landscape"]["lrs"] == [0.1]
+    assert config["data"]["dataset"] == "cifar10"
+    assert config["data"]["synthetic"]["n_train"] == 50000
+
+
+def edit(path, value):
+    config = shipped("demo.yaml")
+    *parents, last = path
+    node = config
+    for key in parents:
+        node = node[key]
+    if value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+    return config
+
+
+DELETE = object()
+BAD = [
+    (("train", "lerning_rate"), 0.1, "train.lerning_rate"),
+    (("model", "widht"), 1.0, "model.widht"),
+    (("colour",), "red", "colour"),
+    (("train", "steps"), "many", "train.steps"),
+    (("train", "steps"), 0, "train.steps"),
+    (("train", "batch_size"), 1.5, "train.batch_size"),
+    (("train", "precision"), "fp16", "train.precision"),
+    (("train", "device"), "tpu", "train.device"),
+    (("train", "seeds"), [], "train.seeds"),
+    (("train", "momentum"), 1.0, "train.momentum"),
+    (("data", "dataset"), "mnist", "data.dataset"),
+    (("data", "synthetic", "n_train"), -5, "data.synthetic.n_train"),
+    (("experiments", "training", "lrs"), [-0.1], "experiments.training.lrs[0]"),
+    (("experiments", "training", "lrs"), [], "experiments.training.lrs"),
+    (("experiments", "ics", "normalizations"), ["group"], "experiments.ics.normalizations[0]"),
+    (("experiments", "landscape", "normalizations"), [], "experiments.landscape.normalizations"),
+    (("experiments", "training", "lrs"), DELETE, "lrs"),
+    (("experiments", "figure8"), {"normalizations": ["none"], "lrs": [0.1]},
+     "experiments.figure8"),
+    (("probes", "ics_layers"), [12], "probes.ics_layers[0]"),
+    (("probes", "eta_multipliers"), [0], "probes.eta_multipliers[0]"),
+    (("probes", "every"), -1, "probes.every"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "value", "named"), BAD, ids=[b[2] for b in BAD])
+def test_bad_configs_are_rejected_naming_the_key(path, value, named):
+    with pytest.raises(ConfigError) as error:
+        check_config(edit(path, value), SCHEMA)
+    assert named in str(error.value)
+
+
+def test_every_schema_property_is_typed_described_and_defaulted():
+    schema = yaml.safe_load(SCHEMA.read_text())
+
+    def walk(node, where):
+        for key, sub in node.get("properties", {}).items():
+            name = f"{where}.{key}".lstrip(".")
+            assert "description" in sub, name
+            assert "default" in sub, name
+            assert "type" in sub or "$ref" in sub, name
+            if sub.get("type") == "object":
+                assert sub.get("additionalProperties") is False, name
+                walk(sub, name)
+
+    walk(schema, "")
+
+
+def test_runs_are_derived_from_the_experiments():
+    config = shipped("config.yaml")
+    validate(config, str(SCHEMA))
+    assert experiment_runs(config, "landscape") == ["none_lr0.1_seed0", "batch_lr0.1_seed0"]
+    assert len(all_runs(config)) == 6  # {none, batch} x {0.1, 0.5, 0.01}
+    config["train"]["seeds"] = [0, 1]
+    config["experiments"]["landscape"]["lrs"] = [0.1, 0.2]
+    assert len(experiment_runs(config, "landscape")) == 8
+    assert "batch_lr0.2_seed1" in all_runs(config)
+
+
+def test_run_names_round_trip_and_settings_are_resolved():
+    name = run_name("noisy_batch", 1e-06, 3)
+    assert name == "noisy_batch_lr1e-06_seed3"
+    assert parse_run_name(name) == {"normalization": "noisy_batch", "lr": 1e-06, "seed": 3}
+    config = shipped("demo.yaml")
+    settings = run_settings(config, "batch_lr0.5_seed0")
+    assert settings["lr"] == 0.5 and settings["normalization"] == "batch"
+    assert settings["steps"] == config["train"]["steps"]
+    assert settings["probes"] == config["probes"]
+    with pytest.raises(ValueError):
+        parse_run_name("batch-0.1")
+
+
+def test_check_config_lists_every_problem():
+    config = copy.deepcopy(shipped("demo.yaml"))
+    config["train"]["steps"] = -1
+    config["model"]["width"] = "wide"
+    with pytest.raises(ConfigError, match=r"2 problem") as error:
+        check_config(config, SCHEMA)
+    assert "train.steps" in str(error.value) and "model.width" in str(error.value)

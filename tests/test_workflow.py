@@ -1,0 +1,169 @@
+"""The workflow itself: dry runs of the DAG, a demo run end to end, reruns, resume."""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT
+
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+FIGURES = [
+    "fig1_training", "fig2_test_accuracy", "fig3_ics_l2", "fig4_ics_cosine",
+    "fig5_loss_landscape", "fig6_gradient_predictiveness", "fig7_beta_smoothness",
+]  # fmt: skip
+
+
+def workflow_copy(folder: Path) -> Path:
+    """The workflow's own files in a fresh folder, as a user's clone would have them."""
+    for name in ("Snakefile", "environment.yml"):
+        shutil.copy(ROOT / name, folder / name)
+    for name in ("workflow", "config", "profiles"):
+        shutil.copytree(ROOT / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
+
+
+def snakemake(folder, *args, check=True, timeout=600):
+    result = subprocess.run(
+        [SNAKEMAKE, *args], cwd=folder, capture_output=True, text=True, timeout=timeout
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stderr[-4000:]}")
+    return result
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """Job counts from the 'Job stats' table of a dry run."""
+    stats = output.split("Job stats:")[1].split("total")[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M)}
+
+
+def planned_runs(output: str) -> set[str]:
+    """The runs whose training jobs a dry run schedules."""
+    return set(re.findall(r"^rule train:\n.*\n\s+output: results/runs/([^/\s]+)/", output, re.M))
+
+
+@pytest.fixture
+def copy(tmp_path):
+    return workflow_copy(tmp_path)
+
+
+def test_paper_config_dry_run_lists_download_prepare_and_six_runs(copy):
+    jobs = planned_jobs(snakemake(copy, "-n", "--cores", "4").stdout)
+    assert jobs["download_cifar10"] == 1 and jobs["prepare_data"] == 1
+    assert jobs["train"] == 6 and jobs["tables"] == 3 and jobs["report"] == 1
+    assert all(jobs[f] == 1 for f in FIGURES)
+
+
+def test_demo_config_dry_run_lists_synthetic_data(copy):
+    out = snakemake(copy, "-n", "--cores", "2", "--configfile", "config/demo.yaml").stdout
+    jobs = planned_jobs(out)
+    assert jobs["synthetic_data"] == 1 and jobs["prepare_data"] == 1
+    assert "download_cifar10" not in jobs
+
+
+def test_a_local_archive_replaces_the_download(copy, tmp_path):
+    archive = tmp_path / "cifar-10-binary.tar.gz"
+    archive.write_bytes(b"placeholder")
+    config = yaml.safe_load((copy / "config/config.yaml").read_text())
+    config["data"]["archive"] = str(archive)
+    (copy / "local.yaml").write_text(yaml.safe_dump(config))
+    out = snakemake(copy, "-n", "--cores", "2", "--configfile", "local.yaml").stdout
+    assert "download_cifar10" not in planned_jobs(out)
+    assert str(archive) in out
+
+
+def test_one_figure_as_target_schedules_only_its_runs(copy):
+    out = snakemake(copy, "-n", "--cores", "4", "results/figures/fig5_loss_landscape.png").stdout
+    assert planned_runs(out) == {"none_lr0.1_seed0", "batch_lr0.1_seed0"}
+    jobs = planned_jobs(out)
+    assert jobs["train"] == 2 and "report" not in jobs and "fig1_training" not in jobs
+
+
+def test_a_typo_in_a_config_key_stops_before_any_job(copy):
+    (copy / "typo.yaml").write_text("train:\n  stesp: 10\n")
+    result = snakemake(copy, "-n", "--configfile", "typo.yaml", check=False)
+    assert result.returncode != 0
+    assert "train.stesp" in result.stderr + result.stdout
+
+
+def test_training_jobs_take_a_gpu_token_unless_the_config_is_cpu_only(copy):
+    out = snakemake(copy, "-n", "--cores", "4", "results/runs/batch_lr0.1_seed0/meta.json").stdout
+    assert re.search(r"resources: .*gpu=1", out)
+    out = snakemake(copy, "results/runs/batch_lr0.1_seed0/meta.json", "-n", "--cores", "2",
+                    "--configfile", "config/demo.yaml").stdout  # fmt: skip
+    assert not re.search(r"resources: .*gpu=1", out)
+
+
+@pytest.mark.slow
+def test_demo_end_to_end_then_reruns_only_what_changed(copy):
+    demo = ("--cores", "2", "--configfile", "config/demo.yaml")
+    started = time.perf_counter()
+    snakemake(copy, *demo)
+    elapsed = time.perf_counter() - started
+    print(f"demo DAG: {elapsed:.1f} s")
+    for figure in FIGURES:
+        for ext in ("png", "pdf"):
+            assert (copy / f"results/figures/{figure}.{ext}").stat().st_size > 1000
+    assert (copy / "results/figures/fig1_training.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    html = (copy / "results/report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 7 and "http://" not in html
+    for experiment in ("training", "ics", "landscape"):
+        for family in ("landscape", "predictiveness", "beta", "ics"):
+            table = pd.read_csv(copy / f"results/tables/{experiment}/{family}.tsv", sep="\t")
+            assert not table.empty and table["value"].notna().all()
+            assert table["value"].abs().lt(float("inf")).all()
+            probed = table.groupby("run")["step"].nunique()
+            assert (probed == 20).all()  # 400 steps, probes every 20
+    assert not list(copy.glob("results/runs/*/checkpoint.pt"))
+
+    assert "Nothing to be done" in snakemake(copy, "-n", *demo).stdout
+    # Editing plotting code reruns figures and the report, never a training job.
+    with open(copy / "workflow/scripts/bnopt/plots.py", "a") as f:
+        f.write("\n# an edit of the plotting code\n")
+    jobs = planned_jobs(snakemake(copy, "-n", *demo).stdout)
+    assert "train" not in jobs and "tables" not in jobs
+    assert jobs["fig1_training"] == 1 and jobs["report"] == 1
+    snakemake(copy, *demo)
+    # A new learning rate in an experiment adds only the new runs.
+    config = yaml.safe_load((copy / "config/demo.yaml").read_text())
+    config["experiments"]["landscape"]["lrs"] = [0.1, 0.05]
+    (copy / "more.yaml").write_text(yaml.safe_dump(config))
+    out = snakemake(copy, "-n", "--cores", "2", "--configfile", "more.yaml").stdout
+    assert planned_runs(out) == {"none_lr0.05_seed0", "batch_lr0.05_seed0"}
+    # snakemake --report builds the workflow report from the same results.
+    snakemake(copy, "--configfile", "config/demo.yaml", "--report", "wf-report.html")
+    assert (copy / "wf-report.html").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_a_training_job_killed_with_sigkill_resumes_on_rerun(copy):
+    config = yaml.safe_load((copy / "config/demo.yaml").read_text())
+    config["train"].update(steps=600, checkpoint_every=50)
+    (copy / "long.yaml").write_text(yaml.safe_dump(config))
+    target = "results/runs/none_lr0.1_seed0/meta.json"
+    args = [SNAKEMAKE, target, "--cores", "1", "--configfile", "long.yaml"]
+    proc = subprocess.Popen(args, cwd=copy, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    checkpoint = copy / "results/runs/none_lr0.1_seed0/checkpoint.pt"
+    deadline = time.time() + 300
+    while not checkpoint.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert checkpoint.exists(), "no checkpoint was written before the kill"
+    # Snakemake itself was killed too (as on a node failure): its lock stays behind.
+    snakemake(copy, "--unlock", "--configfile", "long.yaml")
+    snakemake(copy, target, "--cores", "1", "--rerun-incomplete", "--configfile", "long.yaml")
+    log = (copy / "logs/train/none_lr0.1_seed0.log").read_text()
+    assert "resumed from" in log
+    metrics = pd.read_csv(copy / "results/runs/none_lr0.1_seed0/metrics.tsv", sep="\t")
+    assert metrics["step"].max() == 600 and not checkpoint.exists()
