@@ -234,7 +234,7 @@ def train_run(data_path, outputs: dict, settings: dict, checkpoint_path=None) ->
         evals.append((0, *evaluate(model, x_test, y_test, ctx)))
 
     order_epoch, order = -1, None
-    session_start, session_first = time.perf_counter(), start
+    session_start, session_first, eval_time = time.perf_counter(), start, 0.0
     logged_until = start
     model.train()
     for step in range(start, steps):
@@ -288,7 +288,9 @@ def train_run(data_path, outputs: dict, settings: dict, checkpoint_path=None) ->
                 )
             logged_until = done
         if done % settings["eval_every"] == 0 or last:
+            eval_started = time.perf_counter()
             evals.append((done, *evaluate(model, x_test, y_test, ctx)))
+            eval_time += time.perf_counter() - eval_started
         if checkpointing and not last:
             save_checkpoint(
                 checkpoint_path,
@@ -318,7 +320,7 @@ def train_run(data_path, outputs: dict, settings: dict, checkpoint_path=None) ->
     write_table(outputs["probes"], PROBE_COLUMNS, probe_rows)
     Path(outputs["weights"]).parent.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), outputs["weights"])
-    session_time = time.perf_counter() - session_start
+    session_time = time.perf_counter() - session_start - eval_time
     session_steps = (diverged_at if diverged_at is not None else steps) - session_first
     meta = run_metadata(
         settings, device, model, losses, correct, batch_size, evals, diverged_at, recorded
@@ -326,6 +328,7 @@ def train_run(data_path, outputs: dict, settings: dict, checkpoint_path=None) ->
     meta.update(
         wall_time_s=round(time.perf_counter() - started, 3),
         steps_per_second=round(session_steps / session_time, 3) if session_time > 0 else None,
+        evaluation_seconds=round(eval_time, 3),
         resumed_from_step=session_first or None,
         settings_hash=key,
     )
