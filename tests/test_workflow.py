@@ -122,7 +122,7 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
             assert not table.empty and table["value"].notna().all()
             assert table["value"].abs().lt(float("inf")).all()
             probed = table.groupby("run")["step"].nunique()
-            assert (probed == 20).all()  # 400 steps, probes every 20
+            assert (probed == 40).all()  # 1000 steps, probes every 25
     assert not list(copy.glob("results/runs/*/checkpoint.pt"))
 
     assert "Nothing to be done" in snakemake(copy, "-n", *demo).stdout
