@@ -128,3 +128,20 @@ def test_check_config_lists_every_problem():
     with pytest.raises(ConfigError, match=r"2 problem") as error:
         check_config(config, SCHEMA)
     assert "train.steps" in str(error.value) and "model.width" in str(error.value)
+
+
+def test_the_readme_documents_every_config_key():
+    schema = yaml.safe_load(SCHEMA.read_text())
+    readme = (ROOT / "README.md").read_text()
+
+    def leaves(node, where):
+        for key, sub in node.get("properties", {}).items():
+            name = f"{where}.{key}".lstrip(".")
+            if sub.get("type") == "object" and "properties" in sub:
+                yield from leaves(sub, name)
+            else:
+                yield name, key
+
+    missing = [name for name, key in leaves(schema, "") if name not in readme and
+               f"`{key}`" not in readme and f", `{key}`" not in readme]  # fmt: skip
+    assert not missing

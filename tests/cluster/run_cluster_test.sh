@@ -25,7 +25,7 @@
 #   TRAIN_RULE=train  rule whose jobs must request a GPU
 #   CONFIGFILE=config/demo.yaml   RUN_TIMEOUT=480   FAIL_TIMEOUT=150
 #   FAIL_RETRIES=0    --retries for the failing run; empty: the profile's (2),
-#                     which adds 1-1.5 minutes of the plugin's polling back-off
+#                     3 failing SLURM jobs, 84-127 s instead of ~48 s
 #   SNAKEMAKE, PROFILE  default: the repository's .venv/bin/snakemake, profiles/slurm
 #   SLURM_TEST_ACCOUNTING=1  0: no slurmdbd/MariaDB; job status via squeue and
 #                     the SLURM records via `scontrol show job` (kept 300 s only)
@@ -66,9 +66,17 @@ fail() {
     echo "== cluster test: CHECK FAILED: $1" >&2
 }
 
+RUN_PID=
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
+    if [[ -n $RUN_PID ]] && kill -0 "$RUN_PID" 2>/dev/null; then
+        # interrupted while Snakemake runs: SIGINT makes it cancel its SLURM
+        # jobs (it ignores SIGTERM); `timeout -k 10` SIGKILLs it 10 s later
+        say "interrupting Snakemake (pid $RUN_PID)"
+        kill -INT "$RUN_PID" 2>/dev/null || true
+        wait "$RUN_PID" 2>/dev/null || true
+    fi
     say "stopping SLURM"
     bash "$HERE/slurm_down.sh" || true
     if [[ $rc -eq 0 && ${KEEP_SCRATCH:-0} != 1 ]]; then
@@ -112,18 +120,24 @@ slurm_jobs() {
     fi
 }
 
-# run_snakemake LOG TIMEOUT ARGS...: run from the current folder, output to the
-# terminal and LOG; sets $run_rc.
+# run_snakemake LOG TIMEOUT ARGS...: run from the current folder, output to
+# LOG and (indented) to the terminal; sets $run_rc. Run in the background and
+# waited for, so that an INT/TERM trap fires at once (see cleanup).
 run_snakemake() {
-    local log=$1 limit=$2
+    local log=$1 limit=$2 tail_pid
     shift 2
     local cmd=(timeout -k 10 -s INT "$limit" "$SNAKEMAKE" "$@")
     say "running in $PWD:"
     echo "   SNAKEMAKE_SLURM_PARTITION=$SNAKEMAKE_SLURM_PARTITION ${cmd[*]}"
-    set +e
-    "${cmd[@]}" 2>&1 | tee "$log" | sed -u 's/^/   | /'
-    run_rc=${PIPESTATUS[0]}
-    set -e
+    : >"$log"
+    "${cmd[@]}" >"$log" 2>&1 </dev/null &
+    RUN_PID=$!
+    tail -n +1 -s 0.5 -f --pid="$RUN_PID" "$log" | sed -u 's/^/   | /' &
+    tail_pid=$!
+    run_rc=0
+    wait "$RUN_PID" || run_rc=$?
+    RUN_PID=
+    wait "$tail_pid" || true
 }
 
 # --- SLURM ------------------------------------------------------------------
@@ -146,8 +160,10 @@ RUN_S=$((SECONDS - t))
 say "workflow run: exit $run_rc after $RUN_S s"
 if [[ $run_rc -ne 0 ]]; then
     fail "the workflow run exited $run_rc$([[ $run_rc -eq 124 ]] && echo " (timed out after $RUN_TIMEOUT s)")"
-    for f in .snakemake/slurm_logs/rule_*/*/*.log; do
-        [[ -f $f ]] && { echo "--- $f"; tail -n 20 "$f"; }
+    # the plugin keeps the SLURM logs of failed jobs only
+    find .snakemake/slurm_logs -name '*.log' 2>/dev/null | while read -r f; do
+        echo "--- $f"
+        tail -n 20 "$f"
     done
 fi
 
@@ -184,8 +200,9 @@ fi
 
 # --- 2. a run whose job fails inside SLURM ----------------------------------
 # 1 + retries SLURM jobs, all FAILED. By default without retries: the plugin
-# polls a failing job less and less often (+10 s per poll), so the profile's
-# 2 retries cost about 1.5-2 minutes here (FAIL_RETRIES= to use them).
+# polls less and less often (+10 s per poll) until a job succeeds, so the
+# profile's 2 retries take 84-127 s here instead of ~48 s (FAIL_RETRIES= to
+# use them anyway).
 FAIL_S=0
 FAIL_ARGS=()
 if [[ -n $FAIL_RETRIES ]]; then
@@ -195,7 +212,7 @@ else
     retries=$(awk '$1 == "retries:" {print $2; exit}' "$PROFILE/config.yaml")
 fi
 if [[ $run_rc -eq 124 || $run_rc -eq 137 ]]; then
-    say "skipping the failing run: the workflow run already used up its time"
+    say "skipping the failing run: the workflow run was stopped (timeout or interrupt)"
 else
     cd "$SCRATCH/failing"
     t=$SECONDS
