@@ -9,7 +9,14 @@ from torch import nn
 from bnopt import probes
 from bnopt.models import vgg_a, weight_layers
 
-torch.set_default_dtype(torch.float64)
+
+@pytest.fixture(autouse=True)
+def float64():
+    """Analytic comparisons in double precision; restored for the other test modules."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
 
 
 class Quadratic(nn.Module):

@@ -6,7 +6,8 @@
 #   sudo bash tests/cluster/run_cluster_test.sh [WORKFLOW_DIR]
 #
 # WORKFLOW_DIR (default: the repository root) is copied to a scratch folder
-# (without .venv, .git, .snakemake, results, logs) and run there with
+# (without .venv, .git, .snakemake, results, resources, logs, benchmarks) and
+# run there with
 #
 #   SNAKEMAKE_SLURM_PARTITION=debug timeout -k 10 -s INT 480 \
 #     $REPO/.venv/bin/snakemake --workflow-profile $REPO/profiles/slurm \
@@ -149,9 +150,11 @@ say "SLURM up in $((SECONDS - t)) s"
 
 # --- 1. the workflow ----------------------------------------------------------
 mkdir -p "$SCRATCH/wf" "$SCRATCH/failing"
+# the demo makes its own (synthetic) data: start from an empty resources/
 tar -C "$WORKFLOW_DIR" --exclude=./.venv --exclude=./.git --exclude=./.snakemake \
-    --exclude=./results --exclude=./logs --exclude=./.pytest_cache \
-    --exclude=./.ruff_cache --exclude=__pycache__ -cf - . | tar -C "$SCRATCH/wf" -xf -
+    --exclude=./results --exclude=./resources --exclude=./logs --exclude=./benchmarks \
+    --exclude=./.pytest_cache --exclude=./.ruff_cache --exclude=__pycache__ \
+    -cf - . | tar -C "$SCRATCH/wf" -xf -
 cd "$SCRATCH/wf"
 t=$SECONDS
 run_snakemake "$SCRATCH/run.log" "$RUN_TIMEOUT" \
