@@ -24,6 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import probes
 from .models import NORMALIZATIONS, flops_per_image, vgg_a
 from .training import autocast, configure_backend, evaluate, resolve_device, to_inputs, train_run
 
@@ -206,6 +207,12 @@ def main(argv=None) -> None:
                         f"{row['images_per_s']:>9.0f} {format_mfu(row['mfu'])}"
                     )
             rows += probe_and_eval(data, tmp, device, precision, args)
+            floor = probe_noise_floor(data, device, precision, args.widths[0], args.batch_size)
+            rows.append(floor)
+            print(
+                f"        noise floor of g: {floor['relative_noise_floor']:.2e} of ||g||; "
+                f"smallest eta's ||delta g|| / floor = {floor['signal_to_floor']:.3g}"
+            )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 
@@ -277,6 +284,36 @@ def probe_and_eval(data, tmp, device, precision, args) -> list[dict]:
             }
         )
     return rows
+
+
+def probe_noise_floor(data, device, precision, width, batch, etas=(0.05,)) -> dict:
+    """Recompute g twice at the same point (same batch, train mode): the relative difference
+    is the arithmetic's noise floor; the smallest eta's ||delta g|| must stand well above it.
+    """
+    arrays = np.load(data)
+    x = to_inputs(torch.from_numpy(arrays["x_train"][:batch]).to(device))
+    y = torch.from_numpy(arrays["y_train"][:batch]).to(device)
+    torch.manual_seed(0)
+    model = vgg_a("batch", width).to(device, memory_format=torch.channels_last)
+    settings = {"precision": precision}
+    params = probes.trainable(model)
+    grads = []
+    with probes.preserved_state(model):
+        for _ in range(2):
+            with autocast(settings, device):
+                loss = F.cross_entropy(model(x).float(), y)
+            grads.append([g.detach() for g in torch.autograd.grad(loss, params)])
+        with autocast(settings, device):
+            land = probes.landscape_probe(model, F.cross_entropy, x, y, list(etas), grad=grads[0])
+    floor = probes.flat_norm(torch._foreach_sub(grads[1], grads[0]))
+    return {
+        "precision": precision,
+        "grad_norm": land.grad_norm,
+        "noise_floor": floor,
+        "relative_noise_floor": floor / land.grad_norm,
+        "smallest_eta_grad_diff": land.grad_diffs[0],
+        "signal_to_floor": land.grad_diffs[0] / floor if floor > 0 else float("inf"),
+    }
 
 
 def format_mfu(mfu) -> str:

@@ -1,4 +1,4 @@
-"""Figures of the reproduction (the paper's Figs 1, 3 and 4), one function per figure.
+"""Figures of the reproduction (the paper's Figs 1-6, 8, 11-13), one function per figure.
 
 Every function takes tidy tables (columns run, normalization, lr, seed, step, quantity, value,
 layer, eta and, for metrics, diverged_at) and returns a matplotlib Figure. Figures are built
@@ -10,6 +10,10 @@ Several seeds of one (normalisation, lr) are drawn as the mean line plus a min..
 Every drawn artist carries a gid naming its group, e.g. "none|0.1" for a mean line,
 "none|0.1|band" for a seed band, "none|0.1|range" for a range over eta and
 "none|0.5|diverged" for the markers where the group's diverged runs stopped.
+
+The noisy-BatchNorm and l_p figures colour by normalisation (with the normalisation's line
+style as well, so they survive grey-scale printing); the activation ridge plots and the
+gradient-change-vs-eta curves colour by training step.
 """
 
 import functools
@@ -193,8 +197,13 @@ def draw_divergence_markers(ax, rows: pd.DataFrame, color, y_column: str = "valu
     return [marker]
 
 
-def draw_seed_lines(ax, rows: pd.DataFrame, color_of: Callable, style_of: Callable) -> list:
-    """Mean-over-seeds line (plus a min..max band for several seeds) per (normalisation, lr)."""
+def draw_seed_lines(
+    ax, rows: pd.DataFrame, color_of: Callable, style_of: Callable, label_of=group_label
+) -> list:
+    """Mean-over-seeds line (plus a min..max band for several seeds) per (normalisation, lr).
+
+    `label_of(normalization, lr)` names each group in the legend.
+    """
     handles = []
     for normalization in sorted_normalizations(rows["normalization"]):
         for lr in sorted(rows.loc[rows["normalization"] == normalization, "lr"].unique()):
@@ -206,7 +215,7 @@ def draw_seed_lines(ax, rows: pd.DataFrame, color_of: Callable, style_of: Callab
                 summary["mean"],
                 color=color,
                 linestyle=style_of(normalization, lr),
-                label=group_label(normalization, lr),
+                label=label_of(normalization, lr),
                 gid=group_gid(normalization, lr),
             )
             handles.append(line)
@@ -218,7 +227,7 @@ def draw_seed_lines(ax, rows: pd.DataFrame, color_of: Callable, style_of: Callab
                     color=color,
                     alpha=0.2,
                     linewidth=0,
-                    label=f"{group_label(normalization, lr)} (seed min..max)",
+                    label=f"{label_of(normalization, lr)} (seed min..max)",
                     gid=f"{group_gid(normalization, lr)}|band",
                 )
             handles.extend(draw_divergence_markers(ax, group, color))
@@ -445,7 +454,7 @@ def eta_range_per_step(rows: pd.DataFrame) -> pd.DataFrame:
     return per_seed
 
 
-def range_panel(ax, rows: pd.DataFrame, lr: float) -> list:
+def range_panel(ax, rows: pd.DataFrame, lr: float, alpha: float = 0.35) -> list:
     handles = []
     per_seed = eta_range_per_step(rows)
     for normalization in sorted_normalizations(per_seed["normalization"]):
@@ -456,7 +465,7 @@ def range_panel(ax, rows: pd.DataFrame, lr: float) -> list:
             band["step"],
             band["low"],
             band["high"],
-            facecolor=(*color, 0.35),
+            facecolor=(*color, alpha),
             edgecolor=color,
             linewidth=0.9,
             label=normalization_label(normalization),
@@ -552,6 +561,518 @@ def fig7_beta_smoothness(beta: pd.DataFrame) -> Figure:
     return fig
 
 
+# Figures of the noisy-BatchNorm and l_p experiments (paper Figs 2, 5, 6, 8, 11-13) and the
+# seed notebooks' "landscape", labelled as what it is.
+
+NOISY_NORMALIZATIONS = ("none", "batch", "noisy_batch")
+LP_NORMALIZATIONS = ("none", "batch", "l1", "l2", "linf")
+PAPER_LR = 0.1
+BIN_STEPS = 100
+RIDGE_COUNT = 8
+# Peak height of a ridge in rows: each ridge rises into the rows above it.
+RIDGE_HEIGHT = 1.7
+KDE_POINTS = 256
+STEP_COLORMAP = "viridis"
+LP_LAYER = 10
+MOMENT_PANELS = (
+    ("mean", "change", r"$|\mu_{t+1} - \mu_t|$"),
+    ("var", "change", r"$|\sigma^2_{t+1} - \sigma^2_t|$"),
+    ("mean", "drift", r"$\mu_t - \mu_0$"),
+    ("var", "drift", r"$\sigma^2_t - \sigma^2_0$"),
+)
+
+
+def by_normalization():
+    """Colour and line style both follow the normalisation."""
+
+    def color_of(normalization, _lr):
+        return normalization_color(normalization)
+
+    def style_of(normalization, _lr):
+        return LINE_STYLES.get(normalization, "-")
+
+    return color_of, style_of
+
+
+def label_without_lr(normalization: str, _lr: float) -> str:
+    return normalization_label(normalization)
+
+
+def only_normalizations(rows: pd.DataFrame, normalizations: Sequence[str]) -> pd.DataFrame:
+    return rows[rows["normalization"].isin(normalizations)]
+
+
+def logged_every(rows: pd.DataFrame) -> float:
+    """Median gap between the logged steps (inf with fewer than two steps)."""
+    steps = np.unique(rows["step"].to_numpy(dtype=float))
+    return float(np.median(np.diff(steps))) if len(steps) > 1 else np.inf
+
+
+def is_binned(rows: pd.DataFrame, width: int = BIN_STEPS) -> bool:
+    return not rows.empty and logged_every(rows) < width
+
+
+def binned_by_steps(rows: pd.DataFrame, width: int = BIN_STEPS) -> pd.DataFrame:
+    """Each run's values averaged over bins of `width` steps, if logged more often than that.
+
+    A bin's point sits at the mean of its logged steps. Rows logged at least `width` steps
+    apart come back unchanged.
+    """
+    if not is_binned(rows, width):
+        return rows
+    keys = ["run", "normalization", "lr", "seed"]
+    bins = (rows["step"] // width).rename("bin")
+    binned = rows.groupby([*keys, bins])[["step", "value"]].mean().reset_index()
+    if "diverged_at" in rows.columns:
+        binned = binned.join(rows.groupby("run")["diverged_at"].first(), on="run")
+    return binned.drop(columns="bin").sort_values("step")
+
+
+def binning_note(rows: pd.DataFrame) -> str:
+    return f", mean over {BIN_STEPS}-step bins" if is_binned(rows) else ""
+
+
+def no_data_figure(title: str, xlabel: str, ylabel: str, panels: int = 1) -> Figure:
+    fig, axes = new_figure(1, panels, panel_size=(4.6, 3.4))
+    for ax in axes:
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        mark_no_data(ax)
+    fig.suptitle(title)
+    return fig
+
+
+def add_normalization_legend(fig, handles: list, title: str | None = None) -> None:
+    """One legend below the panels, each label once, at most three columns."""
+    unique = list({handle.get_label(): handle for handle in handles}.values())
+    if not unique:
+        return
+    columns = min(len(unique), 3)
+    rows = int(np.ceil(len(unique) / columns))
+    fig.set_figheight(fig.get_figheight() + 0.2 * (rows + (2 if title else 1)))
+    fig.legend(
+        unique,
+        [handle.get_label() for handle in unique],
+        loc="outside lower center",
+        ncol=columns,
+        title=title,
+        frameon=False,
+    )
+
+
+def training_accuracy_figure(
+    metrics: pd.DataFrame, normalizations: Sequence[str], title: str
+) -> Figure:
+    """Training accuracy vs step, colour = normalisation, one panel per learning rate."""
+    accuracy = only_normalizations(finite_rows(metrics, "train_accuracy"), normalizations)
+    rows = binned_by_steps(accuracy)
+    if rows.empty:
+        return no_data_figure(title, "Step", "Training accuracy")
+    lrs = sorted(rows["lr"].unique())
+    fig, axes = new_figure(1, len(lrs), panel_size=(5.6, 3.8), sharey=True)
+    color_of, style_of = by_normalization()
+    handles = []
+    for ax, lr in zip(axes, lrs, strict=True):
+        ax.set_title(f"lr {format_lr(lr)}")
+        ax.set_xlabel("Step")
+        at_lr = rows[rows["lr"] == lr]
+        handles += draw_seed_lines(ax, at_lr, color_of, style_of, label_without_lr)
+    axes[0].set_ylabel("Training accuracy")
+    as_percent(axes[0])
+    axes[0].set_ylim(0, 1.02)
+    note = f"\n(on each step's own minibatch{binning_note(accuracy)})"
+    set_suptitle(fig, title + note, rows)
+    add_normalization_legend(fig, handles)
+    return fig
+
+
+@styled
+def noisy_bn_training(metrics: pd.DataFrame) -> Figure:
+    """Training accuracy of Standard, BatchNorm and noisy BatchNorm (paper Fig 2, left)."""
+    return training_accuracy_figure(
+        metrics, NOISY_NORMALIZATIONS, "Training accuracy with noisy BatchNorm"
+    )
+
+
+@styled
+def lp_training(metrics: pd.DataFrame) -> Figure:
+    """Training accuracy of Standard, BatchNorm and l1/l2/l-inf normalisation (paper Fig 12)."""
+    return training_accuracy_figure(
+        metrics, LP_NORMALIZATIONS, "Training accuracy with $\\ell_p$ normalisation"
+    )
+
+
+def chosen_lr(rows: pd.DataFrame) -> float:
+    """The paper's lr 0.1 when present, else the smallest learning rate in the table."""
+    lrs = sorted(rows["lr"].astype(float).unique())
+    return next((lr for lr in lrs if np.isclose(lr, PAPER_LR)), lrs[0])
+
+
+def first_seed_per_normalization(rows: pd.DataFrame) -> pd.DataFrame:
+    """Keep each normalisation's lowest seed: every seed samples its own channel."""
+    lowest = rows.groupby("normalization")["seed"].transform("min")
+    return rows[rows["seed"] == lowest]
+
+
+def seed_choice_note(rows: pd.DataFrame) -> str:
+    seeds = rows["seed"].nunique()
+    if seeds < 2:
+        return ""
+    return f"; lowest of {seeds} seeds shown, each seed samples its own channel"
+
+
+def evenly_spaced(values, count: int = RIDGE_COUNT) -> list:
+    """At most `count` of the sorted distinct values, evenly spaced, first and last included."""
+    values = sorted(set(values))
+    if len(values) <= count:
+        return values
+    picks = np.unique(np.round(np.linspace(0, len(values) - 1, count)).astype(int))
+    return [values[i] for i in picks]
+
+
+def value_range(values) -> tuple[float, float]:
+    """0.5th..99.5th percentile of the values with a margin; never an empty interval."""
+    low, high = np.percentile(np.asarray(values, dtype=float), [0.5, 99.5])
+    margin = 0.08 * (high - low) if high > low else max(abs(high), 1.0) * 0.1
+    return float(low - margin), float(high + margin)
+
+
+def gaussian_kde(samples, grid: np.ndarray) -> np.ndarray:
+    """Gaussian kernel density of the samples on the grid (Silverman's bandwidth)."""
+    samples = np.asarray(samples, dtype=float)
+    spread = samples.std()
+    if spread > 0:
+        bandwidth = 1.06 * spread * len(samples) ** -0.2
+    else:
+        bandwidth = (grid[-1] - grid[0]) / 50
+    scaled = (grid[:, None] - samples[None, :]) / bandwidth
+    return np.exp(-0.5 * scaled**2).sum(axis=1) / (len(samples) * bandwidth * np.sqrt(2 * np.pi))
+
+
+def draw_ridges(ax, samples: pd.DataFrame, gid_prefix: str, color_of_step: Callable) -> None:
+    """One density per probed step, first step at the bottom, each scaled to its own peak."""
+    steps = evenly_spaced(samples["step"])
+    shown = samples[samples["step"].isin(steps)]
+    grid = np.linspace(*value_range(shown["value"]), KDE_POINTS)
+    for row, step in enumerate(steps):
+        density = gaussian_kde(shown.loc[shown["step"] == step, "value"], grid)
+        peak = density.max()
+        ridge = row + RIDGE_HEIGHT * (density / peak if peak > 0 else density)
+        zorder = 2 + len(steps) - row  # lower ridges in front of the ones they rise into
+        ax.fill_between(
+            grid,
+            row,
+            ridge,
+            color=color_of_step(step),
+            alpha=0.9,
+            linewidth=0,
+            zorder=zorder,
+            gid=f"{gid_prefix}|step{step:g}|fill",
+        )
+        ax.plot(
+            grid,
+            ridge,
+            color="white",
+            linewidth=0.8,
+            zorder=zorder,
+            gid=f"{gid_prefix}|step{step:g}",
+        )
+    ax.set_yticks(range(len(steps)), [f"{step:g}" for step in steps])
+    ax.set_ylim(-0.3, len(steps) - 1 + RIDGE_HEIGHT + 0.2)
+    ax.set_xlim(grid[0], grid[-1])
+    ax.grid(axis="y", visible=False)
+
+
+def step_colors(steps) -> Callable:
+    steps = np.asarray(steps, dtype=float)
+    scale = matplotlib.colors.Normalize(vmin=steps.min(), vmax=max(steps.max(), steps.min() + 1))
+    colormap = matplotlib.colormaps[STEP_COLORMAP]
+    return lambda step: colormap(scale(step))
+
+
+def ridge_grid(
+    activations: pd.DataFrame,
+    normalizations: Sequence[str],
+    layers: Sequence[int] | None,
+    title: str,
+) -> Figure:
+    """Ridge plots of the sampled activations: one row per layer, one column per normalisation."""
+    samples = only_normalizations(finite_rows(activations, "sample"), normalizations)
+    shown_layers = layers_to_show(samples, layers)
+    xlabel = "Pre-ReLU activation (one channel)"
+    if samples.empty or not shown_layers:
+        return no_data_figure(title, xlabel, "Step")
+    lr = chosen_lr(samples)
+    samples = first_seed_per_normalization(samples[np.isclose(samples["lr"], lr)])
+    color_of_step = step_colors(samples["step"])
+    fig, axes = new_figure(len(shown_layers), len(normalizations), panel_size=(3.3, 2.9))
+    for row, layer in enumerate(shown_layers):
+        for column, normalization in enumerate(normalizations):
+            ax = axes[row * len(normalizations) + column]
+            panel = samples[
+                (samples["layer"] == layer) & (samples["normalization"] == normalization)
+            ]
+            if row == 0:
+                ax.set_title(normalization_label(normalization))
+            if column == 0:
+                ax.set_ylabel(f"Layer #{layer}: step")
+            if row == len(shown_layers) - 1:
+                ax.set_xlabel(xlabel)
+            if panel.empty:
+                mark_no_data(ax)
+                ax.set_yticks([])
+                continue
+            draw_ridges(ax, panel, f"{normalization}|layer{layer}", color_of_step)
+    note = f"\n(lr {format_lr(lr)}; kernel density per probed step{seed_choice_note(samples)})"
+    fig.suptitle(title + note)
+    return fig
+
+
+@styled
+def noisy_bn_distributions(
+    activations: pd.DataFrame, layers: Sequence[int] | None = None
+) -> Figure:
+    """Distributions of one channel's pre-ReLU activations over training (paper Fig 2, right)."""
+    return ridge_grid(
+        activations,
+        NOISY_NORMALIZATIONS,
+        layers,
+        "Activation distributions over training: Standard, BatchNorm, noisy BatchNorm",
+    )
+
+
+@styled
+def lp_distributions(activations: pd.DataFrame, layer: int = LP_LAYER) -> Figure:
+    """Layer #10's activation distributions for every l_p normalisation (paper Fig 13)."""
+    return ridge_grid(
+        activations,
+        LP_NORMALIZATIONS,
+        [layer],
+        f"Activation distributions over training with $\\ell_p$ normalisation (layer #{layer})",
+    )
+
+
+def moment_changes(rows: pd.DataFrame, how: str) -> pd.DataFrame:
+    """Per run and layer: |x_{t+1} - x_t| at step t+1 ('change') or x_t - x_0 ('drift').
+
+    t runs over the probed steps, so consecutive means consecutive probes.
+    """
+    parts = []
+    for _, run in rows.groupby(["run", "layer"]):
+        run = run.sort_values("step")
+        values = run["value"].to_numpy(dtype=float)
+        if how == "change":
+            parts.append(run.iloc[1:].assign(value=np.abs(np.diff(values))))
+        else:
+            parts.append(run.assign(value=values - values[0]))
+    return pd.concat(parts) if parts else rows.iloc[0:0]
+
+
+@styled
+def noisy_bn_moments(activations: pd.DataFrame, layers: Sequence[int] | None = None) -> Figure:
+    """Changes of the first two moments of one channel's activations (paper Fig 8)."""
+    title = "Moments of the activation distributions over training"
+    moments = only_normalizations(
+        pd.concat([finite_rows(activations, "mean"), finite_rows(activations, "var")]),
+        NOISY_NORMALIZATIONS,
+    )
+    shown_layers = layers_to_show(moments, layers)
+    if moments.empty or not shown_layers:
+        return no_data_figure(title, "Step", "Moment change", panels=len(MOMENT_PANELS))
+    lr = chosen_lr(moments)
+    moments = moments[np.isclose(moments["lr"], lr)]
+    color_of, style_of = by_normalization()
+    fig, axes = new_figure(len(shown_layers), len(MOMENT_PANELS), panel_size=(3.6, 2.7))
+    handles = []
+    for row, layer in enumerate(shown_layers):
+        at_layer = moments[moments["layer"] == layer]
+        for column, (quantity, how, label) in enumerate(MOMENT_PANELS):
+            ax = axes[row * len(MOMENT_PANELS) + column]
+            values = moment_changes(at_layer[at_layer["quantity"] == quantity], how)
+            if row == 0:
+                ax.set_title(label)
+            if column == 0:
+                ax.set_ylabel(f"Layer #{layer}")
+            if row == len(shown_layers) - 1:
+                ax.set_xlabel("Step")
+            if values.empty:
+                mark_no_data(ax)
+                continue
+            handles += draw_seed_lines(ax, values, color_of, style_of, label_without_lr)
+            if how == "change":
+                set_log_scale_if_positive(ax, values["value"])
+            else:
+                ax.axhline(0.0, color="0.3", linewidth=0.8, gid="reference")
+    note = f"\n(one channel per layer, pre-ReLU, consecutive probed steps; lr {format_lr(lr)})"
+    set_suptitle(fig, title + note, moments)
+    add_normalization_legend(fig, handles)
+    return fig
+
+
+def panel_or_no_data(ax, rows: pd.DataFrame, draw: Callable) -> list:
+    if rows.empty:
+        mark_no_data(ax)
+        return []
+    return draw(ax, rows)
+
+
+@styled
+def lp_landscape(
+    landscape: pd.DataFrame, predictiveness: pd.DataFrame, beta: pd.DataFrame
+) -> Figure:
+    """Loss range, gradient-change range and effective beta for l_p normalisation (Fig 6)."""
+    title = "Loss landscape with $\\ell_p$ normalisation"
+    loss = only_normalizations(finite_rows(landscape, "loss"), LP_NORMALIZATIONS)
+    change = only_normalizations(finite_rows(predictiveness, "grad_diff"), LP_NORMALIZATIONS)
+    effective = only_normalizations(finite_rows(beta, "effective_beta"), LP_NORMALIZATIONS)
+    lrs = sorted(set(loss["lr"]) | set(change["lr"]) | set(effective["lr"]))
+    if not lrs:
+        return no_data_figure(title, "Step", "", panels=3)
+    fig, axes = new_figure(len(lrs), 3, panel_size=(4.4, 3.4))
+    color_of, style_of = by_normalization()
+    handles = []
+    for row, lr in enumerate(lrs):
+        loss_ax, change_ax, beta_ax = axes[3 * row : 3 * row + 3]
+        suffix = f" (lr {format_lr(lr)})" if len(lrs) > 1 else ""
+        loss_ax.set_title("Loss range over η" + suffix)
+        loss_ax.set_ylabel("L(w − ηg)")
+        change_ax.set_title("Gradient change range over η" + suffix)
+        change_ax.set_ylabel("‖∇L(w − ηg) − g‖₂")
+        beta_ax.set_title("Effective β-smoothness" + suffix)
+        beta_ax.set_ylabel("max over η of ‖∇L(w − ηg) − g‖₂ / ‖ηg‖₂")
+        handles += panel_or_no_data(
+            loss_ax, loss[loss["lr"] == lr], lambda ax, rows: range_panel(ax, rows, lr, 0.25)
+        )
+        set_log_scale_if_positive(loss_ax, loss.loc[loss["lr"] == lr, "value"])
+        handles += panel_or_no_data(
+            change_ax, change[change["lr"] == lr], lambda ax, rows: range_panel(ax, rows, lr, 0.25)
+        )
+        handles += panel_or_no_data(
+            beta_ax,
+            effective[effective["lr"] == lr],
+            lambda ax, rows: draw_seed_lines(ax, rows, color_of, style_of, label_without_lr),
+        )
+        handles.append(draw_two_over_lr(beta_ax, lr))
+    for ax in axes[-3:]:
+        ax.set_xlabel("Step")
+    lr_note = f", lr {format_lr(lrs[0])}" if len(lrs) == 1 else ""
+    note = f"\n(bands = range over η{lr_note})"
+    set_suptitle(fig, title + note, pd.concat([loss, change, effective]), SEED_RANGE_NOTE)
+    add_normalization_legend(fig, handles)
+    return fig
+
+
+@styled
+def grad_change_vs_eta(
+    predictiveness: pd.DataFrame, normalizations: Sequence[str] | None = None
+) -> Figure:
+    """||grad L(w_t - eta g) - g||_2 against eta, one line per probed step (paper Fig 11)."""
+    title = "Gradient change against step size η, one line per probed step"
+    xlabel, ylabel = "Step size η", "‖∇L(w − ηg) − g‖₂"
+    rows = finite_rows(predictiveness, "grad_diff")
+    rows = rows[(rows["value"] > 0) & (rows["eta"].astype(float) > 0)]
+    if normalizations is not None:
+        rows = only_normalizations(rows, normalizations)
+    if rows.empty:
+        return no_data_figure(title, xlabel, ylabel)
+    shown = sorted_normalizations(rows["normalization"])
+    lrs = sorted(rows["lr"].unique())
+    fig, axes = new_figure(len(lrs), len(shown), panel_size=(4.4, 3.4), sharey="row")
+    color_of_step = step_colors(rows["step"])
+    for row, lr in enumerate(lrs):
+        for column, normalization in enumerate(shown):
+            ax = axes[row * len(shown) + column]
+            group = rows[(rows["lr"] == lr) & (rows["normalization"] == normalization)]
+            ax.set_title(f"{normalization_label(normalization)}, lr {format_lr(lr)}")
+            ax.set_xlabel(xlabel)
+            if column == 0:
+                ax.set_ylabel(ylabel)
+            if group.empty:
+                mark_no_data(ax)
+                continue
+            mean = group.groupby(["step", "eta"])["value"].mean().reset_index()
+            for step, line in mean.groupby("step"):
+                ax.plot(
+                    line["eta"],
+                    line["value"],
+                    color=color_of_step(step),
+                    linewidth=1.0,
+                    marker="o",
+                    markersize=2.5,
+                    gid=f"{group_gid(normalization, lr)}|step{step:g}",
+                )
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+    scale = matplotlib.cm.ScalarMappable(
+        norm=matplotlib.colors.Normalize(rows["step"].min(), rows["step"].max()),
+        cmap=STEP_COLORMAP,
+    )
+    fig.colorbar(scale, ax=axes, label="Training step", shrink=0.9)
+    seeds = rows["seed"].nunique()
+    note = f"\n(mean over {seeds} seeds)" if seeds > 1 else ""
+    fig.suptitle(title + note)
+    return fig
+
+
+def envelope_over_lrs(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per normalisation and step: min and max over learning rates of the seed-mean value."""
+    per_lr = rows.groupby(["normalization", "lr", "step"])["value"].mean().reset_index()
+    return per_lr.groupby(["normalization", "step"])["value"].agg(["min", "max"]).reset_index()
+
+
+@styled
+def lr_envelope_not_a_landscape(metrics: pd.DataFrame) -> Figure:
+    """The seed notebooks' "loss landscape": min..max of training losses across learning rates.
+
+    Drawn so that readers of those notebooks can compare; it is not the paper's Fig 4a
+    (protocol section 8, item 10), which is the range over eta along the gradient.
+    """
+    title = (
+        "Envelope of training losses across learning rates\n"
+        "NOT the paper's loss landscape (for that see fig5_loss_landscape)"
+    )
+    ylabel = "Training loss"
+    losses = finite_rows(metrics, "train_loss")
+    rows = binned_by_steps(losses)
+    if rows.empty:
+        return no_data_figure(title, "Step", ylabel)
+    envelope = envelope_over_lrs(rows)
+    fig, (ax,) = new_figure(1, 1, panel_size=(6.6, 4.0))
+    handles = []
+    for normalization in sorted_normalizations(envelope["normalization"]):
+        band = envelope[envelope["normalization"] == normalization]
+        group = rows[rows["normalization"] == normalization]
+        color = normalization_color(normalization)
+        lrs = ", ".join(format_lr(lr) for lr in sorted(group["lr"].unique()))
+        handles.append(
+            ax.fill_between(
+                band["step"],
+                band["min"],
+                band["max"],
+                facecolor=(*color, 0.3),
+                edgecolor=color,
+                linewidth=0.9,
+                label=f"{normalization_label(normalization)}: runs at lr {lrs}",
+                gid=f"{normalization}|envelope",
+            )
+        )
+        for lr in sorted(group["lr"].unique()):
+            handles.extend(draw_divergence_markers(ax, group[group["lr"] == lr], color))
+    ax.set_xlabel("Step")
+    ax.set_ylabel(f"{ylabel} (min..max over learning rates)")
+    set_log_scale_if_positive(ax, rows["value"])
+    seeds = rows["seed"].nunique()
+    seed_text = f"mean over {seeds} seeds per lr, " if seeds > 1 else ""
+    fig.suptitle(title)
+    add_normalization_legend(
+        fig,
+        handles,
+        f"band = {seed_text}min..max over the runs at different learning rates"
+        f"{binning_note(losses)}; not a range over η",
+    )
+    return fig
+
+
 def save_figure(fig: Figure, png_path, pdf_path) -> None:
     """Write the figure as PNG (raster, for the report) and PDF (vector, for a paper)."""
     for path in (Path(png_path), Path(pdf_path)):
@@ -567,4 +1088,12 @@ FIGURES: dict[str, tuple[Callable[..., Figure], tuple[str, ...]]] = {
     "fig5_loss_landscape": (fig5_loss_landscape, ("landscape",)),
     "fig6_gradient_predictiveness": (fig6_gradient_predictiveness, ("predictiveness",)),
     "fig7_beta_smoothness": (fig7_beta_smoothness, ("beta",)),
+    "noisy_bn_training": (noisy_bn_training, ("metrics",)),
+    "noisy_bn_distributions": (noisy_bn_distributions, ("activations",)),
+    "noisy_bn_moments": (noisy_bn_moments, ("activations",)),
+    "lp_training": (lp_training, ("metrics",)),
+    "lp_distributions": (lp_distributions, ("activations",)),
+    "lp_landscape": (lp_landscape, ("landscape", "predictiveness", "beta")),
+    "grad_change_vs_eta": (grad_change_vs_eta, ("predictiveness",)),
+    "lr_envelope_not_a_landscape": (lr_envelope_not_a_landscape, ("metrics",)),
 }

@@ -1,0 +1,231 @@
+"""The deep linear network experiment (paper Figs 3b, 5b, 9, 10; protocol section 7).
+
+Minimise ||W_depth ... W_1 X - A X||_F^2, summed over the samples, by full-batch gradient
+descent (plain, no momentum) from a Glorot initialisation; no biases. The variants put a
+normalisation (BatchNorm over the whole batch, or an l_p normalisation) after layers
+1..depth-1, never after the last one, and no nonlinearity anywhere. The paper's probes run
+every `probes_every` steps on the full batch with this loss.
+
+Conventions follow the VGG training (bnopt.training): `step` t counts the updates already
+applied; the loss of step t is measured at w_t, and probes at step t measure at w_t before
+update t+1. Because every step sees the whole data set, the metrics also hold the exact
+loss after the last update (row `steps`). Everything runs on the CPU in float32: at lr 1e-6
+an update moves the weights by ~1e-4 or more per step, far above float32 resolution, and
+float32 and float64 trajectories agree (see README, deep linear network).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import probes
+from .models import make_norm, weight_layers
+from .runs import parse_run_name, run_name
+from .training import METRIC_COLUMNS, PROBE_COLUMNS, format_seconds, write_table
+
+log = logging.getLogger("bnopt.dln")
+
+DTYPE = torch.float32
+PRECISION = "fp32"
+PROGRESS_LINES = 10
+
+
+def build_dln(normalization: str = "none", depth: int = 25, dim: int = 10) -> nn.Sequential:
+    """depth bias-free dim x dim linear layers, a normalisation after all but the last.
+
+    Glorot-uniform weights from the global RNG (seed it first). Modules are registered in
+    forward order, so bnopt.models.weight_layers finds one layer per Linear with its norm.
+    """
+    modules: list[nn.Module] = []
+    for number in range(1, depth + 1):
+        linear = nn.Linear(dim, dim, bias=False)
+        nn.init.xavier_uniform_(linear.weight)
+        modules.append(linear)
+        norm = make_norm(normalization, dim, 2) if number < depth else None
+        if norm is not None:
+            modules.append(norm)
+    return nn.Sequential(*modules).to(DTYPE)
+
+
+def make_problem(seed: int, n: int = 1000, dim: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
+    """X (n samples of a standard Gaussian, one per row) and the targets A x of each sample.
+
+    A is a dim x dim standard Gaussian matrix. Rows are samples, so the targets are X A^T
+    and a model's output X W_1^T ... W_depth^T is compared with them row by row.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, dim, generator=generator, dtype=DTYPE)
+    a = torch.randn(dim, dim, generator=generator, dtype=DTYPE)
+    return x, x @ a.T
+
+
+def dln_loss(out: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Squared Frobenius norm of the residual, summed over samples and outputs."""
+    return ((out - targets) ** 2).sum()
+
+
+def dln_runs(config: dict) -> list[str]:
+    dln = config["dln"]
+    return [
+        run_name(normalization, lr, seed)
+        for normalization in dln["normalizations"]
+        for lr in dln["lrs"]
+        for seed in dln["seeds"]
+    ]
+
+
+def dln_settings(config: dict, run: str) -> dict:
+    """The resolved settings of one DLN run, keys in a fixed order (Snakemake params)."""
+    dln = config["dln"]
+    return {
+        "run": run,
+        **parse_run_name(run),
+        "steps": int(dln["steps"]),
+        "samples": int(dln["samples"]),
+        "depth": int(dln["depth"]),
+        "dim": int(dln["dim"]),
+        "probes_every": int(dln["probes_every"]),
+        "eta_multipliers": [float(m) for m in dln["eta_multipliers"]],
+        "ics_layers": [int(layer) for layer in dln["ics_layers"]],
+        "precision": PRECISION,
+        "threads": 1,
+    }
+
+
+def full_gradient(model: nn.Module, x, targets) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The loss at the current weights and its gradient over all trainable parameters."""
+    loss = dln_loss(model(x), targets)
+    grad = torch.autograd.grad(loss, probes.trainable(model))
+    return loss.detach(), list(grad)
+
+
+def descent_step(params: list[nn.Parameter], grad: list[torch.Tensor], lr: float) -> None:
+    """Plain gradient descent: every parameter W <- W - lr * grad W."""
+    with torch.no_grad():
+        torch._foreach_add_(params, grad, alpha=-lr)
+
+
+def probe_rows(model, layers, settings: dict, x, targets, step: int, grad) -> list[tuple]:
+    """The probes at step t, as rows of probes.tsv (the quantities of training.probe_step)."""
+    lr = settings["lr"]
+    etas = [m * lr for m in settings["eta_multipliers"]]
+    land = probes.landscape_probe(model, dln_loss, x, targets, etas, grad=grad)
+    rows = []
+    for eta, loss, diff, ratio in zip(
+        land.etas, land.losses, land.grad_diffs, land.beta_ratios, strict=True
+    ):
+        rows += [
+            (step, "landscape", None, eta, "loss", loss),
+            (step, "landscape", None, eta, "grad_diff", diff),
+            (step, "landscape", None, eta, "beta_ratio", ratio),
+        ]
+    rows += [
+        (step, "landscape", None, None, "grad_norm", land.grad_norm),
+        (step, "landscape", None, None, "effective_beta", land.effective_beta),
+    ]
+    if settings["ics_layers"]:
+        ics = probes.ics_probe(
+            model, dln_loss, x, targets, lr, settings["ics_layers"], grad=grad, layers=layers
+        )
+        for result in ics:
+            rows.append((step, "ics", result.layer, None, "ics_l2", result.l2))
+            rows.append((step, "ics", result.layer, None, "ics_cosine", result.cosine))
+    return rows
+
+
+def metric_rows(losses: list[float]) -> list[tuple]:
+    """metrics.tsv rows: the full-batch loss per step; no accuracy, no test set."""
+    return [(step, loss, None, None, None) for step, loss in enumerate(losses)]
+
+
+def train_dln(settings: dict, outputs: dict) -> dict:
+    """Train one deep linear network and write metrics.tsv, probes.tsv and meta.json.
+
+    `outputs` maps metrics, probes and meta to paths; `settings` is dln_settings(...).
+    A non-finite loss ends the run: it is recorded as diverged at that step and everything
+    up to it is written. Returns the metadata written.
+    """
+    started = time.perf_counter()
+    torch.set_num_threads(max(1, int(settings.get("threads", 1))))
+    steps, lr, seed = settings["steps"], settings["lr"], settings["seed"]
+    probes_every = settings["probes_every"]
+    x, targets = make_problem(seed, settings["samples"], settings["dim"])
+    torch.manual_seed(seed)
+    model = build_dln(settings["normalization"], settings["depth"], settings["dim"])
+    model.train()
+    layers = weight_layers(model)
+    params = probes.trainable(model)
+    log_every = max(1, steps // PROGRESS_LINES)
+
+    losses: list[float] = []
+    rows: list[tuple] = []
+    diverged_at = None
+    loop_start = time.perf_counter()
+    for step in range(steps):
+        loss, grad = full_gradient(model, x, targets)
+        losses.append(loss.item())
+        if not math.isfinite(losses[-1]):
+            diverged_at = step
+            log.warning("non-finite loss at step %d: run diverged", step)
+            break
+        if probes_every and step % probes_every == 0:
+            rows += probe_rows(model, layers, settings, x, targets, step, grad)
+        descent_step(params, grad, lr)
+        if (step + 1) % log_every == 0:
+            log_progress(step + 1, steps, losses[-1], loop_start)
+    loop_time = time.perf_counter() - loop_start
+    if diverged_at is None:
+        with torch.no_grad():
+            losses.append(dln_loss(model(x), targets).item())
+
+    write_table(outputs["metrics"], METRIC_COLUMNS, metric_rows(losses))
+    write_table(outputs["probes"], PROBE_COLUMNS, rows)
+    steps_done = diverged_at if diverged_at is not None else steps
+    meta = {
+        **{k: settings[k] for k in ("run", "normalization", "lr", "seed")},
+        "steps": steps,
+        "steps_done": steps_done,
+        "diverged": diverged_at is not None,
+        "diverged_at": diverged_at,
+        "final_train_loss": final_loss(losses),
+        "wall_time_s": round(time.perf_counter() - started, 3),
+        "steps_per_second": round(steps_done / loop_time, 3) if loop_time > 0 else None,
+        "device": "cpu",
+        "threads": torch.get_num_threads(),
+        "precision": settings["precision"],
+        "settings": settings,
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+        },
+    }
+    Path(outputs["meta"]).write_text(json.dumps(meta, indent=2) + "\n")
+    return meta
+
+
+def final_loss(losses: list[float]) -> float | None:
+    """The last finite loss: after the last update, or just before a divergence."""
+    finite = [loss for loss in losses if math.isfinite(loss)]
+    return finite[-1] if finite else None
+
+
+def log_progress(done: int, steps: int, loss: float, started: float) -> None:
+    rate = done / max(time.perf_counter() - started, 1e-9)
+    log.info(
+        "step %d/%d  loss %.6g  %.1f steps/s  ETA %s",
+        done,
+        steps,
+        loss,
+        rate,
+        format_seconds((steps - done) / rate),
+    )
