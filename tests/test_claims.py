@@ -421,3 +421,205 @@ def test_evaluate_claims_reads_tsv_round_trip(tmp_path):
         tables[family] = pd.read_csv(path, sep="\t")
     result = claims.evaluate_claims(tables)
     assert (result["verdict"] == HELD).all()
+
+
+# Claim 8: noisy BN trains about as well as BN, its activations move more than Standard's
+
+DRIFT_STEPS = [0, 100, 200, 300]
+STEADY = {"mean": [0.0, 0.01, 0.02, 0.03], "var": [1.0, 1.01, 1.02, 1.03]}
+JUMPY = {"mean": [0.0, 0.3, -0.2, 0.1], "var": [1.0, 1.2, 0.9, 1.1]}
+
+
+def moments_run(normalization, moments, layers=(2, 9, 10), seed=0, steps=DRIFT_STEPS):
+    rows = []
+    for layer in layers:
+        for quantity, values in moments.items():
+            n = len(steps)
+            rows += tidy_rows(
+                normalization, 0.1, quantity, steps, values[:n], seed=seed, layer=layer
+            )
+    return rows
+
+
+def noisy_tables(noisy_accuracy=None, standard=STEADY, noisy=JUMPY, **noisy_metrics):
+    metrics = table(
+        metrics_run("none", 0.1, accuracy_curve(500)),
+        metrics_run("batch", 0.1, accuracy_curve(50)),
+        metrics_run(
+            "noisy_batch",
+            0.1,
+            accuracy_curve(60) if noisy_accuracy is None else noisy_accuracy,
+            **noisy_metrics,
+        ),
+    )
+    activations = table(
+        moments_run("none", standard),
+        moments_run("batch", STEADY),
+        moments_run("noisy_batch", noisy),
+        tidy_rows("none", 0.1, "sample", [0, 0], [0.5, -0.5], layer=2),
+    )
+    return metrics, activations
+
+
+def test_noisy_bn_held():
+    row = claims.claim_noisy_bn_trains_like_bn(*noisy_tables())
+    check_row(row, HELD)
+    assert row["group"] == "noisy"
+    assert "layers #2, #9, #10" in row["statistic"]
+    # mean |Δμ|: noisy (0.3 + 0.5 + 0.3) / 3, Standard 0.01
+    assert "noisy BN 0.367 vs Standard 0.01" in row["statistic"]
+    assert "percentage points" in row["rule"]
+
+
+def test_noisy_bn_did_not_hold_when_it_trains_worse():
+    metrics, activations = noisy_tables(noisy_accuracy=accuracy_curve(50, ceiling=0.8))
+    row = claims.claim_noisy_bn_trains_like_bn(metrics, activations)
+    check_row(row, NOT_HELD)
+    assert "-20.0 percentage points" in row["statistic"]
+
+
+def test_noisy_bn_did_not_hold_when_standard_moves_more():
+    check_row(claims.claim_noisy_bn_trains_like_bn(*noisy_tables(standard=JUMPY)), NOT_HELD)
+
+
+def test_noisy_bn_diverged_run_counts_as_not_trained():
+    metrics, activations = noisy_tables(noisy_accuracy=[0.1, 0.1], steps=[0, 10], diverged_at=10.0)
+    row = claims.claim_noisy_bn_trains_like_bn(metrics, activations)
+    check_row(row, NOT_HELD)
+    assert "noisy BN diverged at step 10" in row["statistic"]
+
+
+@pytest.mark.parametrize(
+    "tables",
+    [
+        (pd.DataFrame(columns=COLUMNS), pd.DataFrame(columns=COLUMNS)),
+        (noisy_tables()[0], table(moments_run("noisy_batch", JUMPY))),
+        (
+            noisy_tables()[0],
+            table(moments_run("none", STEADY), moments_run("noisy_batch", JUMPY, steps=[0, 100])),
+        ),
+        (table(metrics_run("batch", 0.1, accuracy_curve(50))), noisy_tables()[1]),
+    ],
+    ids=["empty", "no-standard-moments", "two-probed-steps", "no-noisy-training-run"],
+)
+def test_noisy_bn_not_measurable(tables):
+    check_row(claims.claim_noisy_bn_trains_like_bn(*tables), NOT_MEASURABLE)
+
+
+def test_noisy_bn_majority_over_seeds():
+    metrics, activations = noisy_tables()
+    seed_1 = (
+        metrics_run("batch", 0.1, accuracy_curve(50), seed=1),
+        metrics_run("noisy_batch", 0.1, accuracy_curve(50, ceiling=0.5), seed=1),
+    )
+    moments_1 = (moments_run("none", STEADY, seed=1), moments_run("noisy_batch", JUMPY, seed=1))
+    row = claims.claim_noisy_bn_trains_like_bn(
+        pd.concat([metrics, table(*seed_1)]), pd.concat([activations, table(*moments_1)])
+    )
+    check_row(row, NOT_HELD)
+    assert "1 of 2 seeds" in row["statistic"] and "seed 1:" in row["statistic"]
+
+
+# Claim 9: l_p normalisation smooths the landscape about as much as BN
+
+LP_NARROW = {step: tuple(1.5 * v for v in values) for step, values in NARROW.items()}
+
+
+def lp_tables(**lp_loss):
+    """Standard wide, BN narrow; every l_p norm 1.5x BN's loss values unless given."""
+    loss = [eta_run("none", "loss", WIDE), eta_run("batch", "loss", NARROW)]
+    beta = [beta_run("none", [45, 30, 25, 21]), beta_run("batch", [20, 19, 20, 21])]
+    for normalization in ("l1", "l2", "linf"):
+        loss.append(eta_run(normalization, "loss", lp_loss.get(normalization, LP_NARROW)))
+        beta.append(beta_run(normalization, [22, 21, 20, 21]))
+    return table(*loss), table(*beta)
+
+
+def test_lp_smoothing_held():
+    row = claims.claim_lp_smooths_like_bn(*lp_tables())
+    check_row(row, HELD)
+    assert row["group"] == "lp" and row["figure"] == "lp_landscape"
+    # LP_NARROW ranges (0.6, 0.3, 0.15) -> median 0.3; BN 0.2; Standard 4
+    assert "ℓ2 (lr 0.1): median loss range 0.3 (BN 0.2, Standard 4)" in row["statistic"]
+    assert "max effective β 22 (BN 21, Standard 45): meets the rule" in row["statistic"]
+    assert "Not measured" not in row["statistic"]
+
+
+def test_lp_smoothing_did_not_hold_when_one_norm_is_rough():
+    row = claims.claim_lp_smooths_like_bn(*lp_tables(linf=WIDE))
+    check_row(row, NOT_HELD)
+    assert "ℓ∞ (lr 0.1): median loss range 4 " in row["statistic"]
+    assert row["statistic"].count("meets the rule") == 2
+
+
+def test_lp_smoothing_did_not_hold_when_far_above_bn():
+    # Still below Standard's range (4) but more than twice BN's (0.2)
+    rough = {step: tuple(5 * v for v in values) for step, values in NARROW.items()}
+    check_row(claims.claim_lp_smooths_like_bn(*lp_tables(l1=rough)), NOT_HELD)
+
+
+def test_lp_smoothing_lists_norms_not_measured():
+    loss, beta = lp_tables()
+    only_l2 = loss[~loss["normalization"].isin(["l1", "linf"])]
+    row = claims.claim_lp_smooths_like_bn(only_l2, beta)
+    check_row(row, HELD)
+    assert "Not measured: ℓ1, ℓ∞." in row["statistic"]
+
+
+@pytest.mark.parametrize(
+    "tables",
+    [
+        (pd.DataFrame(columns=COLUMNS), pd.DataFrame(columns=COLUMNS)),
+        (lp_tables()[0], pd.DataFrame(columns=COLUMNS)),
+        tuple(frame[frame["normalization"] != "batch"] for frame in lp_tables()),
+        tuple(frame[frame["normalization"].isin(["none", "batch"])] for frame in lp_tables()),
+    ],
+    ids=["empty", "no-beta", "no-bn", "no-lp-runs"],
+)
+def test_lp_smoothing_not_measurable(tables):
+    check_row(claims.claim_lp_smooths_like_bn(*tables), NOT_MEASURABLE)
+
+
+# Extra experiments in evaluate_claims
+
+
+def test_evaluate_claims_adds_experiment_claims_when_their_tables_are_present():
+    noisy_metrics, noisy_activations = noisy_tables()
+    lp_landscape, lp_beta = lp_tables()
+    tables = {
+        **full_tables(),
+        "noisy/metrics": noisy_metrics,
+        "noisy/activations": noisy_activations,
+        "lp/metrics": pd.DataFrame(columns=COLUMNS),
+        "lp/landscape": lp_landscape,
+        "lp/predictiveness": pd.DataFrame(columns=COLUMNS),
+        "lp/beta": lp_beta,
+    }
+    result = claims.evaluate_claims(tables)
+    assert len(result) == 9
+    assert (result["verdict"] == HELD).all(), result[["claim", "statistic"]].to_string()
+    assert result["group"].tolist() == [
+        "training",
+        "training",
+        "ics",
+        "ics",
+        "landscape",
+        "landscape",
+        "landscape",
+        "noisy",
+        "lp",
+    ]
+    assert list(dict.fromkeys(result["group"])) == list(claims.CLAIM_GROUPS)
+
+
+def test_evaluate_claims_one_experiment_table_gives_a_not_measurable_row():
+    result = claims.evaluate_claims({"lp/beta": lp_tables()[1]})
+    assert len(result) == 8
+    assert result["group"].iloc[-1] == "lp"
+    assert (result["verdict"] == NOT_MEASURABLE).all()
+
+
+def test_every_claim_names_a_known_group():
+    result = claims.evaluate_claims({"noisy/metrics": None, "lp/landscape": None})
+    assert set(result["group"]) <= set(claims.CLAIM_GROUPS)
+    assert len(result) == 9

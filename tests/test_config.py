@@ -101,7 +101,7 @@ def test_runs_are_derived_from_the_experiments():
     config = shipped("config.yaml")
     validate(config, str(SCHEMA))
     assert experiment_runs(config, "landscape") == ["none_lr0.1_seed0", "batch_lr0.1_seed0"]
-    assert len(all_runs(config)) == 6  # {none, batch} x {0.1, 0.5, 0.01}
+    assert len(all_runs(config)) == 10  # {none, batch} x {0.1, 0.5, 0.01}; 4 more at 0.1
     config["train"]["seeds"] = [0, 1]
     config["experiments"]["landscape"]["lrs"] = [0.1, 0.2]
     assert len(experiment_runs(config, "landscape")) == 8

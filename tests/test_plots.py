@@ -262,9 +262,25 @@ def test_registry_names_functions_and_families():
         "fig5_loss_landscape",
         "fig6_gradient_predictiveness",
         "fig7_beta_smoothness",
+        "noisy_bn_training",
+        "noisy_bn_distributions",
+        "noisy_bn_moments",
+        "lp_training",
+        "lp_distributions",
+        "lp_landscape",
+        "grad_change_vs_eta",
+        "lr_envelope_not_a_landscape",
     ]
     families = {families for _, families in plots.FIGURES.values()}
-    assert families == {("metrics",), ("ics",), ("landscape",), ("predictiveness",), ("beta",)}
+    assert families == {
+        ("metrics",),
+        ("ics",),
+        ("landscape",),
+        ("predictiveness",),
+        ("beta",),
+        ("activations",),
+        ("landscape", "predictiveness", "beta"),
+    }
 
 
 def test_save_figure_writes_png_and_pdf(tmp_path, metrics):
@@ -273,3 +289,246 @@ def test_save_figure_writes_png_and_pdf(tmp_path, metrics):
     plots.save_figure(fig, png, pdf)
     assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert pdf.read_bytes().startswith(b"%PDF")
+
+
+# Noisy BatchNorm and l_p figures
+
+
+def training_table(normalizations, lrs=(0.1,), steps=STEPS) -> pd.DataFrame:
+    """Training accuracy rising by 0.1 per logged point, offset by the normalisation's rank."""
+    records = []
+    for rank, normalization in enumerate(normalizations):
+        for lr in lrs:
+            values = [0.1 * i + 0.01 * rank for i in range(len(steps))]
+            records += series(normalization, lr, "train_accuracy", steps, values)
+    return tidy_table(records)
+
+
+def test_noisy_bn_training_one_line_per_normalization():
+    metrics = training_table(["none", "batch", "noisy_batch", "l1"])
+    fig = plots.noisy_bn_training(metrics)
+    (ax,) = visible_axes(fig)
+    lines = lines_by_gid(ax)
+    assert set(lines) == {"none|0.1", "batch|0.1", "noisy_batch|0.1"}  # l1 belongs elsewhere
+    np.testing.assert_allclose(lines["noisy_batch|0.1"].get_xdata(), STEPS)
+    np.testing.assert_allclose(lines["noisy_batch|0.1"].get_ydata(), [0.02, 0.12, 0.22, 0.32])
+    assert lines["noisy_batch|0.1"].get_label() == "Standard + Noisy BatchNorm"
+    assert lines["noisy_batch|0.1"].get_linestyle() == ":"
+    assert len({line.get_color() for line in lines.values()}) == 3
+    assert ax.get_title() == "lr 0.1"
+    assert ax.get_ylabel() == "Training accuracy"
+    assert "Standard + Noisy BatchNorm" in legend_labels(fig)
+
+
+def test_lp_training_panels_per_lr_and_colours_shared_with_other_figures():
+    metrics = training_table(["none", "batch", "l1", "l2", "linf", "noisy_batch"], lrs=(0.1, 0.5))
+    fig = plots.lp_training(metrics)
+    axes = visible_axes(fig)
+    assert [ax.get_title() for ax in axes] == ["lr 0.1", "lr 0.5"]
+    lines = lines_by_gid(axes[1])
+    assert set(lines) == {"none|0.5", "batch|0.5", "l1|0.5", "l2|0.5", "linf|0.5"}
+    np.testing.assert_allclose(lines["linf|0.5"].get_ydata(), [0.04, 0.14, 0.24, 0.34])
+    noisy_fig = plots.noisy_bn_training(metrics)
+    noisy_lines = lines_by_gid(visible_axes(noisy_fig)[0])
+    assert noisy_lines["batch|0.1"].get_color() == lines_by_gid(axes[0])["batch|0.1"].get_color()
+
+
+def test_training_accuracy_logged_every_step_is_averaged_in_bins():
+    steps = list(range(1000))
+    metrics = tidy_table(
+        series("batch", 0.1, "train_accuracy", steps, [step / 1000 for step in steps])
+    )
+    fig = plots.noisy_bn_training(metrics)
+    line = lines_by_gid(visible_axes(fig)[0])["batch|0.1"]
+    # 999 steps give 5-step bins (the widest 1-2-5 width with >= 100 bins)
+    np.testing.assert_allclose(line.get_xdata(), np.arange(2, 1000, 5))
+    np.testing.assert_allclose(line.get_ydata(), np.arange(2, 1000, 5) / 1000)
+    assert "mean over 5-step bins" in fig.get_suptitle()
+
+
+def sample_records(normalization, layer, steps, per_step=40, lr=0.1, seed=0) -> list[dict]:
+    """Activation samples centred on step / 100 with a small spread."""
+    records = []
+    for step in steps:
+        values = step / 100 + np.linspace(-0.2, 0.2, per_step)
+        records += series(
+            normalization, lr, "sample", [step] * per_step, values, layer=layer, seed=seed
+        )
+    return records
+
+
+def ridge_lines(ax) -> dict:
+    return {gid: line for gid, line in lines_by_gid(ax).items() if gid and "|step" in gid}
+
+
+def test_noisy_bn_distributions_grid_of_ridges():
+    steps = list(range(0, 1000, 100))  # ten probed steps: eight ridges are drawn
+    records = []
+    for layer in (2, 10):
+        for normalization in ("none", "batch"):
+            records += sample_records(normalization, layer, steps)
+    fig = plots.noisy_bn_distributions(tidy_table(records))
+    axes = visible_axes(fig)
+    assert len(axes) == 6  # rows = layers, columns = none, batch, noisy_batch
+    assert [ax.get_title() for ax in axes[:3]] == [
+        "Standard",
+        "Standard + BatchNorm",
+        "Standard + Noisy BatchNorm",
+    ]
+    assert axes[0].get_ylabel() == "Layer #2: step" and axes[3].get_ylabel() == "Layer #10: step"
+    assert [t.get_text() for t in axes[2].texts] == ["no data"]  # noisy BN missing
+    ridges = ridge_lines(axes[4])
+    shown = [0, 100, 300, 400, 500, 600, 800, 900]
+    assert list(ridges) == [f"batch|layer10|step{step}" for step in shown]
+    assert [label.get_text() for label in axes[4].get_yticklabels()] == [str(s) for s in shown]
+    for row, step in enumerate(shown):
+        line = ridges[f"batch|layer10|step{step}"]
+        peak = line.get_xdata()[np.argmax(line.get_ydata())]
+        assert peak == pytest.approx(step / 100, abs=0.05)  # the density peaks at the samples
+        assert line.get_ydata().max() == pytest.approx(row + plots.RIDGE_HEIGHT)
+        assert line.get_ydata().min() == pytest.approx(row, abs=1e-3)
+    colors = [collections_by_gid(axes[4])[f"batch|layer10|step{s}|fill"] for s in (0, 900)]
+    assert not np.allclose(colors[0].get_facecolor(), colors[1].get_facecolor())
+
+
+def test_distributions_show_the_lowest_seed_at_lr_01():
+    records = sample_records("batch", 10, [0, 100], seed=1)
+    records += sample_records("batch", 10, [0, 100, 200], seed=0)
+    records += sample_records("batch", 10, [0, 100, 200, 300], lr=0.5)
+    fig = plots.noisy_bn_distributions(tidy_table(records))
+    ax = visible_axes(fig)[1]
+    assert list(ridge_lines(ax)) == [f"batch|layer10|step{step}" for step in (0, 100, 200)]
+    assert "lr 0.1" in fig.get_suptitle() and "lowest of 2 seeds" in fig.get_suptitle()
+
+
+def test_lp_distributions_one_panel_per_normalization_for_layer_10():
+    records = []
+    for normalization in ("none", "batch", "l1", "l2", "linf"):
+        records += sample_records(normalization, 10, [0, 100, 200])
+    records += sample_records("batch", 2, [0, 100, 200])
+    fig = plots.lp_distributions(tidy_table(records))
+    axes = visible_axes(fig)
+    assert [ax.get_title() for ax in axes] == [
+        plots.normalization_label(n) for n in ("none", "batch", "l1", "l2", "linf")
+    ]
+    assert all(len(ridge_lines(ax)) == 3 for ax in axes)
+    assert "layer #10" in fig.get_suptitle()
+
+
+def test_evenly_spaced_keeps_first_and_last():
+    assert plots.evenly_spaced(range(3), 8) == [0, 1, 2]
+    picked = plots.evenly_spaced(range(0, 1500, 10), 8)
+    assert len(picked) == 8 and picked[0] == 0 and picked[-1] == 1490
+
+
+def test_gaussian_kde_integrates_to_one():
+    grid = np.linspace(-6, 6, 2001)
+    density = plots.gaussian_kde(np.random.default_rng(0).normal(size=200), grid)
+    assert np.trapezoid(density, grid) == pytest.approx(1.0, abs=1e-3)
+
+
+def moments_table() -> pd.DataFrame:
+    steps = [0, 100, 200, 300]
+    records = []
+    for normalization, scale in (("none", 1.0), ("noisy_batch", 10.0)):
+        for layer in (2, 9):
+            records += series(
+                normalization, 0.1, "mean", steps, [scale * v for v in (0, 1, 3, 6)], layer=layer
+            )
+            records += series(
+                normalization, 0.1, "var", steps, [scale * v for v in (1, 2, 2, 5)], layer=layer
+            )
+    records += sample_records("none", 2, steps)
+    return tidy_table(records)
+
+
+def test_noisy_bn_moments_changes_and_drifts_per_layer():
+    fig = plots.noisy_bn_moments(moments_table())
+    axes = visible_axes(fig)
+    assert len(axes) == 8  # two layers x four moment panels
+    assert [ax.get_title() for ax in axes[:4]] == [label for *_, label in plots.MOMENT_PANELS]
+    assert axes[4].get_ylabel() == "Layer #9"
+    mean_change = lines_by_gid(axes[4])["noisy_batch|0.1"]
+    np.testing.assert_allclose(mean_change.get_xdata(), [100, 200, 300])
+    np.testing.assert_allclose(mean_change.get_ydata(), [10, 20, 30])
+    np.testing.assert_allclose(lines_by_gid(axes[5])["none|0.1"].get_ydata(), [1, 0, 3])
+    np.testing.assert_allclose(lines_by_gid(axes[6])["none|0.1"].get_ydata(), [0, 1, 3, 6])
+    np.testing.assert_allclose(
+        lines_by_gid(axes[7])["noisy_batch|0.1"].get_ydata(), [0, 10, 10, 40]
+    )
+    assert axes[4].get_yscale() == "log" and axes[6].get_yscale() == "linear"
+    assert "Standard + Noisy BatchNorm" in legend_labels(fig)
+
+
+def lp_eta_table(quantity: str) -> pd.DataFrame:
+    records = []
+    etas = (0.05, 0.1, 0.2, 0.4)
+    for factor, normalization in enumerate(("none", "batch", "l1", "l2", "linf"), start=1):
+        for step in (0, 100, 200):
+            values = [factor * (1 + i + step / 100) for i in range(len(etas))]
+            for eta, value in zip(etas, values, strict=True):
+                records += series(normalization, 0.1, quantity, [step], [value], eta=eta)
+    return tidy_table(records)
+
+
+def test_lp_landscape_three_panels():
+    beta = tidy_table(
+        series("l2", 0.1, "effective_beta", [0, 100, 200], [22.0, 21.0, 20.0])
+        + series("none", 0.1, "effective_beta", [0, 100, 200], [40.0, 30.0, 20.0])
+        + series("noisy_batch", 0.1, "effective_beta", [0, 100, 200], [1.0, 1.0, 1.0])
+    )
+    fig = plots.lp_landscape(lp_eta_table("loss"), lp_eta_table("grad_diff"), beta)
+    loss_ax, change_ax, beta_ax = visible_axes(fig)
+    assert loss_ax.get_yscale() == "log"
+    assert band_edges(collections_by_gid(loss_ax)["l1|0.1|range"])[100.0] == (6.0, 15.0)
+    assert band_edges(collections_by_gid(change_ax)["linf|0.1|range"])[0.0] == (5.0, 20.0)
+    lines = lines_by_gid(beta_ax)
+    assert set(lines) == {"l2|0.1", "none|0.1", "reference"}  # noisy BN is not an l_p run
+    np.testing.assert_allclose(lines["l2|0.1"].get_ydata(), [22.0, 21.0, 20.0])
+    np.testing.assert_allclose(lines["reference"].get_ydata(), [20.0, 20.0])
+    assert "Effective β" in beta_ax.get_ylabel()
+
+
+def test_lp_landscape_missing_table_gives_no_data_panel():
+    fig = plots.lp_landscape(lp_eta_table("loss"), pd.DataFrame(columns=TIDY_COLUMNS), None)
+    loss_ax, change_ax, beta_ax = visible_axes(fig)
+    assert [t.get_text() for t in change_ax.texts] == ["no data"]
+    assert [t.get_text() for t in beta_ax.texts] == ["no data"]
+    assert not loss_ax.texts
+
+
+def test_grad_change_vs_eta_one_line_per_step():
+    fig = plots.grad_change_vs_eta(eta_table("grad_diff"))
+    standard_ax, batchnorm_ax = [ax for ax in visible_axes(fig) if ax.get_title()]
+    assert standard_ax.get_title() == "Standard, lr 0.1"
+    assert standard_ax.get_xscale() == "log" and standard_ax.get_yscale() == "log"
+    lines = lines_by_gid(batchnorm_ax)
+    assert set(lines) == {"batch|0.1|step0", "batch|0.1|step100", "batch|0.1|step200"}
+    np.testing.assert_allclose(lines["batch|0.1|step100"].get_xdata(), [0.05, 0.1, 0.2, 0.4])
+    np.testing.assert_allclose(lines["batch|0.1|step100"].get_ydata(), [0.1, 0.15, 0.2, 0.4])
+    assert lines["batch|0.1|step0"].get_color() != lines["batch|0.1|step200"].get_color()
+    assert any(ax.get_ylabel() == "Training step" for ax in fig.axes)  # the colour bar
+
+
+def test_grad_change_vs_eta_averages_seeds():
+    one = eta_table("grad_diff")
+    other = one.assign(seed=1, value=one["value"] * 3)
+    fig = plots.grad_change_vs_eta(pd.concat([one, other]))
+    line = lines_by_gid(visible_axes(fig)[0])["none|0.1|step0"]
+    np.testing.assert_allclose(line.get_ydata(), [4.0, 6.0, 10.0, 18.0])
+    assert "mean over 2 seeds" in fig.get_suptitle()
+
+
+def test_lr_envelope_is_labelled_as_not_the_landscape(metrics):
+    fig = plots.lr_envelope_not_a_landscape(metrics)
+    title = fig.get_suptitle()
+    assert "Envelope of training losses across learning rates" in title
+    assert "NOT the paper's loss landscape" in title
+    (ax,) = visible_axes(fig)
+    edges = band_edges(collections_by_gid(ax)["none|envelope"])
+    # Standard: lr 0.1 (2.3, 1.8, 1.2, 1.0) and lr 0.5 (2.3, 7.0, then diverged)
+    assert edges == {0.0: (2.3, 2.3), 100.0: (1.8, 7.0), 200.0: (1.2, 1.2), 300.0: (1.0, 1.0)}
+    marker = lines_by_gid(ax)["none|0.5|diverged"]
+    np.testing.assert_allclose(marker.get_xdata(), [100])
+    assert any("not a range over η" in legend.get_title().get_text() for legend in fig.legends)
+    assert "Standard: runs at lr 0.1, 0.5" in legend_labels(fig)

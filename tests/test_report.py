@@ -1,12 +1,17 @@
 import base64
+import html
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from bnopt import report
+from bnopt import plots, report
+from bnopt.claims import CLAIM_GROUPS
 from bnopt.claims import COLUMNS as CLAIM_COLUMNS
+
+ROOT = Path(__file__).resolve().parents[1]
 
 FIGURE_NAMES = [
     "fig1_training",
@@ -16,6 +21,16 @@ FIGURE_NAMES = [
     "fig5_loss_landscape",
     "fig6_gradient_predictiveness",
     "fig7_beta_smoothness",
+]
+EXTRA_FIGURE_NAMES = [
+    "noisy_bn_training",
+    "noisy_bn_distributions",
+    "noisy_bn_moments",
+    "lp_training",
+    "lp_distributions",
+    "lp_landscape",
+    "grad_change_vs_eta",
+    "lr_envelope_not_a_landscape",
 ]
 VERDICTS = [
     "held",
@@ -232,8 +247,40 @@ def test_no_network_references(built):
 
 
 def test_figure_captions_cover_every_figure():
-    assert list(report.FIGURE_CAPTIONS) == FIGURE_NAMES
+    assert list(report.FIGURE_CAPTIONS) == FIGURE_NAMES + EXTRA_FIGURE_NAMES
+    assert list(report.FIGURE_CAPTIONS) == list(plots.FIGURES)
     assert all(len(caption) > 60 for caption in report.FIGURE_CAPTIONS.values())
+    assert report.FIGURE_CAPTIONS["lr_envelope_not_a_landscape"].startswith(
+        "Not the paper's loss landscape."
+    )
+
+
+def test_snakemake_report_caption_file_for_every_figure():
+    captions = ROOT / "workflow" / "report"
+    for name in plots.FIGURES:
+        assert len((captions / f"{name}.rst").read_text(encoding="utf-8")) > 60, name
+
+
+def test_claim_groups_become_heading_rows_in_one_table(tmp_path):
+    claims = make_claims().assign(group=["training"] * 2 + ["ics"] * 2 + ["landscape"] * 3)
+    extra = pd.DataFrame(
+        [
+            {**claims.iloc[0].to_dict(), "claim": "noisy claim", "group": "noisy"},
+            {**claims.iloc[0].to_dict(), "claim": "lp claim", "group": "lp"},
+        ]
+    )
+    out = tmp_path / "report.html"
+    report.build_report(CONFIG, make_runs(), [], pd.concat([claims, extra]), out)
+    text = out.read_text(encoding="utf-8")
+    parser = ReportParser()
+    parser.feed(text)
+    assert len(parser.tables) == 2  # still one claims table (and the runs table)
+    assert [row[0] for row in parser.rows("claims")][-2:] == ["noisy claim", "lp claim"]
+    titles = [CLAIM_GROUPS[group] for group in CLAIM_GROUPS]
+    positions = [text.index(html.escape(title)) for title in titles]
+    assert positions == sorted(positions)
+    assert text.count('class="claim-group"') == 5
+    assert "9 were checked" in text
 
 
 def test_missing_caption_falls_back_to_default(tmp_path):

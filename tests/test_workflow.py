@@ -19,6 +19,8 @@ SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 FIGURES = [
     "fig1_training", "fig2_test_accuracy", "fig3_ics_l2", "fig4_ics_cosine",
     "fig5_loss_landscape", "fig6_gradient_predictiveness", "fig7_beta_smoothness",
+    "noisy_bn_training", "noisy_bn_distributions", "noisy_bn_moments", "lp_training",
+    "lp_distributions", "lp_landscape", "grad_change_vs_eta", "lr_envelope_not_a_landscape",
 ]  # fmt: skip
 
 
@@ -56,10 +58,11 @@ def copy(tmp_path):
     return workflow_copy(tmp_path)
 
 
-def test_paper_config_dry_run_lists_download_prepare_and_six_runs(copy):
+def test_paper_config_dry_run_lists_download_prepare_and_every_run(copy):
     jobs = planned_jobs(snakemake(copy, "-n", "--cores", "4").stdout)
     assert jobs["download_cifar10"] == 1 and jobs["prepare_data"] == 1
-    assert jobs["train"] == 6 and jobs["tables"] == 3 and jobs["report"] == 1
+    # {none, batch} x {0.1, 0.5, 0.01}, and noisy_batch, l1, l2, linf at 0.1
+    assert jobs["train"] == 10 and jobs["tables"] == 5 and jobs["report"] == 1
     assert all(jobs[f] == 1 for f in FIGURES)
 
 
@@ -115,7 +118,7 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
             assert (copy / f"results/figures/{figure}.{ext}").stat().st_size > 1000
     assert (copy / "results/figures/fig1_training.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     html = (copy / "results/report.html").read_text()
-    assert html.count("data:image/png;base64,") >= 7 and "http://" not in html
+    assert html.count("data:image/png;base64,") >= len(FIGURES) and "http://" not in html
     for experiment in ("training", "ics", "landscape"):
         for family in ("landscape", "predictiveness", "beta", "ics"):
             table = pd.read_csv(copy / f"results/tables/{experiment}/{family}.tsv", sep="\t")

@@ -10,7 +10,7 @@
 #     with accounting on (the default), slurmdbd + MariaDB so that `sacct`
 #     works as on a real cluster; the SLURM executor plugin checks job status
 #     with `sacct` whenever that command exists;
-#   * writes /etc/slurm/slurm.conf, gres.conf (one stand-in GPU: /dev/null)
+#   * writes /etc/slurm/slurm.conf, gres.conf (stand-in GPUs: a count, no device)
 #     and slurmdbd.conf; an existing slurm.conf not written by this script is
 #     never overwritten;
 #   * starts munged, mariadbd + slurmdbd, slurmctld (with a cleared job state)
@@ -21,8 +21,10 @@
 #                             the workflow must be run with
 #                             --slurm-status-command squeue
 #   SLURM_TEST_WAIT=30        seconds to wait for each daemon / the idle node
-#   SLURM_TEST_MIN_CPUS=4     the node advertises max(nproc, this) CPUs and
-#   SLURM_TEST_MIN_MEM_MB=20000  max(available memory, this) MB, so that the
+#   SLURM_TEST_GPUS=2         stand-in GPUs on the node (2: two training jobs
+#                             at a time, one per core of a 2-core machine)
+#   SLURM_TEST_MIN_CPUS=4xGPUS  the node advertises max(nproc, this) CPUs and
+#   SLURM_TEST_MIN_MEM_MB=16000xGPUS+4000  max(available memory, this) MB, so the
 #                             profile's train request (4 CPUs per GPU,
 #                             16000 MB) schedules on a small machine; nothing
 #                             is enforced (task/none), so this is harmless.
@@ -30,8 +32,9 @@ set -euo pipefail
 
 ACCOUNTING=${SLURM_TEST_ACCOUNTING:-1}
 WAIT=${SLURM_TEST_WAIT:-30}
-MIN_CPUS=${SLURM_TEST_MIN_CPUS:-4}
-MIN_MEM=${SLURM_TEST_MIN_MEM_MB:-20000}
+GPUS=${SLURM_TEST_GPUS:-2}
+MIN_CPUS=${SLURM_TEST_MIN_CPUS:-$((4 * GPUS))}
+MIN_MEM=${SLURM_TEST_MIN_MEM_MB:-$((16000 * GPUS + 4000))}
 CLUSTER=snaketest
 MARKER="# Written by tests/cluster/slurm_up.sh (throw-away test cluster)."
 DB_PASS=slurm-test-only   # MariaDB listens on its unix socket only
@@ -122,7 +125,7 @@ fi
 
 cat >/etc/slurm/slurm.conf <<EOF
 $MARKER
-# Single node '$NODE' with one stand-in GPU (gres.conf: File=/dev/null).
+# Single node '$NODE' with $GPUS stand-in GPUs (gres.conf: a count, no device files).
 ClusterName=$CLUSTER
 SlurmctldHost=$NODE(127.0.0.1)
 SlurmUser=slurm
@@ -151,14 +154,14 @@ SlurmctldLogFile=/var/log/slurm/slurmctld.log
 SlurmdLogFile=/var/log/slurm/slurmd.log
 SlurmctldDebug=info
 SlurmdDebug=info
-NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEM Gres=gpu:1 State=UNKNOWN
+NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEM Gres=gpu:$GPUS State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
 
 cat >/etc/slurm/gres.conf <<EOF
 $MARKER
 AutoDetect=off
-NodeName=$NODE Name=gpu File=/dev/null
+NodeName=$NODE Name=gpu Count=$GPUS
 EOF
 
 # --- 4. munge -----------------------------------------------------------------
@@ -217,5 +220,5 @@ fi
 
 node_idle() { [[ $(sinfo -h -n "$NODE" -o %T 2>/dev/null) == idle ]]; }
 wait_for "$WAIT" "node $NODE (idle in sinfo)" node_idle
-log "SLURM is up: node $NODE idle, $CPUS CPUs, ${MEM} MB, 1 stand-in GPU, partition debug," \
+log "SLURM is up: node $NODE idle, $CPUS CPUs, ${MEM} MB, $GPUS stand-in GPU(s), partition debug," \
     "accounting $([[ $ACCOUNTING == 1 ]] && echo 'on (sacct works)' || echo 'off (use squeue)')"

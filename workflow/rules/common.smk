@@ -6,6 +6,8 @@ sys.path.insert(0, str(SCRIPTS))
 
 from bnopt.config import check_config
 from bnopt.runs import (
+    EXTRA_CLAIM_TABLES,
+    EXTRA_FIGURES,
     FAMILIES,
     FIGURES,
     RUN_PATTERN,

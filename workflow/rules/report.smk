@@ -4,12 +4,15 @@ localrules:
 
 rule report:
     input:
-        figures=expand("results/figures/{figure}.png", figure=FIGURES),
+        figures=expand(
+            "results/figures/{figure}.png", figure=[*FIGURES, *EXTRA_FIGURES]
+        ),
         metrics="results/tables/training/metrics.tsv",
         ics="results/tables/ics/ics.tsv",
         landscape="results/tables/landscape/landscape.tsv",
         predictiveness="results/tables/landscape/predictiveness.tsv",
         beta="results/tables/landscape/beta.tsv",
+        extra_tables=expand("results/tables/{table}.tsv", table=EXTRA_CLAIM_TABLES),
         meta=run_outputs("meta.json", all_runs(config)),
         code=package("tables.py", "claims.py", "report.py"),
     output:
@@ -20,5 +23,6 @@ rule report:
         "../../environment.yml"
     params:
         config=config,
+        extra_tables=EXTRA_CLAIM_TABLES,
     script:
         "../scripts/report.py"

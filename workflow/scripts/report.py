@@ -10,6 +10,8 @@ with log_to(snakemake.log[0]) as log:
     i = snakemake.input
     families = ("metrics", "ics", "landscape", "predictiveness", "beta")
     tables = {family: read_table(i[family]) for family in families}
+    keys = snakemake.params.extra_tables
+    tables |= {key: read_table(path) for key, path in zip(keys, i.extra_tables, strict=True)}
     runs = [json.loads(Path(path).read_text()) for path in i.meta]
     figures = [
         {"name": Path(p).stem, "png": p, "caption": FIGURE_CAPTIONS[Path(p).stem]}

@@ -1,9 +1,10 @@
 """The paper's claims, each checked against the tidy tables by a stated decision rule.
 
 Every claim is a pure function of the table(s) it needs that returns one row:
-claim, figure, statistic, paper, rule, verdict. With several seeds the Standard and the BN
-run are paired by seed number, the rule is applied per seed, and the claim holds when it
-holds for a strict majority of the measurable seeds.
+claim, figure, statistic, paper, rule, verdict, group. With several seeds the runs compared
+are paired by seed number, the rule is applied per seed, and the claim holds when it holds
+for a strict majority of the measurable seeds. `group` names the experiment the claim belongs
+to; CLAIM_GROUPS gives each group's title, in the order of the paper's figures.
 """
 
 from collections.abc import Callable
@@ -15,10 +16,20 @@ HELD = "held"
 NOT_HELD = "did not hold"
 NOT_MEASURABLE = "not measurable at this scale"
 VERDICTS = (HELD, NOT_HELD, NOT_MEASURABLE)
-COLUMNS = ["claim", "figure", "statistic", "paper", "rule", "verdict"]
+COLUMNS = ["claim", "figure", "statistic", "paper", "rule", "verdict", "group"]
+CLAIM_GROUPS = {
+    "training": "Training with and without BatchNorm (paper Fig 1)",
+    "ics": "Internal covariate shift (paper Fig 3)",
+    "landscape": "Loss landscape along the gradient (paper Fig 4)",
+    "noisy": "BatchNorm with injected covariate shift: noisy BatchNorm (paper Figs 2 and 8)",
+    "lp": "ℓp normalisation instead of BatchNorm (paper Figs 5 and 6)",
+}
 
 STANDARD = "none"
 BATCHNORM = "batch"
+NOISY_BATCHNORM = "noisy_batch"
+LP_NORMALIZATIONS = ("l1", "l2", "linf")
+LP_LABELS = {"l1": "ℓ1", "l2": "ℓ2", "linf": "ℓ∞"}
 MIN_STEPS = 3
 
 FAST_LR = 0.1
@@ -32,6 +43,8 @@ FAILED_BELOW = 0.2
 TRAINS_ABOVE = 0.5
 ICS_RATIO_FLOOR = 0.5
 COSINE_TOLERANCE = 0.1
+NOISY_ACCURACY_TOLERANCE = 0.05
+LP_SMOOTHNESS_FACTOR = 2.0
 
 SEED_RULE = (
     "Standard and BN runs are paired by seed; held if the rule holds for a strict majority "
@@ -39,7 +52,9 @@ SEED_RULE = (
 )
 
 
-def claim_row(claim: str, figure: str, paper: str, rule: str, statistic: str, verdict: str):
+def claim_row(
+    claim: str, figure: str, paper: str, rule: str, statistic: str, verdict: str, group: str
+) -> dict:
     return {
         "claim": claim,
         "figure": figure,
@@ -47,12 +62,15 @@ def claim_row(claim: str, figure: str, paper: str, rule: str, statistic: str, ve
         "paper": paper,
         "rule": rule,
         "verdict": verdict,
+        "group": group,
     }
 
 
-def row_maker(claim: str, figure: str, paper: str, rule: str) -> Callable[[str, str], dict]:
+def row_maker(
+    claim: str, figure: str, paper: str, rule: str, group: str
+) -> Callable[[str, str], dict]:
     def make_row(statistic: str, verdict: str) -> dict:
-        return claim_row(claim, figure, paper, rule, statistic, verdict)
+        return claim_row(claim, figure, paper, rule, statistic, verdict, group)
 
     return make_row
 
@@ -167,6 +185,7 @@ def claim_bn_trains_faster(metrics: pd.DataFrame) -> dict:
         "BN > 80% training accuracy by ~1k steps at lr 0.1; Standard clearly slower, both "
         "reach ~100% eventually",
         rule,
+        "training",
     )
     rows = finite_rows(metrics, "train_accuracy")
     seeds = paired_seeds(rows, FAST_LR)
@@ -236,6 +255,7 @@ def claim_standard_fails_at_large_lr(metrics: pd.DataFrame) -> dict:
         "Standard VGG at lr 0.5 stays at ~10% accuracy; BN trains to ~95-100% training "
         "accuracy and ~80% test accuracy",
         rule,
+        "training",
     )
     if metrics is None or metrics.empty:
         return make_row("Not measurable: no metrics.", NOT_MEASURABLE)
@@ -320,6 +340,7 @@ def claim_ics_l2_not_lower(ics: pd.DataFrame) -> dict:
         "fig3_ics_l2",
         "BN networks show similar or even larger ‖G − G′‖₂ than standard ones",
         rule,
+        "ics",
     )
     per_seed = ics_comparisons(ics, "ics_l2", ratio)
     outcomes = [bool((item["entries"]["value"] >= ICS_RATIO_FLOOR).all()) for item in per_seed]
@@ -345,6 +366,7 @@ def claim_ics_cosine_not_higher(ics: pd.DataFrame) -> dict:
         "fig4_ics_cosine",
         "cos(G, G′) with BN is similar to or lower than the standard network's",
         rule,
+        "ics",
     )
     per_seed = ics_comparisons(ics, "ics_cosine", lambda bn, standard: bn - standard)
     outcomes = [bool((item["entries"]["value"] <= COSINE_TOLERANCE).all()) for item in per_seed]
@@ -415,6 +437,7 @@ def claim_bn_narrows_loss_range(landscape: pd.DataFrame) -> dict:
         "fig5_loss_landscape",
         "Standard loss range up to ~10 early in training; BN narrow",
         rule,
+        "landscape",
     )
 
     def describe(entry: dict) -> str:
@@ -447,6 +470,7 @@ def claim_bn_improves_predictiveness(predictiveness: pd.DataFrame) -> dict:
         "fig6_gradient_predictiveness",
         "Standard gradient change spikes to ~250; BN stays at or below ~50",
         rule,
+        "landscape",
     )
 
     def describe(entry: dict) -> str:
@@ -495,6 +519,7 @@ def claim_bn_lowers_beta(beta: pd.DataFrame) -> dict:
         "fig7_beta_smoothness",
         "Standard effective β spikes to ~45; BN flat near ~20 (≈ 2/lr at lr 0.1)",
         rule,
+        "landscape",
     )
 
     def describe(entry: dict) -> str:
@@ -516,6 +541,268 @@ def claim_bn_lowers_beta(beta: pd.DataFrame) -> dict:
     )
 
 
+SEED_RULE_ALL = (
+    "Runs are paired by seed; held if the rule holds for a strict majority of the seeds where "
+    "all the runs compared are measurable"
+)
+
+
+def normalizations_by_lr_and_seed(rows: pd.DataFrame, normalizations) -> list[tuple]:
+    """(lr, seed) pairs at which every one of the normalisations has rows."""
+    pairs = None
+    for normalization in normalizations:
+        selected = rows[rows["normalization"] == normalization]
+        present = set(zip(selected["lr"].astype(float), selected["seed"], strict=True))
+        pairs = present if pairs is None else pairs & present
+    return sorted(pairs or set())
+
+
+def quantity_rows(table: pd.DataFrame | None, quantity: str) -> pd.DataFrame:
+    """All rows of one quantity, finite or not."""
+    if table is None or table.empty or "quantity" not in table.columns:
+        return finite_rows(None, quantity)
+    return table[table["quantity"] == quantity]
+
+
+def finite_moments(activations: pd.DataFrame | None) -> pd.DataFrame:
+    parts = [finite_rows(activations, quantity) for quantity in ("mean", "var")]
+    present = [part for part in parts if not part.empty]
+    return pd.concat(present) if present else parts[0]
+
+
+def final_accuracy_or_zero(run: pd.DataFrame) -> float:
+    """Final training accuracy; a diverged run counts as 0; NaN if too few logged steps."""
+    if np.isfinite(diverged_at(run)):
+        return 0.0
+    return final_accuracy(run) if measurable_accuracy(run) else np.nan
+
+
+def accuracy_text(label: str, run: pd.DataFrame, accuracy: float) -> str:
+    diverged_step = diverged_at(run)
+    if np.isfinite(diverged_step):
+        return f"{label} diverged at step {diverged_step:g} (counts as 0%)"
+    return f"{label} {pct(accuracy)}"
+
+
+def mean_step_change(run: pd.DataFrame) -> pd.Series:
+    """Per layer probed at >= MIN_STEPS steps: mean over consecutive probed steps of |x' - x|."""
+    changes = {}
+    for layer, rows in run.groupby("layer"):
+        values = rows.sort_values("step")["value"].to_numpy(dtype=float)
+        if len(values) >= MIN_STEPS:
+            changes[int(layer)] = float(np.mean(np.abs(np.diff(values))))
+    return pd.Series(changes, dtype=float)
+
+
+def median_drift(standard: pd.DataFrame, noisy: pd.DataFrame, quantity: str) -> dict:
+    """Median over the layers probed in both runs of each run's mean step change."""
+    standard_changes = mean_step_change(standard[standard["quantity"] == quantity])
+    noisy_changes = mean_step_change(noisy[noisy["quantity"] == quantity])
+    layers = sorted(set(standard_changes.index) & set(noisy_changes.index))
+    if not layers:
+        return {}
+    return {
+        "layers": layers,
+        "standard": float(standard_changes[layers].median()),
+        "noisy": float(noisy_changes[layers].median()),
+    }
+
+
+def noisy_entry(metrics: pd.DataFrame, moments: pd.DataFrame, lr: float, seed) -> dict | None:
+    """Final accuracies of BN and noisy BN and the moment drifts of Standard and noisy BN."""
+    batchnorm_run = run_rows(metrics, BATCHNORM, lr, seed)
+    noisy_run = run_rows(metrics, NOISY_BATCHNORM, lr, seed)
+    batchnorm_accuracy = final_accuracy_or_zero(batchnorm_run)
+    noisy_accuracy = final_accuracy_or_zero(noisy_run)
+    standard_moments = run_rows(moments, STANDARD, lr, seed)
+    noisy_moments = run_rows(moments, NOISY_BATCHNORM, lr, seed)
+    entry = {
+        "lr": lr,
+        "bn_accuracy": batchnorm_accuracy,
+        "noisy_accuracy": noisy_accuracy,
+        "bn_text": accuracy_text("BN", batchnorm_run, batchnorm_accuracy),
+        "noisy_text": accuracy_text("noisy BN", noisy_run, noisy_accuracy),
+        "mean": median_drift(standard_moments, noisy_moments, "mean"),
+        "var": median_drift(standard_moments, noisy_moments, "var"),
+    }
+    accuracies = (entry["bn_accuracy"], entry["noisy_accuracy"])
+    if not (all(np.isfinite(accuracies)) and entry["mean"] and entry["var"]):
+        return None
+    return entry
+
+
+def noisy_trains_and_drifts(entry: dict) -> bool:
+    trains = entry["noisy_accuracy"] >= entry["bn_accuracy"] - NOISY_ACCURACY_TOLERANCE
+    drifts = all(entry[moment]["noisy"] > entry[moment]["standard"] for moment in ("mean", "var"))
+    return bool(trains and drifts)
+
+
+def describe_noisy_entry(entry: dict) -> str:
+    difference = 100 * (entry["noisy_accuracy"] - entry["bn_accuracy"])
+    layers = ", ".join(f"#{layer}" for layer in entry["mean"]["layers"])
+    return (
+        f"{lr_text(entry['lr'])}: final training accuracy {entry['noisy_text']} vs "
+        f"{entry['bn_text']} ({difference:+.1f} percentage points); median over layers "
+        f"{layers} of the mean |μₜ₊₁ − μₜ|: noisy BN {fmt(entry['mean']['noisy'])} vs Standard "
+        f"{fmt(entry['mean']['standard'])}, of the mean |σ²ₜ₊₁ − σ²ₜ|: noisy BN "
+        f"{fmt(entry['var']['noisy'])} vs Standard {fmt(entry['var']['standard'])}"
+    )
+
+
+def claim_noisy_bn_trains_like_bn(metrics: pd.DataFrame, activations: pd.DataFrame) -> dict:
+    """Claim 8: noisy BN trains about as well as BN though its activations move more (Fig 2)."""
+    rule = (
+        "At each lr and seed with Standard, BN and noisy BN runs: final training accuracy = "
+        f"mean over the logged steps in the last {FINAL_FRACTION:.0%} of the run (a diverged "
+        f"run counts as 0%; one that did not diverge needs >= {MIN_STEPS} logged steps). "
+        "Moment drift of a run = per layer probed at >= "
+        f"{MIN_STEPS} steps, the mean over consecutive probed steps of |μₜ₊₁ − μₜ| (and of "
+        "|σ²ₜ₊₁ − σ²ₜ|) of its channel's pre-ReLU activations, then the median over the "
+        "layers probed in both Standard and noisy BN. Held if noisy BN's final training "
+        f"accuracy >= BN's − {100 * NOISY_ACCURACY_TOLERANCE:g} percentage points and both of "
+        "noisy BN's drifts exceed Standard's, at every lr. "
+        f"{SEED_RULE_ALL}."
+    )
+    make_row = row_maker(
+        "Noisy BatchNorm trains about as well as BatchNorm although its activation "
+        "distributions move more than the standard network's",
+        "noisy_bn_training, noisy_bn_moments",
+        "With random shifts of each unit's mean and scale injected at every step after BN "
+        "(noisy BN), the network still trains almost as well as with BN and far better than "
+        "Standard, although its activation distributions are visibly less stable than "
+        "Standard's",
+        rule,
+        "noisy",
+    )
+    # Unfiltered rows, so that a run that diverged before any finite accuracy still counts.
+    accuracy = quantity_rows(metrics, "train_accuracy")
+    moments = finite_moments(activations)
+    pairs = set(normalizations_by_lr_and_seed(accuracy, (BATCHNORM, NOISY_BATCHNORM)))
+    pairs &= set(normalizations_by_lr_and_seed(moments, (STANDARD, NOISY_BATCHNORM)))
+    per_seed: dict = {}
+    for lr, seed in sorted(pairs):
+        entry = noisy_entry(accuracy, moments, lr, seed)
+        if entry is not None:
+            per_seed.setdefault(seed, []).append(entry)
+    seeds = sorted(per_seed)
+    outcomes = [all(noisy_trains_and_drifts(entry) for entry in per_seed[s]) for s in seeds]
+    parts = [
+        seed_prefix(seed, seeds) + "; ".join(describe_noisy_entry(e) for e in per_seed[seed])
+        for seed in seeds
+    ]
+    return finish(
+        make_row,
+        outcomes,
+        parts,
+        "no lr with BN and noisy BN training runs and Standard and noisy BN activation "
+        f"moments at >= {MIN_STEPS} probed steps",
+    )
+
+
+def lp_run_statistics(loss: pd.DataFrame, beta: pd.DataFrame) -> dict | None:
+    """Median over steps of the loss range over eta, and the largest effective beta."""
+    if not (has_enough_steps(loss) and has_enough_steps(beta)):
+        return None
+    return {
+        "loss_range": float(per_step_over_eta(loss, "range").median()),
+        "beta": float(beta["value"].astype(float).max()),
+    }
+
+
+def smooth_like_bn(entry: dict) -> bool:
+    return all(
+        entry["lp"][key] <= LP_SMOOTHNESS_FACTOR * entry["bn"][key]
+        and entry["lp"][key] < entry["standard"][key]
+        for key in ("loss_range", "beta")
+    )
+
+
+def describe_lp_entry(entry: dict) -> str:
+    lp, bn, standard = entry["lp"], entry["bn"], entry["standard"]
+    verdict = "meets the rule" if smooth_like_bn(entry) else "fails the rule"
+    return (
+        f"{LP_LABELS[entry['normalization']]} ({lr_text(entry['lr'])}): median loss range "
+        f"{fmt(lp['loss_range'])} (BN {fmt(bn['loss_range'])}, Standard "
+        f"{fmt(standard['loss_range'])}), max effective β {fmt(lp['beta'])} (BN "
+        f"{fmt(bn['beta'])}, Standard {fmt(standard['beta'])}): {verdict}"
+    )
+
+
+def lp_entries(loss: pd.DataFrame, beta: pd.DataFrame, lr: float, seed) -> list[dict]:
+    """One entry per l_p normalisation measurable next to Standard and BN at (lr, seed)."""
+
+    def statistics(normalization: str) -> dict | None:
+        return lp_run_statistics(
+            run_rows(loss, normalization, lr, seed), run_rows(beta, normalization, lr, seed)
+        )
+
+    standard, batchnorm = statistics(STANDARD), statistics(BATCHNORM)
+    if standard is None or batchnorm is None:
+        return []
+    entries = []
+    for normalization in LP_NORMALIZATIONS:
+        measured = statistics(normalization)
+        if measured is not None:
+            entries.append(
+                {
+                    "normalization": normalization,
+                    "lr": lr,
+                    "lp": measured,
+                    "bn": batchnorm,
+                    "standard": standard,
+                }
+            )
+    return entries
+
+
+def claim_lp_smooths_like_bn(landscape: pd.DataFrame, beta: pd.DataFrame) -> dict:
+    """Claim 9: l1, l2 and l-inf normalisation smooth the landscape about as much as BN."""
+    rule = (
+        "Per run (>= "
+        f"{MIN_STEPS} probed steps in both tables): median over probed steps of the loss range "
+        "(max − min over η of L(w − ηg)) and the largest effective β over probed steps. For "
+        "each of ℓ1, ℓ2, ℓ∞ run next to Standard and BN at the same lr and seed: it smooths "
+        f"like BN if both its statistics are <= {LP_SMOOTHNESS_FACTOR:g} x BN's and below "
+        "Standard's. Held if every ℓp normalisation measured does (those not measured are "
+        f"listed). {SEED_RULE_ALL}."
+    )
+    make_row = row_maker(
+        "ℓ1, ℓ2 and ℓ∞ normalisation smooth the loss landscape about as much as BatchNorm",
+        "lp_landscape",
+        "ℓp normalisations give a loss landscape as smooth as BN's (narrow loss range, low "
+        "effective β) and smoother than Standard's, although their activation distributions "
+        "are not stabilised",
+        rule,
+        "lp",
+    )
+    loss = finite_rows(landscape, "loss")
+    effective = finite_rows(beta, "effective_beta")
+    pairs = set(normalizations_by_lr_and_seed(loss, (STANDARD, BATCHNORM)))
+    pairs &= set(normalizations_by_lr_and_seed(effective, (STANDARD, BATCHNORM)))
+    per_seed: dict = {}
+    for lr, seed in sorted(pairs):
+        entries = lp_entries(loss, effective, lr, seed)
+        if entries:
+            per_seed.setdefault(seed, []).extend(entries)
+    seeds = sorted(per_seed)
+    outcomes = [all(smooth_like_bn(entry) for entry in per_seed[seed]) for seed in seeds]
+    parts = [
+        seed_prefix(seed, seeds) + "; ".join(describe_lp_entry(e) for e in per_seed[seed])
+        for seed in seeds
+    ]
+    row = finish(
+        make_row,
+        outcomes,
+        parts,
+        f"no ℓp run with Standard and BN runs beside it, each probed at >= {MIN_STEPS} steps",
+    )
+    measured = {entry["normalization"] for entries in per_seed.values() for entry in entries}
+    missing = [LP_LABELS[n] for n in LP_NORMALIZATIONS if n not in measured]
+    if outcomes and missing:
+        row["statistic"] += f" Not measured: {', '.join(missing)}."
+    return row
+
+
 CLAIMS: list[tuple[Callable[..., dict], tuple[str, ...]]] = [
     (claim_bn_trains_faster, ("metrics",)),
     (claim_standard_fails_at_large_lr, ("metrics",)),
@@ -527,10 +814,26 @@ CLAIMS: list[tuple[Callable[..., dict], tuple[str, ...]]] = [
 ]
 
 
+# Claims of the extra experiments, read from tables keyed "<experiment>/<family>". They are
+# evaluated only when at least one of their tables is passed.
+EXPERIMENT_CLAIMS: list[tuple[Callable[..., dict], tuple[str, ...]]] = [
+    (claim_noisy_bn_trains_like_bn, ("noisy/metrics", "noisy/activations")),
+    (claim_lp_smooths_like_bn, ("lp/landscape", "lp/beta")),
+]
+
+
 def evaluate_claims(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """One row per claim; a missing table makes its claims 'not measurable at this scale'."""
+    """One row per claim, in figure order.
+
+    The seven claims on the main experiments always get a row; a missing table makes them
+    'not measurable at this scale'. The noisy-BN and l_p claims get a row when any of their
+    "<experiment>/<family>" tables is passed.
+    """
     rows = []
     for claim_function, families in CLAIMS:
         inputs = [tables.get(family, pd.DataFrame()) for family in families]
         rows.append(claim_function(*inputs))
+    for claim_function, keys in EXPERIMENT_CLAIMS:
+        if any(key in tables for key in keys):
+            rows.append(claim_function(*[tables.get(key, pd.DataFrame()) for key in keys]))
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -26,7 +26,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import NullFormatter, PercentFormatter
 
 # Figures are drawn on Figure objects, never through pyplot; Agg keeps any pyplot use headless.
 matplotlib.use("Agg")
@@ -45,7 +45,7 @@ LINE_STYLES = {
     "batch": "--",
     "noisy_batch": ":",
     "l1": "-.",
-    "l2": (0, (5, 1, 1, 1)),
+    "l2": (0, (5, 1.5, 1, 1.5, 1, 1.5)),
     "linf": (0, (1, 1)),
 }
 STYLE_WORDS = {
@@ -55,8 +55,17 @@ STYLE_WORDS = {
     "-.": "dash-dot",
 }
 PALETTE = sns.color_palette("colorblind")
-# Fixed colours per normalisation so that Standard and BN look the same in every figure.
-NORMALIZATION_COLORS = {norm: PALETTE[i] for i, norm in enumerate(NORMALIZATION_ORDER)}
+DARK_PALETTE = sns.color_palette("dark")
+# Fixed colours per normalisation so that each one looks the same in every figure. The l_p
+# normalisations avoid hues close to BatchNorm's orange, which they are drawn next to.
+NORMALIZATION_COLORS = {
+    "none": PALETTE[0],
+    "batch": PALETTE[1],
+    "noisy_batch": PALETTE[2],
+    "l1": PALETTE[4],
+    "l2": DARK_PALETTE[4],
+    "linf": DARK_PALETTE[3],
+}
 # Colours for learning rates avoid blue and orange, which mean Standard and BN elsewhere.
 PAPER_LR_COLORS = {0.1: PALETTE[2], 0.5: PALETTE[3], 0.01: PALETTE[4]}
 SPARE_LR_COLORS = (PALETTE[5], PALETTE[6], PALETTE[8], PALETTE[9])
@@ -454,7 +463,10 @@ def eta_range_per_step(rows: pd.DataFrame) -> pd.DataFrame:
     return per_seed
 
 
-def range_panel(ax, rows: pd.DataFrame, lr: float, alpha: float = 0.35) -> list:
+def range_panel(
+    ax, rows: pd.DataFrame, lr: float, alpha: float = 0.35, styled_edges: bool = False
+) -> list:
+    """One shaded band per normalisation; `styled_edges` draws its edges in its line style."""
     handles = []
     per_seed = eta_range_per_step(rows)
     for normalization in sorted_normalizations(per_seed["normalization"]):
@@ -467,7 +479,8 @@ def range_panel(ax, rows: pd.DataFrame, lr: float, alpha: float = 0.35) -> list:
             band["high"],
             facecolor=(*color, alpha),
             edgecolor=color,
-            linewidth=0.9,
+            linewidth=1.2 if styled_edges else 0.9,
+            linestyle=LINE_STYLES.get(normalization, "-") if styled_edges else "-",
             label=normalization_label(normalization),
             gid=f"{group_gid(normalization, lr)}|range",
         )
@@ -567,7 +580,8 @@ def fig7_beta_smoothness(beta: pd.DataFrame) -> Figure:
 NOISY_NORMALIZATIONS = ("none", "batch", "noisy_batch")
 LP_NORMALIZATIONS = ("none", "batch", "l1", "l2", "linf")
 PAPER_LR = 0.1
-BIN_STEPS = 100
+# Dense per-step curves are averaged into about this many bins per line.
+BIN_TARGET = 100
 RIDGE_COUNT = 8
 # Peak height of a ridge in rows: each ridge rises into the rows above it.
 RIDGE_HEIGHT = 1.7
@@ -598,6 +612,12 @@ def label_without_lr(normalization: str, _lr: float) -> str:
     return normalization_label(normalization)
 
 
+def concat_rows(*frames: pd.DataFrame) -> pd.DataFrame:
+    """The frames stacked; empty ones are left out (an all-empty input gives the first)."""
+    present = [frame for frame in frames if not frame.empty]
+    return pd.concat(present) if present else frames[0]
+
+
 def only_normalizations(rows: pd.DataFrame, normalizations: Sequence[str]) -> pd.DataFrame:
     return rows[rows["normalization"].isin(normalizations)]
 
@@ -608,20 +628,28 @@ def logged_every(rows: pd.DataFrame) -> float:
     return float(np.median(np.diff(steps))) if len(steps) > 1 else np.inf
 
 
-def is_binned(rows: pd.DataFrame, width: int = BIN_STEPS) -> bool:
-    return not rows.empty and logged_every(rows) < width
+def bin_width(rows: pd.DataFrame) -> int:
+    """The largest of 1, 2, 5, 10, 20, 50, ... steps that leaves >= BIN_TARGET bins."""
+    span = float(rows["step"].max() - rows["step"].min()) if not rows.empty else 0.0
+    widths = [m * 10**k for k in range(8) for m in (1, 2, 5)]
+    return max([w for w in widths if w * BIN_TARGET <= span], default=1)
 
 
-def binned_by_steps(rows: pd.DataFrame, width: int = BIN_STEPS) -> pd.DataFrame:
-    """Each run's values averaged over bins of `width` steps, if logged more often than that.
+def is_binned(rows: pd.DataFrame) -> bool:
+    return not rows.empty and logged_every(rows) < bin_width(rows)
 
-    A bin's point sits at the mean of its logged steps. Rows logged at least `width` steps
-    apart come back unchanged.
+
+def binned_by_steps(rows: pd.DataFrame) -> pd.DataFrame:
+    """Each run's values averaged over bins of bin_width steps, if logged more often.
+
+    About BIN_TARGET points per line whatever the run length, so per-step minibatch noise does
+    not hide the curves. A bin's point sits at the mean of its logged steps. Rows logged at
+    least bin_width steps apart come back unchanged.
     """
-    if not is_binned(rows, width):
+    if not is_binned(rows):
         return rows
     keys = ["run", "normalization", "lr", "seed"]
-    bins = (rows["step"] // width).rename("bin")
+    bins = (rows["step"] // bin_width(rows)).rename("bin")
     binned = rows.groupby([*keys, bins])[["step", "value"]].mean().reset_index()
     if "diverged_at" in rows.columns:
         binned = binned.join(rows.groupby("run")["diverged_at"].first(), on="run")
@@ -629,7 +657,7 @@ def binned_by_steps(rows: pd.DataFrame, width: int = BIN_STEPS) -> pd.DataFrame:
 
 
 def binning_note(rows: pd.DataFrame) -> str:
-    return f", mean over {BIN_STEPS}-step bins" if is_binned(rows) else ""
+    return f", mean over {bin_width(rows)}-step bins" if is_binned(rows) else ""
 
 
 def no_data_figure(title: str, xlabel: str, ylabel: str, panels: int = 1) -> Figure:
@@ -783,11 +811,32 @@ def draw_ridges(ax, samples: pd.DataFrame, gid_prefix: str, color_of_step: Calla
     ax.grid(axis="y", visible=False)
 
 
-def step_colors(steps) -> Callable:
+def step_scale(steps) -> matplotlib.colors.Normalize:
+    """Maps training steps to 0..1 for the step colour map (never a zero-width range)."""
     steps = np.asarray(steps, dtype=float)
-    scale = matplotlib.colors.Normalize(vmin=steps.min(), vmax=max(steps.max(), steps.min() + 1))
-    colormap = matplotlib.colormaps[STEP_COLORMAP]
+    return matplotlib.colors.Normalize(vmin=steps.min(), vmax=max(steps.max(), steps.min() + 1))
+
+
+def step_colors(steps) -> Callable:
+    scale, colormap = step_scale(steps), matplotlib.colormaps[STEP_COLORMAP]
     return lambda step: colormap(scale(step))
+
+
+def wrapped_grid(rows: int, columns: int, panel_size, sharey=False) -> tuple[Figure, list]:
+    """A rows x columns grid of panels; a single row wraps after three panels.
+
+    Panel (row, column) is axes[row * columns + column] either way; unused panels are hidden.
+    """
+    if rows == 1:
+        ncols = min(columns, 3)
+        nrows = int(np.ceil(columns / ncols))
+        sharey = bool(sharey)
+    else:
+        nrows, ncols = rows, columns
+    fig, axes = new_figure(nrows, ncols, panel_size=panel_size, sharey=sharey)
+    for ax in axes[rows * columns :]:
+        ax.set_visible(False)
+    return fig, axes
 
 
 def ridge_grid(
@@ -803,27 +852,33 @@ def ridge_grid(
     if samples.empty or not shown_layers:
         return no_data_figure(title, xlabel, "Step")
     lr = chosen_lr(samples)
-    samples = first_seed_per_normalization(samples[np.isclose(samples["lr"], lr)])
+    at_lr = samples[np.isclose(samples["lr"], lr)]
+    seed_note = seed_choice_note(at_lr)
+    samples = first_seed_per_normalization(at_lr)
     color_of_step = step_colors(samples["step"])
-    fig, axes = new_figure(len(shown_layers), len(normalizations), panel_size=(3.3, 2.9))
+    fig, axes = wrapped_grid(len(shown_layers), len(normalizations), (3.4, 2.9))
     for row, layer in enumerate(shown_layers):
         for column, normalization in enumerate(normalizations):
             ax = axes[row * len(normalizations) + column]
             panel = samples[
                 (samples["layer"] == layer) & (samples["normalization"] == normalization)
             ]
-            if row == 0:
+            if row == 0 or len(shown_layers) == 1:
                 ax.set_title(normalization_label(normalization))
-            if column == 0:
+            if ax.get_subplotspec().is_first_col():
                 ax.set_ylabel(f"Layer #{layer}: step")
             if row == len(shown_layers) - 1:
                 ax.set_xlabel(xlabel)
             if panel.empty:
                 mark_no_data(ax)
+                ax.set_xticks([])
                 ax.set_yticks([])
                 continue
             draw_ridges(ax, panel, f"{normalization}|layer{layer}", color_of_step)
-    note = f"\n(lr {format_lr(lr)}; kernel density per probed step{seed_choice_note(samples)})"
+    note = (
+        f"\n(lr {format_lr(lr)}; one channel per layer, fixed at initialisation; "
+        f"kernel density per probed step{seed_note})"
+    )
     fig.suptitle(title + note)
     return fig
 
@@ -873,7 +928,7 @@ def noisy_bn_moments(activations: pd.DataFrame, layers: Sequence[int] | None = N
     """Changes of the first two moments of one channel's activations (paper Fig 8)."""
     title = "Moments of the activation distributions over training"
     moments = only_normalizations(
-        pd.concat([finite_rows(activations, "mean"), finite_rows(activations, "var")]),
+        concat_rows(finite_rows(activations, "mean"), finite_rows(activations, "var")),
         NOISY_NORMALIZATIONS,
     )
     shown_layers = layers_to_show(moments, layers)
@@ -909,11 +964,28 @@ def noisy_bn_moments(activations: pd.DataFrame, layers: Sequence[int] | None = N
     return fig
 
 
-def panel_or_no_data(ax, rows: pd.DataFrame, draw: Callable) -> list:
+def lp_range_panel(ax, rows: pd.DataFrame, lr: float) -> list:
     if rows.empty:
         mark_no_data(ax)
         return []
-    return draw(ax, rows)
+    return range_panel(ax, rows, lr, alpha=0.1, styled_edges=True)
+
+
+def lp_beta_panel(ax, rows: pd.DataFrame, lr: float) -> list:
+    handles = []
+    if rows.empty:
+        mark_no_data(ax)
+    else:
+        color_of, style_of = by_normalization()
+        handles = draw_seed_lines(ax, rows, color_of, style_of, label_without_lr)
+    return [*handles, draw_two_over_lr(ax, lr)]
+
+
+LP_LANDSCAPE_PANELS = (
+    ("Loss landscape: range over η", "Loss L(w − ηg)"),
+    ("Gradient predictiveness: range over η", "‖∇L(w − ηg) − g‖₂"),
+    ("Effective β-smoothness", "Effective β"),
+)
 
 
 @styled
@@ -927,39 +999,43 @@ def lp_landscape(
     effective = only_normalizations(finite_rows(beta, "effective_beta"), LP_NORMALIZATIONS)
     lrs = sorted(set(loss["lr"]) | set(change["lr"]) | set(effective["lr"]))
     if not lrs:
-        return no_data_figure(title, "Step", "", panels=3)
+        return no_data_figure(title, "Step", "", panels=len(LP_LANDSCAPE_PANELS))
     fig, axes = new_figure(len(lrs), 3, panel_size=(4.4, 3.4))
-    color_of, style_of = by_normalization()
     handles = []
     for row, lr in enumerate(lrs):
         loss_ax, change_ax, beta_ax = axes[3 * row : 3 * row + 3]
         suffix = f" (lr {format_lr(lr)})" if len(lrs) > 1 else ""
-        loss_ax.set_title("Loss range over η" + suffix)
-        loss_ax.set_ylabel("L(w − ηg)")
-        change_ax.set_title("Gradient change range over η" + suffix)
-        change_ax.set_ylabel("‖∇L(w − ηg) − g‖₂")
-        beta_ax.set_title("Effective β-smoothness" + suffix)
-        beta_ax.set_ylabel("max over η of ‖∇L(w − ηg) − g‖₂ / ‖ηg‖₂")
-        handles += panel_or_no_data(
-            loss_ax, loss[loss["lr"] == lr], lambda ax, rows: range_panel(ax, rows, lr, 0.25)
-        )
+        for ax, (panel_title, ylabel) in zip(axes[3 * row :], LP_LANDSCAPE_PANELS, strict=False):
+            ax.set_title(panel_title + suffix)
+            ax.set_ylabel(ylabel)
+        handles += lp_range_panel(loss_ax, loss[loss["lr"] == lr], lr)
         set_log_scale_if_positive(loss_ax, loss.loc[loss["lr"] == lr, "value"])
-        handles += panel_or_no_data(
-            change_ax, change[change["lr"] == lr], lambda ax, rows: range_panel(ax, rows, lr, 0.25)
-        )
-        handles += panel_or_no_data(
-            beta_ax,
-            effective[effective["lr"] == lr],
-            lambda ax, rows: draw_seed_lines(ax, rows, color_of, style_of, label_without_lr),
-        )
-        handles.append(draw_two_over_lr(beta_ax, lr))
+        handles += lp_range_panel(change_ax, change[change["lr"] == lr], lr)
+        handles += lp_beta_panel(beta_ax, effective[effective["lr"] == lr], lr)
     for ax in axes[-3:]:
         ax.set_xlabel("Step")
-    lr_note = f", lr {format_lr(lrs[0])}" if len(lrs) == 1 else ""
-    note = f"\n(bands = range over η{lr_note})"
-    set_suptitle(fig, title + note, pd.concat([loss, change, effective]), SEED_RANGE_NOTE)
+    fig.suptitle(title + lp_landscape_note(lrs, concat_rows(loss, change, effective)))
     add_normalization_legend(fig, handles)
     return fig
+
+
+def lp_landscape_note(lrs: list[float], rows: pd.DataFrame) -> str:
+    lr_text = f"lr {format_lr(lrs[0])}; " if len(lrs) == 1 else ""
+    seeds = rows["seed"].nunique()
+    if seeds < 2:
+        return f"\n({lr_text}shaded bands = min..max over η)"
+    return (
+        f"\n({lr_text}shaded bands = mean over {seeds} seeds of the per-seed min .. max over η;"
+        "\nβ: line = mean over seeds, band = min..max over seeds)"
+    )
+
+
+def label_eta_axis(ax, etas) -> None:
+    """Log x-axis with plain labels at (at most six of) the probed step sizes."""
+    ax.set_xscale("log")
+    ticks = evenly_spaced(etas, 6)
+    ax.set_xticks(ticks, [f"{eta:g}" for eta in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 @styled
@@ -977,7 +1053,7 @@ def grad_change_vs_eta(
         return no_data_figure(title, xlabel, ylabel)
     shown = sorted_normalizations(rows["normalization"])
     lrs = sorted(rows["lr"].unique())
-    fig, axes = new_figure(len(lrs), len(shown), panel_size=(4.4, 3.4), sharey="row")
+    fig, axes = wrapped_grid(len(lrs), len(shown), (4.4, 3.4), sharey="row")
     color_of_step = step_colors(rows["step"])
     for row, lr in enumerate(lrs):
         for column, normalization in enumerate(shown):
@@ -985,7 +1061,7 @@ def grad_change_vs_eta(
             group = rows[(rows["lr"] == lr) & (rows["normalization"] == normalization)]
             ax.set_title(f"{normalization_label(normalization)}, lr {format_lr(lr)}")
             ax.set_xlabel(xlabel)
-            if column == 0:
+            if ax.get_subplotspec().is_first_col():
                 ax.set_ylabel(ylabel)
             if group.empty:
                 mark_no_data(ax)
@@ -1001,13 +1077,10 @@ def grad_change_vs_eta(
                     markersize=2.5,
                     gid=f"{group_gid(normalization, lr)}|step{step:g}",
                 )
-            ax.set_xscale("log")
             ax.set_yscale("log")
-    scale = matplotlib.cm.ScalarMappable(
-        norm=matplotlib.colors.Normalize(rows["step"].min(), rows["step"].max()),
-        cmap=STEP_COLORMAP,
-    )
-    fig.colorbar(scale, ax=axes, label="Training step", shrink=0.9)
+            label_eta_axis(ax, mean["eta"])
+    scale = matplotlib.cm.ScalarMappable(norm=step_scale(rows["step"]), cmap=STEP_COLORMAP)
+    fig.colorbar(scale, ax=[ax for ax in axes if ax.get_visible()], label="Training step")
     seeds = rows["seed"].nunique()
     note = f"\n(mean over {seeds} seeds)" if seeds > 1 else ""
     fig.suptitle(title + note)
@@ -1068,7 +1141,7 @@ def lr_envelope_not_a_landscape(metrics: pd.DataFrame) -> Figure:
         fig,
         handles,
         f"band = {seed_text}min..max over the runs at different learning rates"
-        f"{binning_note(losses)}; not a range over η",
+        f"{binning_note(losses)}\n(separate training runs, not a range over η along the gradient)",
     )
     return fig
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from bnopt.claims import CLAIM_GROUPS
+
 FIGURE_CAPTIONS = {
     "fig1_training": (
         "Training performance: training accuracy (left) and training loss (right) on each "
@@ -55,6 +57,62 @@ FIGURE_CAPTIONS = {
         "of ‖∇L(w_t − ηg) − g‖₂ / ‖ηg‖₂ on the step's own minibatch, train-mode BN. The dotted "
         "line marks 2/lr, where the sharpness of plain SGD tends to settle."
     ),
+    "noisy_bn_training": (
+        "Noisy BatchNorm, training (paper Fig 2, left): training accuracy on each step's own "
+        "minibatch against the step for Standard VGG, VGG with BatchNorm and VGG with noisy "
+        "BatchNorm (after every BN layer, each unit's output is scaled and shifted by fresh "
+        "random amounts at every step, Algorithm 1 of the paper). Colour and line style = "
+        "normalisation; one panel per learning rate. Accuracy logged at every step is "
+        "averaged over bins of steps, at least 100 bins per run (the title gives the width)."
+    ),
+    "noisy_bn_distributions": (
+        "Noisy BatchNorm, activation distributions (paper Fig 2, right): for one channel per "
+        "layer, chosen at initialisation, the kernel density of its pre-ReLU values on the "
+        "step's training batch, at up to eight evenly spaced probed steps stacked upwards "
+        "(the y-axis labels and the colour give the step). Rows = layers, columns = "
+        "normalisation. Each density is scaled to its own peak; the x-axis is per panel. "
+        "With several seeds the lowest is shown, since each seed samples its own channel."
+    ),
+    "noisy_bn_moments": (
+        "Noisy BatchNorm, moments of the activations (paper Fig 8): for the same channels, "
+        "the change of the mean μ and variance σ² of the pre-ReLU values between consecutive "
+        "probed steps (|μₜ₊₁ − μₜ|, |σ²ₜ₊₁ − σ²ₜ|, log axis) and their drift from the first "
+        "probed step (μₜ − μ₀, σ²ₜ − σ²₀). Rows = layers; colour and line style = "
+        "normalisation."
+    ),
+    "lp_training": (
+        "ℓp normalisation, training (paper Fig 12): training accuracy against the step for "
+        "Standard VGG, BatchNorm and the ℓ1, ℓ2 and ℓ∞ normalisations (BN's centring, but "
+        "divided by the mean absolute value, the root mean square or the maximum absolute "
+        "value per channel). Colour and line style = normalisation; one panel per learning "
+        "rate; dense logging averaged over bins of steps."
+    ),
+    "lp_distributions": (
+        "ℓp normalisation, activation distributions of layer #10 (paper Fig 13): the kernel "
+        "density of one channel's pre-ReLU values at up to eight evenly spaced probed steps, "
+        "one panel per normalisation, drawn as in noisy_bn_distributions."
+    ),
+    "lp_landscape": (
+        "ℓp normalisation, landscape (paper Fig 6): per probed step, the range over η of the "
+        "loss L(w_t − ηg) (left, log axis) and of the gradient change ‖∇L(w_t − ηg) − g‖₂ "
+        "(middle) as shaded bands, and the effective β-smoothness, max over η of "
+        "‖∇L(w_t − ηg) − g‖₂ / ‖ηg‖₂ (right, with 2/lr dotted), measured as in "
+        "fig5_loss_landscape to fig7_beta_smoothness. Colour and line style = normalisation."
+    ),
+    "grad_change_vs_eta": (
+        "Gradient change against step size (paper Fig 11): ‖∇L(w_t − ηg) − g‖₂ against η "
+        "for every η of the grid, one line per probed step t coloured by the step (colour "
+        "bar), one panel per normalisation and learning rate, log-log axes. Several seeds "
+        "are averaged per step and η."
+    ),
+    "lr_envelope_not_a_landscape": (
+        "Not the paper's loss landscape. What the seed notebooks drew under that name: per "
+        "normalisation, the band between the lowest and the highest training loss of "
+        "separate training runs at different learning rates, against the step (log axis). "
+        "It says how the learning rate changes training, not how smooth the loss is along "
+        "the gradient; the paper's landscape (range over η of L(w_t − ηg) within one run) is "
+        "fig5_loss_landscape. Shown only so that readers of those notebooks can compare."
+    ),
 }
 
 NORMALIZATION_LABELS = {
@@ -81,6 +139,7 @@ h1 { font-size: 1.6rem; } h2 { font-size: 1.25rem; margin-top: 2.2rem;
 table { border-collapse: collapse; width: 100%; font-size: 0.9rem; margin: 0.8rem 0; }
 th, td { border: 1px solid #ccc; padding: 0.35rem 0.5rem; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; }
+tr.claim-group th { background: #e8eef6; font-size: 0.95rem; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.verdict { font-weight: 600; white-space: nowrap; }
 td.held { background: #d4edda; color: #155724; }
@@ -175,13 +234,30 @@ def summary_paragraph(config: dict, runs: list[dict], claims: pd.DataFrame) -> s
     return f"<p>{esc(text)}</p>"
 
 
-def claims_table(claims: pd.DataFrame) -> str:
-    header = "".join(
-        f"<th>{name}</th>"
-        for name in ("Claim", "Figure", "Measured", "Paper", "Decision rule", "Verdict")
+CLAIM_HEADERS = ("Claim", "Figure", "Measured", "Paper", "Decision rule", "Verdict")
+
+
+def group_title(group) -> str:
+    return CLAIM_GROUPS.get(group, str(group))
+
+
+def group_header_row(group) -> str:
+    return (
+        f'<tr class="claim-group"><th colspan="{len(CLAIM_HEADERS)}">'
+        f"{esc(group_title(group))}</th></tr>"
     )
+
+
+def claims_table(claims: pd.DataFrame) -> str:
+    """One table, rows in the given (figure) order; a heading row starts each claim group."""
+    header = "".join(f"<th>{name}</th>" for name in CLAIM_HEADERS)
     body = []
+    previous_group = None
     for claim in claims.to_dict("records"):
+        group = claim.get("group")
+        if not is_missing(group) and group != previous_group:
+            body.append(group_header_row(group))
+            previous_group = group
         css_class = VERDICT_CLASSES.get(claim["verdict"], "not-measurable")
         body.append(
             "<tr>"

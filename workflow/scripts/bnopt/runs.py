@@ -18,6 +18,25 @@ FIGURES = {
     "fig6_gradient_predictiveness": "landscape",
     "fig7_beta_smoothness": "landscape",
 }
+EXTRA_FIGURES = {
+    "noisy_bn_training": "noisy",
+    "noisy_bn_distributions": "noisy",
+    "noisy_bn_moments": "noisy",
+    "lp_training": "lp",
+    "lp_distributions": "lp",
+    "lp_landscape": "lp",
+    "grad_change_vs_eta": "landscape",
+    "lr_envelope_not_a_landscape": "training",
+}
+# Tables of the extra experiments that the report's claims read, as "<experiment>/<family>".
+EXTRA_CLAIM_TABLES = (
+    "noisy/metrics",
+    "noisy/activations",
+    "lp/metrics",
+    "lp/landscape",
+    "lp/predictiveness",
+    "lp/beta",
+)
 FAMILIES = ("metrics", "ics", "landscape", "predictiveness", "beta", "activations")
 RUN_PATTERN = r"(none|batch|noisy_batch|l1|l2|linf)_lr[0-9.e+-]+_seed[0-9]+"
 _RUN = re.compile(r"(?P<normalization>[a-z0-9_]+?)_lr(?P<lr>[0-9.e+-]+)_seed(?P<seed>[0-9]+)")

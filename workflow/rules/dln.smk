@@ -1,0 +1,118 @@
+from bnopt.dln import (
+    FIGURE_NAMES as DLN_FIGURE_NAMES,
+    dln_runs,
+    dln_settings,
+    runtime_minutes as dln_runtime_minutes,
+)
+
+DLN_PLOT_CODE = package("tables.py", "plots.py", "claims.py", "dln_plots.py")
+DLN_RUNS = dln_runs(config)
+
+
+localrules:
+    dln_tables,
+    dln_ics,
+    dln_training,
+    dln_landscape,
+
+
+rule dln_train:
+    input:
+        code=package("dln.py", "models.py", "probes.py", "runs.py", "training.py"),
+    output:
+        metrics="results/dln/runs/{run}/metrics.tsv",
+        probes="results/dln/runs/{run}/probes.tsv",
+        meta="results/dln/runs/{run}/meta.json",
+    log:
+        "logs/dln/{run}.log",
+    benchmark:
+        "benchmarks/dln/{run}.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        runtime=lambda wildcards: dln_runtime_minutes(config),
+        mem_mb=2000,
+    params:
+        settings=lambda wildcards: dln_settings(config, wildcards.run),
+    script:
+        "../scripts/dln.py"
+
+
+rule dln_tables:
+    input:
+        metrics=expand("results/dln/runs/{run}/metrics.tsv", run=DLN_RUNS),
+        probes=expand("results/dln/runs/{run}/probes.tsv", run=DLN_RUNS),
+        meta=expand("results/dln/runs/{run}/meta.json", run=DLN_RUNS),
+        code=package("tables.py"),
+    output:
+        metrics="results/tables/dln/metrics.tsv",
+        ics="results/tables/dln/ics.tsv",
+        landscape="results/tables/dln/landscape.tsv",
+        predictiveness="results/tables/dln/predictiveness.tsv",
+        beta="results/tables/dln/beta.tsv",
+    log:
+        "logs/tables/dln.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/dln_tables.py"
+
+
+rule dln_ics:
+    input:
+        ics="results/tables/dln/ics.tsv",
+        code=DLN_PLOT_CODE,
+    output:
+        png=report(
+            "results/figures/dln_ics.png",
+            caption="../report/dln_ics.rst",
+            category="Deep linear network",
+        ),
+        pdf="results/figures/dln_ics.pdf",
+    log:
+        "logs/figures/dln_ics.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/dln_plots.py"
+
+
+rule dln_training:
+    input:
+        metrics="results/tables/dln/metrics.tsv",
+        code=DLN_PLOT_CODE,
+    output:
+        png=report(
+            "results/figures/dln_training.png",
+            caption="../report/dln_training.rst",
+            category="Deep linear network",
+        ),
+        pdf="results/figures/dln_training.pdf",
+    log:
+        "logs/figures/dln_training.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/dln_plots.py"
+
+
+rule dln_landscape:
+    input:
+        landscape="results/tables/dln/landscape.tsv",
+        predictiveness="results/tables/dln/predictiveness.tsv",
+        beta="results/tables/dln/beta.tsv",
+        code=DLN_PLOT_CODE,
+    output:
+        png=report(
+            "results/figures/dln_landscape.png",
+            caption="../report/dln_landscape.rst",
+            category="Deep linear network",
+        ),
+        pdf="results/figures/dln_landscape.pdf",
+    log:
+        "logs/figures/dln_landscape.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/dln_plots.py"
