@@ -28,6 +28,7 @@ include: "workflow/rules/probes.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/extras.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/dln.smk"
 
 
 rule all:
@@ -35,5 +36,10 @@ rule all:
     input:
         figures=expand(
             "results/figures/{figure}.{ext}", figure=FIGURES, ext=["png", "pdf"]
+        ),
+        dln=expand(
+            "results/figures/{figure}.{ext}",
+            figure=DLN_FIGURE_NAMES,
+            ext=["png", "pdf"],
         ),
         report="results/report.html",

@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 from bnopt import plots, report
 from bnopt.claims import CLAIM_GROUPS
 from bnopt.claims import COLUMNS as CLAIM_COLUMNS
+from bnopt.runs import DLN_FIGURE_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -247,8 +248,9 @@ def test_no_network_references(built):
 
 
 def test_figure_captions_cover_every_figure():
-    assert list(report.FIGURE_CAPTIONS) == FIGURE_NAMES + EXTRA_FIGURE_NAMES
-    assert list(report.FIGURE_CAPTIONS) == list(plots.FIGURES)
+    dln_figures = list(DLN_FIGURE_NAMES)
+    assert list(report.FIGURE_CAPTIONS) == FIGURE_NAMES + EXTRA_FIGURE_NAMES + dln_figures
+    assert list(report.FIGURE_CAPTIONS) == list(plots.FIGURES) + dln_figures
     assert all(len(caption) > 60 for caption in report.FIGURE_CAPTIONS.values())
     assert report.FIGURE_CAPTIONS["lr_envelope_not_a_landscape"].startswith(
         "Not the paper's loss landscape."
@@ -276,7 +278,7 @@ def test_claim_groups_become_heading_rows_in_one_table(tmp_path):
     parser.feed(text)
     assert len(parser.tables) == 2  # still one claims table (and the runs table)
     assert [row[0] for row in parser.rows("claims")][-2:] == ["noisy claim", "lp claim"]
-    titles = [CLAIM_GROUPS[group] for group in CLAIM_GROUPS]
+    titles = [CLAIM_GROUPS[group] for group in ("training", "ics", "landscape", "noisy", "lp")]
     positions = [text.index(html.escape(title)) for title in titles]
     assert positions == sorted(positions)
     assert text.count('class="claim-group"') == 5

@@ -21,6 +21,7 @@ FIGURES = [
     "fig5_loss_landscape", "fig6_gradient_predictiveness", "fig7_beta_smoothness",
     "noisy_bn_training", "noisy_bn_distributions", "noisy_bn_moments", "lp_training",
     "lp_distributions", "lp_landscape", "grad_change_vs_eta", "lr_envelope_not_a_landscape",
+    "dln_ics", "dln_training", "dln_landscape",
 ]  # fmt: skip
 
 
@@ -63,6 +64,7 @@ def test_paper_config_dry_run_lists_download_prepare_and_every_run(copy):
     assert jobs["download_cifar10"] == 1 and jobs["prepare_data"] == 1
     # {none, batch} x {0.1, 0.5, 0.01}, and noisy_batch, l1, l2, linf at 0.1
     assert jobs["train"] == 10 and jobs["tables"] == 5 and jobs["report"] == 1
+    assert jobs["dln_train"] == 4 and jobs["dln_tables"] == 1
     assert all(jobs[f] == 1 for f in FIGURES)
 
 

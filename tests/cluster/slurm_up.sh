@@ -10,7 +10,7 @@
 #     with accounting on (the default), slurmdbd + MariaDB so that `sacct`
 #     works as on a real cluster; the SLURM executor plugin checks job status
 #     with `sacct` whenever that command exists;
-#   * writes /etc/slurm/slurm.conf, gres.conf (stand-in GPUs: a count, no device)
+#   * writes /etc/slurm/slurm.conf, gres.conf (stand-in GPUs: /dev/null, /dev/zero)
 #     and slurmdbd.conf; an existing slurm.conf not written by this script is
 #     never overwritten;
 #   * starts munged, mariadbd + slurmdbd, slurmctld (with a cleared job state)
@@ -125,7 +125,7 @@ fi
 
 cat >/etc/slurm/slurm.conf <<EOF
 $MARKER
-# Single node '$NODE' with $GPUS stand-in GPUs (gres.conf: a count, no device files).
+# Single node '$NODE' with $GPUS stand-in GPUs (gres.conf: /dev/null, /dev/zero, ...).
 ClusterName=$CLUSTER
 SlurmctldHost=$NODE(127.0.0.1)
 SlurmUser=slurm
@@ -158,11 +158,16 @@ NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEM Gres=gpu:$GPUS Stat
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
 
-cat >/etc/slurm/gres.conf <<EOF
-$MARKER
-AutoDetect=off
-NodeName=$NODE Name=gpu Count=$GPUS
-EOF
+# Each stand-in GPU needs a device file of its own; harmless character devices serve.
+STAND_INS=(/dev/null /dev/zero /dev/full /dev/urandom)
+((GPUS >= 1 && GPUS <= ${#STAND_INS[@]})) || { log "SLURM_TEST_GPUS must be 1..${#STAND_INS[@]}"; exit 1; }
+{
+    echo "$MARKER"
+    echo "AutoDetect=off"
+    for ((i = 0; i < GPUS; i++)); do
+        echo "NodeName=$NODE Name=gpu File=${STAND_INS[i]}"
+    done
+} >/etc/slurm/gres.conf
 
 # --- 4. munge -----------------------------------------------------------------
 if [[ ! -s /etc/munge/munge.key ]]; then

@@ -6,6 +6,10 @@ sys.path.insert(0, str(SCRIPTS))
 
 from bnopt.config import check_config
 from bnopt.runs import (
+    DLN_FIGURE_NAMES,
+    dln_runs,
+    dln_runtime_minutes,
+    dln_settings,
     EXTRA_CLAIM_TABLES,
     EXTRA_FIGURES,
     FAMILIES,

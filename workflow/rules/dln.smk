@@ -1,10 +1,3 @@
-from bnopt.dln import (
-    FIGURE_NAMES as DLN_FIGURE_NAMES,
-    dln_runs,
-    dln_settings,
-    runtime_minutes as dln_runtime_minutes,
-)
-
 DLN_PLOT_CODE = package("tables.py", "plots.py", "claims.py", "dln_plots.py")
 DLN_RUNS = dln_runs(config)
 
@@ -18,7 +11,7 @@ localrules:
 
 rule dln_train:
     input:
-        code=package("dln.py", "models.py", "probes.py", "runs.py", "training.py"),
+        code=package("dln.py", "models.py", "probes.py", "training.py"),
     output:
         metrics="results/dln/runs/{run}/metrics.tsv",
         probes="results/dln/runs/{run}/probes.tsv",

@@ -13,8 +13,10 @@ rule report:
         predictiveness="results/tables/landscape/predictiveness.tsv",
         beta="results/tables/landscape/beta.tsv",
         extra_tables=expand("results/tables/{table}.tsv", table=EXTRA_CLAIM_TABLES),
+        dln_tables=expand("results/tables/dln/{family}.tsv", family=["ics", "beta"]),
         meta=run_outputs("meta.json", all_runs(config)),
-        code=package("tables.py", "claims.py", "report.py"),
+        dln_meta=expand("results/dln/runs/{run}/meta.json", run=dln_runs(config)),
+        code=package("tables.py", "claims.py", "report.py", "dln_plots.py"),
     output:
         "results/report.html",
     log:

@@ -1,7 +1,10 @@
 import json
 from pathlib import Path
 
+import pandas as pd
+
 from bnopt.claims import evaluate_claims
+from bnopt.dln_plots import dln_claims
 from bnopt.logs import log_to
 from bnopt.report import FIGURE_CAPTIONS, build_report
 from bnopt.tables import read_table
@@ -12,12 +15,14 @@ with log_to(snakemake.log[0]) as log:
     tables = {family: read_table(i[family]) for family in families}
     keys = snakemake.params.extra_tables
     tables |= {key: read_table(path) for key, path in zip(keys, i.extra_tables, strict=True)}
-    runs = [json.loads(Path(path).read_text()) for path in i.meta]
+    dln_tables = {Path(p).stem: read_table(p) for p in i.dln_tables}
+    runs = [json.loads(Path(path).read_text()) for path in [*i.meta, *i.dln_meta]]
     figures = [
         {"name": Path(p).stem, "png": p, "caption": FIGURE_CAPTIONS[Path(p).stem]}
         for p in i.figures
     ]
-    build_report(
-        snakemake.params.config, runs, figures, evaluate_claims(tables), snakemake.output[0]
+    claims = pd.concat(
+        [evaluate_claims(tables), pd.DataFrame(dln_claims(dln_tables))], ignore_index=True
     )
+    build_report(snakemake.params.config, runs, figures, claims, snakemake.output[0])
     log.info("report written to %s", Path(snakemake.output[0]).resolve())

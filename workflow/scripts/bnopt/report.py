@@ -113,6 +113,21 @@ FIGURE_CAPTIONS = {
         "the gradient; the paper's landscape (range over η of L(w_t − ηg) within one run) is "
         "fig5_loss_landscape. Shown only so that readers of those notebooks can compare."
     ),
+    "dln_ics": (
+        "Deep linear network (25 bias-free 10x10 layers, full-batch gradient descent on "
+        "||W_25 ... W_1 X − A X||_F², 1,000 Gaussian samples): internal covariate shift of "
+        "layers #9 and #17 as cos(G, G′) (top) and ‖G − G′‖₂ (bottom, log axis), with and "
+        "without BatchNorm, at each learning rate of the config."
+    ),
+    "dln_training": (
+        "Deep linear network: training loss (full batch, log axis) against the step, with "
+        "and without BatchNorm, at each learning rate of the config."
+    ),
+    "dln_landscape": (
+        "Deep linear network: at every probed step, the range over η (multiples of the lr "
+        "from 1/100 to 30) of the loss L(w_t − ηg), of ‖∇L(w_t − ηg) − g‖₂, and the "
+        "effective β (max over η of their ratio to ‖ηg‖₂), log axes; 2/lr dotted."
+    ),
 }
 
 NORMALIZATION_LABELS = {

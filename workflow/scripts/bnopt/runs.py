@@ -37,6 +37,8 @@ EXTRA_CLAIM_TABLES = (
     "lp/predictiveness",
     "lp/beta",
 )
+# Figures of the deep linear network, drawn by bnopt.dln_plots.DLN_FIGURES.
+DLN_FIGURE_NAMES = ("dln_ics", "dln_training", "dln_landscape")
 FAMILIES = ("metrics", "ics", "landscape", "predictiveness", "beta", "activations")
 RUN_PATTERN = r"(none|batch|noisy_batch|l1|l2|linf)_lr[0-9.e+-]+_seed[0-9]+"
 _RUN = re.compile(r"(?P<normalization>[a-z0-9_]+?)_lr(?P<lr>[0-9.e+-]+)_seed(?P<seed>[0-9]+)")
@@ -93,3 +95,43 @@ def run_settings(config: dict, run: str) -> dict:
         **{k: train[k] for k in sorted(train) if k != "seeds"},
         "probes": {k: config["probes"][k] for k in sorted(config["probes"])},
     }
+
+
+# The deep linear network experiment (config section `dln`): torch-free, so that parsing
+# the workflow does not import torch.
+
+
+def dln_runs(config: dict) -> list[str]:
+    dln = config["dln"]
+    return [
+        run_name(normalization, lr, seed)
+        for normalization in dln["normalizations"]
+        for lr in dln["lrs"]
+        for seed in dln["seeds"]
+    ]
+
+
+def dln_settings(config: dict, run: str) -> dict:
+    """The resolved settings of one DLN run, keys in a fixed order (Snakemake params)."""
+    dln = config["dln"]
+    missing = [layer for layer in dln["ics_layers"] if not 1 <= layer <= dln["depth"]]
+    if missing:
+        raise ValueError(f"dln.ics_layers {missing} outside 1..dln.depth ({dln['depth']})")
+    return {
+        "run": run,
+        **parse_run_name(run),
+        "steps": int(dln["steps"]),
+        "samples": int(dln["samples"]),
+        "depth": int(dln["depth"]),
+        "dim": int(dln["dim"]),
+        "probes_every": int(dln["probes_every"]),
+        "eta_multipliers": [float(m) for m in dln["eta_multipliers"]],
+        "ics_layers": [int(layer) for layer in dln["ics_layers"]],
+        "precision": dln.get("precision", "fp32"),
+        "threads": 1,
+    }
+
+
+def dln_runtime_minutes(config: dict) -> int:
+    """A generous cluster time limit: 10 min + 1 min per 1,000 steps (measured ~1 min/run)."""
+    return 10 + int(config["dln"]["steps"]) // 1000

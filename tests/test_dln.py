@@ -1,0 +1,479 @@
+"""The deep linear network experiment: model, loss, training loop, outputs, figures, claims."""
+
+import json
+import math
+import runpy
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from matplotlib.collections import PolyCollection
+from torch import nn
+
+from bnopt import dln, dln_plots
+from bnopt import runs as bn_runs
+from bnopt.claims import COLUMNS as CLAIM_COLUMNS
+from bnopt.claims import HELD, NOT_HELD, NOT_MEASURABLE
+from bnopt.models import LpNorm, weight_layers
+from bnopt.tables import family_table, read_run, read_table
+from conftest import ROOT, FakeIO, FakeSnakemake
+
+CONFIG = {
+    "dln": {
+        "steps": 12,
+        "lrs": [1e-6, 1e-7],
+        "normalizations": ["none", "batch"],
+        "seeds": [0],
+        "samples": 64,
+        "depth": 25,
+        "dim": 10,
+        "probes_every": 4,
+        "eta_multipliers": [0.01, 0.1, 1, 10, 30],
+        "ics_layers": [9, 17],
+    }
+}
+
+
+def settings(run="batch_lr1e-06_seed0", **overrides) -> dict:
+    config = {"dln": {**CONFIG["dln"], **overrides}}
+    return bn_runs.dln_settings(config, run)
+
+
+def outputs(folder: Path) -> dict:
+    return {key: str(folder / name) for key, name in dln_output_names().items()}
+
+
+def dln_output_names() -> dict:
+    return {"metrics": "metrics.tsv", "probes": "probes.tsv", "meta": "meta.json"}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> dict:
+    """Every run of CONFIG, trained once for the module: name -> (outputs, meta)."""
+    root = tmp_path_factory.mktemp("dln")
+    runs = {}
+    for run in bn_runs.dln_runs(CONFIG):
+        paths = outputs(root / run)
+        runs[run] = (paths, dln.train_dln(bn_runs.dln_settings(CONFIG, run), paths))
+    return runs
+
+
+# The model and the problem
+
+
+@pytest.mark.parametrize("normalization", ["none", "batch", "l2"])
+def test_build_dln_has_25_weight_layers_with_a_norm_after_layers_1_to_24(normalization):
+    model = dln.build_dln(normalization)
+    layers = weight_layers(model)
+    assert len(layers) == 25
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    assert all(m.bias is None and m.weight.shape == (10, 10) for m in linears)
+    assert not any(isinstance(m, nn.ReLU) for m in model)
+    norm_type = {"none": nn.Linear, "batch": nn.BatchNorm1d, "l2": LpNorm}[normalization]
+    for layer in layers[:24]:
+        assert isinstance(layer.output_module, norm_type)
+        assert len(layer.params) == (1 if normalization == "none" else 3)
+    assert isinstance(layers[24].output_module, nn.Linear)
+    assert layers[24].params == [layers[24].weight]
+
+
+def test_glorot_initialisation_is_seeded_and_shared_by_the_variants():
+    torch.manual_seed(3)
+    standard = dln.build_dln("none")
+    torch.manual_seed(3)
+    batchnorm = dln.build_dln("batch")
+    bound = math.sqrt(6 / 20)
+    for a, b in zip(weight_layers(standard), weight_layers(batchnorm), strict=True):
+        assert torch.equal(a.weight, b.weight)
+        assert a.weight.abs().max() <= bound
+    assert 0.25 < torch.cat([p.flatten() for p in standard.parameters()]).std() < 0.38
+
+
+def test_make_problem_targets_are_a_times_x_of_each_sample():
+    x, targets = dln.make_problem(seed=5, n=7, dim=4)
+    generator = torch.Generator().manual_seed(5)
+    x_ref = torch.randn(7, 4, generator=generator, dtype=torch.float64)
+    a = torch.randn(4, 4, generator=generator, dtype=torch.float64)
+    assert x.dtype == torch.float32 and x.shape == (7, 4)
+    torch.testing.assert_close(x, x_ref.float())
+    torch.testing.assert_close(targets, (a @ x_ref.T).T.float())
+    x_again, _ = dln.make_problem(seed=5, n=7, dim=4)
+    assert torch.equal(x, x_again)
+    assert not torch.equal(x, dln.make_problem(seed=6, n=7, dim=4)[0])
+
+
+def product_loss(weights: list[torch.Tensor], x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    """||W_k ... W_1 X - A X||_F^2 with samples as the columns of X."""
+    product = torch.eye(a.shape[0], dtype=a.dtype)
+    for w in weights:
+        product = w @ product
+    residual = product @ x.T - a @ x.T
+    return (residual**2).sum()
+
+
+def test_the_loss_is_the_squared_frobenius_norm_of_the_product_residual():
+    torch.manual_seed(0)
+    model = dln.build_dln("none", depth=3, dim=4, dtype=torch.float64)
+    x = torch.randn(9, 4, dtype=torch.float64)
+    a = torch.randn(4, 4, dtype=torch.float64)
+    weights = [m.weight.detach() for m in model]
+    expected = product_loss(weights, x, a)
+    assert dln.dln_loss(model(x), x @ a.T).item() == pytest.approx(expected.item(), rel=1e-12)
+
+
+def test_the_gradient_matches_the_analytic_gradient_of_a_two_layer_product():
+    torch.manual_seed(1)
+    model = dln.build_dln("none", depth=2, dim=3, dtype=torch.float64)
+    x = torch.randn(5, 3, dtype=torch.float64)
+    a = torch.randn(3, 3, dtype=torch.float64)
+    w1, w2 = (m.weight.detach() for m in model)
+    residual = w2 @ w1 @ x.T - a @ x.T
+    loss, (g1, g2) = dln.full_gradient(model, x, x @ a.T)
+    assert loss.item() == pytest.approx((residual**2).sum().item())
+    torch.testing.assert_close(g1, 2 * w2.T @ residual @ x)
+    torch.testing.assert_close(g2, 2 * residual @ (w1 @ x.T).T)
+
+
+def test_a_descent_step_is_w_minus_lr_times_the_gradient():
+    torch.manual_seed(2)
+    model = dln.build_dln("batch", depth=4, dim=3)
+    x, targets = dln.make_problem(0, n=16, dim=3)
+    params = list(model.parameters())
+    before = [p.detach().clone() for p in params]
+    _, grad = dln.full_gradient(model, x, targets)
+    dln.descent_step(params, grad, lr=1e-3)
+    for p, w, g in zip(params, before, grad, strict=True):
+        exact = w.double() - 1e-3 * g.double()  # to within float32 rounding (one ulp)
+        torch.testing.assert_close(p.detach().double(), exact, rtol=0, atol=1.2e-7)
+        assert not torch.equal(p.detach(), w)
+
+
+def test_float32_steps_at_lr_1e6_move_the_weights():
+    """The paper's tiny learning rate registers in float32: no update rounds away."""
+    torch.manual_seed(0)
+    model = dln.build_dln("none")
+    x, targets = dln.make_problem(0)
+    params = list(model.parameters())
+    before = [p.detach().clone() for p in params]
+    _, grad = dln.full_gradient(model, x, targets)
+    dln.descent_step(params, grad, lr=1e-6)
+    exact = [w.double() - 1e-6 * g.double() for w, g in zip(before, grad, strict=True)]
+    for p, w, e in zip(params, before, exact, strict=True):
+        moved = (p.detach() != w).float().mean().item()
+        assert moved > 0.9
+        torch.testing.assert_close(p.detach().double(), e, rtol=0, atol=1e-7)
+
+
+# Settings and run names
+
+
+def test_runs_and_settings_come_from_the_config():
+    assert bn_runs.dln_runs(CONFIG) == [
+        "none_lr1e-06_seed0",
+        "none_lr1e-07_seed0",
+        "batch_lr1e-06_seed0",
+        "batch_lr1e-07_seed0",
+    ]
+    resolved = settings("batch_lr1e-07_seed0")
+    assert resolved["normalization"] == "batch"
+    assert resolved["lr"] == 1e-7 and resolved["seed"] == 0
+    assert resolved["precision"] == "fp32" and resolved["threads"] == 1
+    assert settings(precision="fp64")["precision"] == "fp64"
+    with pytest.raises(ValueError, match="ics_layers"):
+        settings(ics_layers=[9, 30])
+
+
+def test_the_dln_rules_ask_for_no_gpu():
+    text = (ROOT / "workflow/rules/dln.smk").read_text()
+    assert "gpu" not in text
+    assert "threads: 1" in text
+    assert set(bn_runs.DLN_FIGURE_NAMES) == set(dln_plots.DLN_FIGURES)
+
+
+# Training outputs
+
+
+def test_outputs_have_the_vgg_run_format(trained):
+    paths, meta = trained["batch_lr1e-06_seed0"]
+    metrics = pd.read_csv(paths["metrics"], sep="\t")
+    assert list(metrics.columns) == [
+        "step", "train_loss", "train_accuracy", "test_loss", "test_accuracy"
+    ]  # fmt: skip
+    assert metrics["step"].tolist() == list(range(13))  # 12 steps and the final loss
+    assert np.isfinite(metrics["train_loss"]).all()
+    assert metrics[["train_accuracy", "test_loss", "test_accuracy"]].isna().all().all()
+    probes = pd.read_csv(paths["probes"], sep="\t")
+    assert list(probes.columns) == ["step", "probe", "layer", "eta", "quantity", "value"]
+    assert sorted(probes["step"].unique()) == [0, 4, 8]
+    assert set(probes["quantity"]) == {
+        "loss", "grad_diff", "beta_ratio", "grad_norm", "effective_beta", "ics_l2", "ics_cosine"
+    }  # fmt: skip
+    etas = sorted(probes["eta"].dropna().unique())
+    np.testing.assert_allclose(etas, [m * 1e-6 for m in CONFIG["dln"]["eta_multipliers"]])
+    assert set(probes["layer"].dropna()) == {9, 17}
+    on_disk = json.loads(Path(paths["meta"]).read_text())
+    assert on_disk == meta
+    for key in (
+        "run", "normalization", "lr", "seed", "steps", "steps_done", "diverged", "diverged_at",
+        "final_train_loss", "wall_time_s", "steps_per_second", "device", "precision", "settings",
+    ):  # fmt: skip
+        assert key in meta
+    assert meta["device"] == "cpu" and meta["precision"] == "fp32"
+    assert meta["steps_done"] == 12 and meta["diverged"] is False
+    assert meta["final_train_loss"] == metrics["train_loss"].iloc[-1]
+
+
+def test_full_batch_training_is_deterministic(tmp_path, trained):
+    paths, _ = trained["none_lr1e-06_seed0"]
+    again = outputs(tmp_path / "again")
+    dln.train_dln(settings("none_lr1e-06_seed0"), again)
+    for key in ("metrics", "probes"):
+        assert Path(again[key]).read_text() == Path(paths[key]).read_text()
+
+
+def test_probing_does_not_change_the_trajectory(tmp_path, trained):
+    paths, _ = trained["batch_lr1e-06_seed0"]
+    quiet = outputs(tmp_path / "quiet")
+    dln.train_dln(settings("batch_lr1e-06_seed0", probes_every=0), quiet)
+    probed = pd.read_csv(paths["metrics"], sep="\t")["train_loss"]
+    unprobed = pd.read_csv(quiet["metrics"], sep="\t")["train_loss"]
+    assert probed.tolist() == unprobed.tolist()
+    assert pd.read_csv(quiet["probes"], sep="\t").empty
+
+
+def test_the_loss_decreases_and_gradient_descent_on_standard_stays_aligned(trained):
+    paths, _ = trained["none_lr1e-07_seed0"]
+    losses = pd.read_csv(paths["metrics"], sep="\t")["train_loss"]
+    assert losses.iloc[-1] < losses.iloc[0]
+    probes = pd.read_csv(paths["probes"], sep="\t")
+    cosine = probes.loc[probes["quantity"] == "ics_cosine", "value"]
+    assert (cosine > 0.99).all()
+
+
+def test_a_non_finite_loss_stops_the_run_and_marks_it_diverged(tmp_path):
+    paths = outputs(tmp_path / "diverged")
+    meta = dln.train_dln(settings("none_lr1_seed0", steps=50), paths)
+    assert meta["diverged"] is True
+    stop = meta["diverged_at"]
+    assert 0 < stop < 50 and meta["steps_done"] == stop
+    metrics = pd.read_csv(paths["metrics"], sep="\t")
+    assert metrics["step"].tolist() == list(range(stop + 1))
+    assert not np.isfinite(metrics["train_loss"].iloc[-1])
+    assert np.isfinite(meta["final_train_loss"])
+    probes = pd.read_csv(paths["probes"], sep="\t")
+    assert (probes["step"] < stop).all()
+
+
+def test_outputs_parse_into_finite_family_tables(trained):
+    runs = [read_run(p["metrics"], p["probes"], p["meta"]) for p, _ in trained.values()]
+    for family in dln.DLN_FAMILIES:
+        table = family_table(runs, family)
+        assert not table.empty, family
+        assert np.isfinite(table["value"].astype(float)).all(), family
+        assert set(table["run"]) == set(trained), family
+    ics = family_table(runs, "ics")
+    assert set(ics["layer"]) == {9, 17}
+    metrics = family_table(runs, "metrics")
+    assert set(metrics["quantity"]) == {"train_loss"}
+
+
+# Adapters
+
+
+def test_the_training_adapter_with_a_fake_snakemake_object(tmp_path):
+    paths = outputs(tmp_path / "adapter")
+    fake = FakeSnakemake(
+        output=FakeIO(**paths),
+        params=FakeIO(settings=settings(steps=10)),
+        log=FakeIO(str(tmp_path / "dln.log")),
+    )
+    runpy.run_path(str(ROOT / "workflow/scripts/dln.py"), init_globals={"snakemake": fake})
+    assert all(Path(p).exists() for p in paths.values())
+    assert "step 10/10" in (tmp_path / "dln.log").read_text()
+
+
+def run_tables_adapter(trained, folder: Path) -> dict:
+    paths = [p for p, _ in trained.values()]
+    tables = {family: str(folder / f"{family}.tsv") for family in dln.DLN_FAMILIES}
+    fake = FakeSnakemake(
+        input=FakeIO(
+            metrics=[p["metrics"] for p in paths],
+            probes=[p["probes"] for p in paths],
+            meta=[p["meta"] for p in paths],
+        ),
+        output=FakeIO(**tables),
+        log=FakeIO(str(folder / "tables.log")),
+    )
+    runpy.run_path(str(ROOT / "workflow/scripts/dln_tables.py"), init_globals={"snakemake": fake})
+    return tables
+
+
+def test_the_tables_and_plot_adapters_write_every_table_and_figure(tmp_path, trained):
+    tables = run_tables_adapter(trained, tmp_path)
+    assert read_table(tables["ics"])["layer"].dropna().nunique() == 2
+    for name, (_, families) in dln_plots.DLN_FIGURES.items():
+        fake = FakeSnakemake(
+            input=FakeIO(**{family: tables[family] for family in families}),
+            output=FakeIO(png=str(tmp_path / f"{name}.png"), pdf=str(tmp_path / f"{name}.pdf")),
+            log=FakeIO(str(tmp_path / f"{name}.log")),
+        )
+        runpy.run_path(
+            str(ROOT / "workflow/scripts/dln_plots.py"), init_globals={"snakemake": fake}
+        )
+        assert (tmp_path / f"{name}.png").stat().st_size > 10_000
+        assert (tmp_path / f"{name}.pdf").exists()
+
+
+# Figures
+
+
+def tidy(normalization, lr, quantity, steps, values, layer=np.nan, eta=np.nan, seed=0):
+    run = f"{normalization}_lr{lr:g}_seed{seed}"
+    return [
+        {
+            "run": run,
+            "normalization": normalization,
+            "lr": lr,
+            "seed": seed,
+            "step": step,
+            "quantity": quantity,
+            "value": value,
+            "layer": layer,
+            "eta": eta,
+            "diverged_at": np.nan,
+        }  # fmt: skip
+        for step, value in zip(steps, values, strict=True)
+    ]
+
+
+STEPS = [0, 100, 200, 300]
+
+
+def lines_by_gid(ax) -> dict:
+    return {line.get_gid(): line for line in ax.get_lines()}
+
+
+def band_edges(collection) -> dict[float, tuple[float, float]]:
+    vertices = np.concatenate([path.vertices for path in collection.get_paths()])
+    return {
+        float(x): (vertices[vertices[:, 0] == x, 1].min(), vertices[vertices[:, 0] == x, 1].max())
+        for x in np.unique(vertices[:, 0])
+    }
+
+
+def ics_table(standard_cosine, batchnorm_cosine, lrs=(1e-6,)) -> pd.DataFrame:
+    rows = []
+    for lr in lrs:
+        for layer in (9, 17):
+            rows += tidy("none", lr, "ics_cosine", STEPS, standard_cosine, layer=layer)
+            rows += tidy("batch", lr, "ics_cosine", STEPS, batchnorm_cosine, layer=layer)
+            rows += tidy("none", lr, "ics_l2", STEPS, [1.0, 2.0, 3.0, 4.0], layer=layer)
+            rows += tidy("batch", lr, "ics_l2", STEPS, [10.0, 20.0, 30.0, 40.0], layer=layer)
+    return pd.DataFrame(rows)
+
+
+def test_dln_ics_draws_cosine_and_l2_per_layer():
+    fig = dln_plots.dln_ics(ics_table([1.0, 0.99, 0.98, 0.97], [0.9, 0.1, -0.5, 0.2]))
+    cos9, cos17, l2_9, l2_17 = fig.axes
+    assert [ax.get_title() for ax in fig.axes] == ["Layer #9", "Layer #17"] * 2
+    standard, batchnorm = lines_by_gid(cos17)["none|1e-06"], lines_by_gid(cos17)["batch|1e-06"]
+    np.testing.assert_allclose(standard.get_xdata(), STEPS)
+    np.testing.assert_allclose(standard.get_ydata(), [1.0, 0.99, 0.98, 0.97])
+    np.testing.assert_allclose(batchnorm.get_ydata(), [0.9, 0.1, -0.5, 0.2])
+    assert lines_by_gid(cos9)["reference"].get_ydata()[0] == 1.0
+    assert cos9.get_yscale() == "linear" and cos9.get_ylim()[1] <= 1.1
+    np.testing.assert_allclose(lines_by_gid(l2_17)["batch|1e-06"].get_ydata(), [10, 20, 30, 40])
+    assert l2_9.get_yscale() == "log"
+
+
+def test_dln_training_draws_the_loss_per_normalisation_and_lr():
+    rows = tidy("none", 1e-6, "train_loss", STEPS, [9e4, 5e4, 3e4, 2e4])
+    rows += tidy("batch", 1e-7, "train_loss", STEPS, [1e5, 4e4, 2e4, 1e4])
+    rows += tidy("batch", 1e-7, "train_accuracy", STEPS, [np.nan] * 4)
+    fig = dln_plots.dln_training(pd.DataFrame(rows))
+    (ax,) = fig.axes
+    lines = lines_by_gid(ax)
+    np.testing.assert_allclose(lines["none|1e-06"].get_ydata(), [9e4, 5e4, 3e4, 2e4])
+    np.testing.assert_allclose(lines["batch|1e-07"].get_ydata(), [1e5, 4e4, 2e4, 1e4])
+    assert lines["none|1e-06"].get_linestyle() == "-"
+    assert lines["batch|1e-07"].get_linestyle() == "--"
+    assert ax.get_yscale() == "log"
+
+
+def landscape_tables(lrs=(1e-6,)) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    loss, diff, beta = [], [], []
+    for lr in lrs:
+        for normalization, scale in (("none", 100.0), ("batch", 1.0)):
+            for k, multiplier in enumerate((0.01, 1, 30)):
+                eta = multiplier * lr
+                values = [scale * (k + 1) * (1 + i) for i in range(len(STEPS))]
+                loss += tidy(normalization, lr, "loss", STEPS, values, eta=eta)
+                diff += tidy(normalization, lr, "grad_diff", STEPS, values, eta=eta)
+            beta += tidy(normalization, lr, "effective_beta", STEPS, [scale * 1e6] * 4)
+    return pd.DataFrame(loss), pd.DataFrame(diff), pd.DataFrame(beta)
+
+
+def test_dln_landscape_draws_ranges_over_eta_and_effective_beta():
+    fig = dln_plots.dln_landscape(*landscape_tables(lrs=(1e-6, 1e-7)))
+    assert len(fig.axes) == 6  # one row per lr, the paper's 1e-6 first
+    loss_ax, diff_ax, beta_ax = fig.axes[:3]
+    assert "lr 1e-06" in loss_ax.get_title() and "lr 1e-07" in fig.axes[3].get_title()
+    bands = {c.get_gid(): c for c in loss_ax.collections if isinstance(c, PolyCollection)}
+    assert band_edges(bands["none|1e-06|range"])[100.0] == (200.0, 600.0)
+    assert band_edges(bands["batch|1e-06|range"])[300.0] == (4.0, 12.0)
+    bands = {c.get_gid(): c for c in diff_ax.collections if isinstance(c, PolyCollection)}
+    assert band_edges(bands["none|1e-06|range"])[0.0] == (100.0, 300.0)
+    np.testing.assert_allclose(lines_by_gid(beta_ax)["none|1e-06"].get_ydata(), [1e8] * 4)
+    assert lines_by_gid(beta_ax)["reference"].get_ydata()[0] == pytest.approx(2e6)
+    assert all(ax.get_yscale() == "log" for ax in fig.axes)
+
+
+def test_figures_without_data_say_so():
+    empty = pd.DataFrame()
+    for draw, families in dln_plots.DLN_FIGURES.values():
+        fig = draw(*[empty for _ in families])
+        assert any(text.get_text() == "no data" for ax in fig.axes for text in ax.texts)
+
+
+# Claims
+
+
+def verdicts(tables: dict) -> list[str]:
+    rows = dln_plots.dln_claims(tables)
+    assert all(list(row) == CLAIM_COLUMNS for row in rows)
+    return [row["verdict"] for row in rows]
+
+
+def test_claims_hold_when_standard_stays_aligned_and_bn_is_smoother():
+    ics = ics_table([1.0, 0.99, 0.98, 0.97], [0.9, 0.1, -0.5, 0.2], lrs=(1e-6, 1e-7))
+    _, _, beta = landscape_tables(lrs=(1e-6,))
+    assert verdicts({"ics": ics, "beta": beta}) == [HELD, HELD]
+
+
+def test_claims_fail_when_standard_decorrelates_or_bn_is_not_smoother():
+    ics = ics_table([1.0, 0.99, 0.98, 0.97], [0.9, 0.1, -0.5, 0.2], lrs=(1e-6,))
+    ics = pd.concat([ics, ics_table([0.9, 0.2, 0.1, 0.3], [0.9, 0.1, -0.5, 0.2], lrs=(1e-7,))])
+    _, _, beta = landscape_tables(lrs=(1e-6,))
+    beta.loc[beta["normalization"] == "none", "value"] = 5e6  # only 5x BN's 1e6
+    rows = dln_plots.dln_claims({"ics": ics, "beta": beta})
+    assert [row["verdict"] for row in rows] == [NOT_HELD, NOT_HELD]
+    assert "lr 1e-07" in rows[0]["statistic"] and "Standard / BN = 5" in rows[1]["statistic"]
+
+
+def test_claims_are_not_measurable_without_a_standard_bn_pair():
+    ics = ics_table([1.0] * 4, [0.1] * 4)
+    assert verdicts({}) == [NOT_MEASURABLE, NOT_MEASURABLE]
+    only_standard = ics[ics["normalization"] == "none"]
+    assert verdicts({"ics": only_standard, "beta": pd.DataFrame()})[0] == NOT_MEASURABLE
+    _, _, beta = landscape_tables()
+    two_steps = beta[beta["step"] <= 100]
+    assert verdicts({"beta": two_steps})[1] == NOT_MEASURABLE
+
+
+def test_the_beta_claim_reports_other_learning_rates_as_context():
+    _, _, beta = landscape_tables(lrs=(1e-6, 1e-7))
+    row = dln_plots.dln_claims({"beta": beta})[1]
+    assert row["verdict"] == HELD
+    assert "Context, not judged: lr 1e-07" in row["statistic"]

@@ -1,0 +1,331 @@
+"""Figures and claim verdicts of the deep linear network experiment (protocol section 7).
+
+The figures take the tidy tables of results/tables/dln/ and reuse the style of bnopt.plots:
+colour = normalisation (the palette of the VGG landscape figures: Standard blue, BN orange)
+and line style = learning rate, because the comparison here is Standard against BN. Every
+artist carries a gid as in bnopt.plots: "none|1e-06" for a line, "none|1e-06|range" for a
+range over eta, "reference" for reference lines.
+"""
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from . import claims, plots
+from .claims import NOT_MEASURABLE
+
+LR_STYLES = ("-", "--", ":", "-.")
+LANDSCAPE_LR = 1e-6  # the paper's landscape figures of the DLN are at this rate
+STANDARD_COSINE_MIN = 0.95
+BN_COSINE_MAX = 0.5
+SMOOTHER_RATIO = 10.0
+DLN_GROUP = "dln"  # the claims' group, and its title (for bnopt.claims.CLAIM_GROUPS)
+DLN_GROUP_TITLE = claims.CLAIM_GROUPS[DLN_GROUP]
+
+
+def lr_styles(lrs) -> dict[float, str]:
+    """The largest learning rate is solid, then dashed, dotted, dash-dot."""
+    ordered = sorted(set(float(lr) for lr in lrs), reverse=True)
+    return {lr: LR_STYLES[i % len(LR_STYLES)] for i, lr in enumerate(ordered)}
+
+
+def by_normalization_and_lr(rows: pd.DataFrame) -> tuple[Callable, Callable]:
+    styles = lr_styles(rows["lr"])
+
+    def color_of(normalization, _lr):
+        return plots.normalization_color(normalization)
+
+    def style_of(_normalization, lr):
+        return styles[float(lr)]
+
+    return color_of, style_of
+
+
+def style_note(rows: pd.DataFrame) -> str:
+    """'solid = lr 1e-06; dashed = lr 1e-07' for the learning rates present."""
+    words = []
+    for lr, style in lr_styles(rows["lr"]).items():
+        words.append(f"{plots.STYLE_WORDS.get(style, style)} = lr {plots.format_lr(lr)}")
+    return "; ".join(words)
+
+
+def lines_panel(ax, rows: pd.DataFrame, ylabel: str, title: str) -> list:
+    """One line per normalisation x lr (mean over seeds, band over seeds)."""
+    ax.set_title(title)
+    ax.set_xlabel("Step")
+    ax.set_ylabel(ylabel)
+    if rows.empty:
+        plots.mark_no_data(ax)
+        return []
+    color_of, style_of = by_normalization_and_lr(rows)
+    handles = plots.draw_seed_lines(ax, rows, color_of, style_of)
+    return sorted(handles, key=lambda handle: -float(handle.get_gid().split("|")[1]))
+
+
+def no_data_figure(title: str, ylabel: str) -> Figure:
+    fig, (ax,) = plots.new_figure(1, 1)
+    ax.set_xlabel("Step")
+    ax.set_ylabel(ylabel)
+    plots.mark_no_data(ax)
+    fig.suptitle(title)
+    return fig
+
+
+@plots.styled
+def dln_ics(ics: pd.DataFrame) -> Figure:
+    """cos(G, G') (top) and ||G - G'||_2 (bottom, log) vs step, one column per probed layer."""
+    title = "Deep linear network: internal covariate shift"
+    cosine = plots.finite_rows(ics, "ics_cosine")
+    l2 = plots.finite_rows(ics, "ics_l2")
+    layers = plots.layers_to_show(pd.concat([cosine, l2]), None)
+    if not layers:
+        return no_data_figure(title, "cos(G, G′)")
+    fig, axes = plots.new_figure(2, len(layers), panel_size=(5.0, 3.2))
+    handles = []
+    for column, layer in enumerate(layers):
+        cos_ax, l2_ax = axes[column], axes[len(layers) + column]
+        layer_cosine = cosine[cosine["layer"] == layer]
+        handles += lines_panel(cos_ax, layer_cosine, "cos(G, G′)", f"Layer #{layer}")
+        plots.decorate_ics_cosine_panel(cos_ax, layer_cosine)
+        layer_l2 = l2[l2["layer"] == layer]
+        handles += lines_panel(l2_ax, layer_l2, "‖G − G′‖₂", f"Layer #{layer}")
+        plots.decorate_ics_l2_panel(l2_ax, layer_l2)
+    both = pd.concat([cosine, l2])
+    plots.set_suptitle(fig, title, both)
+    plots.add_figure_legend(fig, handles, style_note(both))
+    return fig
+
+
+@plots.styled
+def dln_training(metrics: pd.DataFrame) -> Figure:
+    """Full-batch training loss vs step, log y, one line per normalisation x lr."""
+    title = "Deep linear network: training loss $\\|W_L \\cdots W_1 X - AX\\|_F^2$"
+    loss = plots.finite_rows(metrics, "train_loss")
+    fig, (ax,) = plots.new_figure(1, 1, panel_size=(6.4, 4.0))
+    handles = lines_panel(ax, loss, "Training loss", "")
+    if not loss.empty:
+        plots.set_log_scale_if_positive(ax, loss["value"])
+    plots.set_suptitle(fig, title, loss)
+    plots.add_figure_legend(fig, handles, style_note(loss) if not loss.empty else None)
+    return fig
+
+
+def range_over_eta_panel(ax, rows: pd.DataFrame, lr: float, ylabel: str, title: str) -> list:
+    ax.set_title(title)
+    ax.set_xlabel("Step")
+    ax.set_ylabel(ylabel)
+    if rows.empty:
+        plots.mark_no_data(ax)
+        return []
+    handles = plots.range_panel(ax, rows, lr)
+    for handle in handles:
+        if handle.get_gid().endswith("|range"):
+            handle.set_label(f"{handle.get_label()}: range over η")
+    plots.set_log_scale_if_positive(ax, rows["value"])
+    return handles
+
+
+def beta_panel(ax, rows: pd.DataFrame, lr: float, title: str) -> list:
+    ax.set_title(title)
+    ax.set_xlabel("Step")
+    ax.set_ylabel("Effective β")
+    if rows.empty:
+        plots.mark_no_data(ax)
+        return []
+    handles = plots.draw_seed_lines(
+        ax,
+        rows,
+        lambda normalization, _lr: plots.normalization_color(normalization),
+        lambda _normalization, _lr: "-",
+    )
+    for handle in handles:
+        if handle.get_gid().count("|") == 1:  # a mean line, not a band or a marker
+            normalization = handle.get_gid().split("|")[0]
+            handle.set_label(f"{plots.normalization_label(normalization)}: effective β")
+    reference = plots.draw_two_over_lr(ax, lr)
+    reference.set_zorder(3)  # BN's line tends to lie on 2/lr: keep the reference visible
+    plots.set_log_scale_if_positive(ax, rows["value"])
+    return [*handles, reference]
+
+
+@plots.styled
+def dln_landscape(
+    landscape: pd.DataFrame, predictiveness: pd.DataFrame, beta: pd.DataFrame
+) -> Figure:
+    """Loss range, gradient-change range and effective beta over eta; one row per lr, log y."""
+    title = "Deep linear network: loss landscape along the gradient"
+    loss = plots.finite_rows(landscape, "loss")
+    diff = plots.finite_rows(predictiveness, "grad_diff")
+    effective = plots.finite_rows(beta, "effective_beta")
+    everything = pd.concat([loss, diff, effective])
+    lrs = sorted(everything["lr"].astype(float).unique(), reverse=True)
+    if not lrs:
+        return no_data_figure(title, "Loss L(w − ηg)")
+    fig, axes = plots.new_figure(len(lrs), 3, panel_size=(4.6, 3.3))
+    handles = []
+    for row, lr in enumerate(lrs):
+        loss_ax, diff_ax, beta_ax = axes[3 * row : 3 * row + 3]
+        at = f"lr {plots.format_lr(lr)}"
+        handles += range_over_eta_panel(
+            loss_ax, at_lr(loss, lr), lr, "L(w − ηg)", f"Loss landscape, {at}"
+        )
+        handles += range_over_eta_panel(
+            diff_ax, at_lr(diff, lr), lr, "‖∇L(w − ηg) − g‖₂", f"Gradient predictiveness, {at}"
+        )
+        handles += beta_panel(beta_ax, at_lr(effective, lr), lr, f"Effective β, {at}")
+    plots.set_suptitle(fig, title, everything, plots.SEED_RANGE_NOTE)
+    plots.add_figure_legend(fig, handles, "effective β = max over η of ‖Δg‖₂ / ‖ηg‖₂")
+    return fig
+
+
+def at_lr(rows: pd.DataFrame, lr: float) -> pd.DataFrame:
+    return rows[np.isclose(rows["lr"].astype(float), lr)]
+
+
+DLN_FIGURES: dict[str, tuple[Callable[..., Figure], tuple[str, ...]]] = {
+    "dln_ics": (dln_ics, ("ics",)),
+    "dln_training": (dln_training, ("metrics",)),
+    "dln_landscape": (dln_landscape, ("landscape", "predictiveness", "beta")),
+}
+
+
+def layer_medians(rows: pd.DataFrame, normalization: str, lr: float, seed) -> pd.Series:
+    return claims.median_per_layer(claims.run_rows(rows, normalization, lr, seed))
+
+
+def cosine_outcome(standard: pd.Series, batchnorm: pd.Series) -> bool:
+    """Standard ~1 in every probed layer, BN far lower in at least one."""
+    layers = sorted(set(standard.index) & set(batchnorm.index))
+    standard_near_one = all(standard[layer] >= STANDARD_COSINE_MIN for layer in layers)
+    batchnorm_lower = any(batchnorm[layer] <= BN_COSINE_MAX for layer in layers)
+    return standard_near_one and batchnorm_lower
+
+
+def describe_medians(standard: pd.Series, batchnorm: pd.Series) -> str:
+    layers = sorted(set(standard.index) & set(batchnorm.index))
+    return ", ".join(
+        f"layer #{int(layer)} Standard {claims.fmt(standard[layer])} vs BN "
+        f"{claims.fmt(batchnorm[layer])}"
+        for layer in layers
+    )
+
+
+def claim_dln_cosine(ics: pd.DataFrame) -> dict:
+    """(a) Standard DLN: cos(G, G') ~ 1 throughout; BN: gradients far less correlated."""
+    rule = (
+        "Per run and probed layer, the median over probed steps of cos(G, G′) (each needs >= "
+        f"{claims.MIN_STEPS} probed steps); held if, at every lr probed in both, Standard's "
+        f"median is >= {STANDARD_COSINE_MIN:g} in every layer and BN's median is <= "
+        f"{BN_COSINE_MAX:g} in at least one layer. {claims.SEED_RULE}."
+    )
+    make_row = claims.row_maker(
+        "Deep linear network: without BatchNorm a layer's gradient barely changes when the "
+        "preceding layers update (cos(G, G′) ≈ 1); with BatchNorm it changes a lot",
+        "dln_ics",
+        "Standard DLN: cos(G, G′) ~ 1 throughout at lr 1e-6 and 1e-7; with BN the two "
+        "gradients are almost uncorrelated (layers #9 and #17)",
+        rule,
+        DLN_GROUP,
+    )
+    rows = claims.finite_rows(ics, "ics_cosine")
+    outcomes, parts = [], []
+    seeds = claims.all_seeds(rows)
+    for seed in seeds:
+        per_lr, texts = [], []
+        for lr in sorted(claims.shared_lrs(rows), reverse=True):
+            standard = layer_medians(rows, claims.STANDARD, lr, seed)
+            batchnorm = layer_medians(rows, claims.BATCHNORM, lr, seed)
+            if not set(standard.index) & set(batchnorm.index):
+                continue
+            per_lr.append(cosine_outcome(standard, batchnorm))
+            texts.append(
+                f"{claims.lr_text(lr)}: median cos(G, G′) {describe_medians(standard, batchnorm)}"
+            )
+        if per_lr:
+            outcomes.append(all(per_lr))
+            parts.append(claims.seed_prefix(seed, seeds) + "; ".join(texts))
+    return claims.finish(
+        make_row, outcomes, parts, "no layer probed at >= 3 steps in a Standard and a BN run"
+    )
+
+
+def landscape_lr(rows: pd.DataFrame) -> float | None:
+    """LANDSCAPE_LR when both Standard and BN ran at it, else the largest shared rate."""
+    shared = claims.shared_lrs(rows)
+    if any(np.isclose(lr, LANDSCAPE_LR) for lr in shared):
+        return LANDSCAPE_LR
+    return max(shared) if shared else None
+
+
+def beta_maxima(rows: pd.DataFrame, lr: float, seed) -> tuple[float, float] | None:
+    """Maximum effective beta over the probed steps of Standard and of BN, if measurable."""
+    standard = claims.run_rows(rows, claims.STANDARD, lr, seed)
+    batchnorm = claims.run_rows(rows, claims.BATCHNORM, lr, seed)
+    if not (claims.has_enough_steps(standard) and claims.has_enough_steps(batchnorm)):
+        return None
+    return float(standard["value"].max()), float(batchnorm["value"].max())
+
+
+def describe_maxima(lr: float, standard: float, batchnorm: float) -> str:
+    return (
+        f"{claims.lr_text(lr)}: max effective β Standard {claims.fmt(standard)} vs BN "
+        f"{claims.fmt(batchnorm)} (Standard / BN = {claims.fmt(claims.ratio(standard, batchnorm))}"
+        f"; 2/lr = {claims.fmt(2 / lr)})"
+    )
+
+
+def claim_dln_smoother(beta: pd.DataFrame) -> dict:
+    """(b) BN's landscape is orders of magnitude smoother (effective beta)."""
+    rule = (
+        f"At lr {LANDSCAPE_LR:g} (else the largest lr probed in both), the maximum over probed "
+        f"steps (each run needs >= {claims.MIN_STEPS}) of the effective β; held if Standard's "
+        f"maximum is >= {SMOOTHER_RATIO:g} x BN's. Other learning rates are shown for context "
+        f"only. {claims.SEED_RULE}."
+    )
+    make_row = claims.row_maker(
+        "Deep linear network: BatchNorm makes the landscape orders of magnitude smoother",
+        "dln_landscape",
+        "Standard effective β up to ~1e15 vs ~1e6-1e7 with BN (lr 1e-6)",
+        rule,
+        DLN_GROUP,
+    )
+    rows = claims.finite_rows(beta, "effective_beta")
+    lr = landscape_lr(rows)
+    if lr is None:
+        return make_row("Not measurable: no Standard/BN pair.", NOT_MEASURABLE)
+    outcomes, parts = [], []
+    seeds = claims.paired_seeds(rows, lr)
+    for seed in seeds:
+        maxima = beta_maxima(rows, lr, seed)
+        if maxima is None:
+            continue
+        outcomes.append(claims.ratio(*maxima) >= SMOOTHER_RATIO)
+        parts.append(claims.seed_prefix(seed, seeds) + describe_maxima(lr, *maxima))
+    row = claims.finish(make_row, outcomes, parts, f"fewer than 3 probed steps at lr {lr:g}")
+    context = beta_context(rows, lr)
+    if context and row["verdict"] != NOT_MEASURABLE:
+        row["statistic"] += f" Context, not judged: {context}."
+    return row
+
+
+def beta_context(rows: pd.DataFrame, judged_lr: float) -> str:
+    """The same maxima at the other shared learning rates (first seed of each)."""
+    texts = []
+    for lr in sorted(claims.shared_lrs(rows), reverse=True):
+        seeds = claims.paired_seeds(rows, lr)
+        if np.isclose(lr, judged_lr) or not seeds:
+            continue
+        maxima = beta_maxima(rows, lr, seeds[0])
+        if maxima is not None:
+            texts.append(describe_maxima(lr, *maxima))
+    return "; ".join(texts)
+
+
+def dln_claims(tables: dict) -> list[dict]:
+    """The DLN claims as rows of bnopt.claims (claim, figure, statistic, paper, rule, verdict)."""
+    return [
+        claim_dln_cosine(tables.get("ics", pd.DataFrame())),
+        claim_dln_smoother(tables.get("beta", pd.DataFrame())),
+    ]
