@@ -5,7 +5,8 @@ localrules:
 rule report:
     input:
         figures=expand(
-            "results/figures/{figure}.png", figure=[*FIGURES, *EXTRA_FIGURES]
+            "results/figures/{figure}.png",
+            figure=[*FIGURES, *EXTRA_FIGURES, *DLN_FIGURE_NAMES],
         ),
         metrics="results/tables/training/metrics.tsv",
         ics="results/tables/ics/ics.tsv",

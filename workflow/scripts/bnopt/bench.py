@@ -180,7 +180,14 @@ def main(argv=None) -> None:
     parser.add_argument("--probe-every", type=int, default=100)
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
     args = parser.parse_args(argv)
-    logging.disable(logging.INFO)
+    logging.disable(logging.INFO)  # train_run's progress lines would drown the table
+    try:
+        run_benchmarks(args)
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def run_benchmarks(args) -> None:
 
     device = resolve_device(args.device)
     cuda = device.type == "cuda"
