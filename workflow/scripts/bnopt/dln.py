@@ -36,7 +36,7 @@ from torch import nn
 
 from . import probes
 from .models import make_norm, weight_layers
-from .training import METRIC_COLUMNS, PROBE_COLUMNS, format_seconds, write_table
+from .training import METRIC_COLUMNS, PROBE_COLUMNS, format_seconds, probe_records, write_table
 
 log = logging.getLogger("bnopt.dln")
 
@@ -100,30 +100,7 @@ def descent_step(params: list[nn.Parameter], grad: list[torch.Tensor], lr: float
 
 def probe_rows(model, layers, settings: dict, x, targets, step: int, grad) -> list[tuple]:
     """The probes at step t, as rows of probes.tsv (the quantities of training.probe_step)."""
-    lr = settings["lr"]
-    etas = [m * lr for m in settings["eta_multipliers"]]
-    land = probes.landscape_probe(model, dln_loss, x, targets, etas, grad=grad)
-    rows = []
-    for eta, loss, diff, ratio in zip(
-        land.etas, land.losses, land.grad_diffs, land.beta_ratios, strict=True
-    ):
-        rows += [
-            (step, "landscape", None, eta, "loss", loss),
-            (step, "landscape", None, eta, "grad_diff", diff),
-            (step, "landscape", None, eta, "beta_ratio", ratio),
-        ]
-    rows += [
-        (step, "landscape", None, None, "grad_norm", land.grad_norm),
-        (step, "landscape", None, None, "effective_beta", land.effective_beta),
-    ]
-    if settings["ics_layers"]:
-        ics = probes.ics_probe(
-            model, dln_loss, x, targets, lr, settings["ics_layers"], grad=grad, layers=layers
-        )
-        for result in ics:
-            rows.append((step, "ics", result.layer, None, "ics_l2", result.l2))
-            rows.append((step, "ics", result.layer, None, "ics_cosine", result.cosine))
-    return rows
+    return probe_records(model, dln_loss, x, targets, settings["lr"], settings, step, grad, layers)
 
 
 def metric_rows(losses: list[float]) -> list[tuple]:

@@ -108,15 +108,14 @@ def evaluate(model, x_test, y_test, ctx) -> tuple[float, float]:
     return loss_sum.item() / n, correct.item() / n
 
 
-def probe_step(model, layers, settings, x, y, step, recorder) -> list[tuple]:
-    """All probes at step t, from the training gradient held in `.grad`."""
-    cfg = settings["probes"]
-    lr = settings["lr"]
-    params = probes.trainable(model)
-    grad = [p.grad for p in params]
+def probe_records(model, loss_fn, x, y, lr, probe_cfg, step, grad, layers) -> list[tuple]:
+    """Rows of probes.tsv for the landscape and ICS probes at step t.
+
+    `probe_cfg` holds eta_multipliers and ics_layers; `grad` is the step's own gradient.
+    """
+    etas = [m * lr for m in probe_cfg["eta_multipliers"]]
+    land = probes.landscape_probe(model, loss_fn, x, y, etas, grad=grad)
     rows = []
-    etas = [m * lr for m in cfg["eta_multipliers"]]
-    land = probes.landscape_probe(model, F.cross_entropy, x, y, etas, grad=grad)
     for eta, loss, diff, ratio in zip(
         land.etas, land.losses, land.grad_diffs, land.beta_ratios, strict=True
     ):
@@ -129,13 +128,22 @@ def probe_step(model, layers, settings, x, y, step, recorder) -> list[tuple]:
         (step, "landscape", None, None, "grad_norm", land.grad_norm),
         (step, "landscape", None, None, "effective_beta", land.effective_beta),
     ]
-    if cfg["ics_layers"]:
+    if probe_cfg["ics_layers"]:
         ics = probes.ics_probe(
-            model, F.cross_entropy, x, y, lr, cfg["ics_layers"], grad=grad, layers=layers
+            model, loss_fn, x, y, lr, probe_cfg["ics_layers"], grad=grad, layers=layers
         )
         for r in ics:
             rows += [(step, "ics", r.layer, None, "ics_l2", r.l2)]
             rows += [(step, "ics", r.layer, None, "ics_cosine", r.cosine)]
+    return rows
+
+
+def probe_step(model, layers, settings, x, y, step, recorder) -> list[tuple]:
+    """All probes at step t, from the training gradient held in `.grad`."""
+    grad = [p.grad for p in probes.trainable(model)]
+    rows = probe_records(
+        model, F.cross_entropy, x, y, settings["lr"], settings["probes"], step, grad, layers
+    )
     if recorder is not None:
         for rec in recorder.take():
             layer = rec["layer"]
