@@ -4,6 +4,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from bnopt import data  # noqa: E402
@@ -86,3 +87,23 @@ def run_outputs(folder) -> dict:
             ("weights", "model.pt"),
         ]
     }
+
+
+def tidy_rows(normalization, lr, quantity, steps, values, seed=0, diverged_at=np.nan, **extra):
+    """Rows of one run and quantity: `values` is one number per step."""
+    run = f"{normalization}_lr{lr:g}_seed{seed}"
+    return [
+        {
+            "run": run,
+            "normalization": normalization,
+            "lr": lr,
+            "seed": seed,
+            "step": step,
+            "quantity": quantity,
+            "value": value,
+            "layer": extra.get("layer", np.nan),
+            "eta": extra.get("eta", np.nan),
+            "diverged_at": diverged_at,
+        }
+        for step, value in zip(steps, values, strict=True)
+    ]

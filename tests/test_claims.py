@@ -4,32 +4,13 @@ import pytest
 
 from bnopt import claims
 from bnopt.claims import HELD, NOT_HELD, NOT_MEASURABLE
+from conftest import tidy_rows
 
 COLUMNS = [
     "run", "normalization", "lr", "seed", "step", "quantity", "value", "layer", "eta",
     "diverged_at",
 ]  # fmt: skip
 ETAS = (0.05, 0.1, 0.2, 0.4)
-
-
-def tidy_rows(normalization, lr, quantity, steps, values, seed=0, diverged_at=np.nan, **extra):
-    """Rows of one run and quantity: `values` is one number per step."""
-    run = f"{normalization}_lr{lr:g}_seed{seed}"
-    return [
-        {
-            "run": run,
-            "normalization": normalization,
-            "lr": lr,
-            "seed": seed,
-            "step": step,
-            "quantity": quantity,
-            "value": value,
-            "layer": extra.get("layer", np.nan),
-            "eta": extra.get("eta", np.nan),
-            "diverged_at": diverged_at,
-        }
-        for step, value in zip(steps, values, strict=True)
-    ]
 
 
 def table(*row_lists) -> pd.DataFrame:

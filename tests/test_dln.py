@@ -18,7 +18,7 @@ from bnopt.claims import COLUMNS as CLAIM_COLUMNS
 from bnopt.claims import HELD, NOT_HELD, NOT_MEASURABLE
 from bnopt.models import LpNorm, weight_layers
 from bnopt.tables import family_table, read_run, read_table
-from conftest import ROOT, FakeIO, FakeSnakemake
+from conftest import ROOT, FakeIO, FakeSnakemake, tidy_rows
 
 CONFIG = {
     "dln": {
@@ -329,25 +329,6 @@ def test_the_tables_and_plot_adapters_write_every_table_and_figure(tmp_path, tra
 # Figures
 
 
-def tidy(normalization, lr, quantity, steps, values, layer=np.nan, eta=np.nan, seed=0):
-    run = f"{normalization}_lr{lr:g}_seed{seed}"
-    return [
-        {
-            "run": run,
-            "normalization": normalization,
-            "lr": lr,
-            "seed": seed,
-            "step": step,
-            "quantity": quantity,
-            "value": value,
-            "layer": layer,
-            "eta": eta,
-            "diverged_at": np.nan,
-        }  # fmt: skip
-        for step, value in zip(steps, values, strict=True)
-    ]
-
-
 STEPS = [0, 100, 200, 300]
 
 
@@ -367,10 +348,10 @@ def ics_table(standard_cosine, batchnorm_cosine, lrs=(1e-6,)) -> pd.DataFrame:
     rows = []
     for lr in lrs:
         for layer in (9, 17):
-            rows += tidy("none", lr, "ics_cosine", STEPS, standard_cosine, layer=layer)
-            rows += tidy("batch", lr, "ics_cosine", STEPS, batchnorm_cosine, layer=layer)
-            rows += tidy("none", lr, "ics_l2", STEPS, [1.0, 2.0, 3.0, 4.0], layer=layer)
-            rows += tidy("batch", lr, "ics_l2", STEPS, [10.0, 20.0, 30.0, 40.0], layer=layer)
+            rows += tidy_rows("none", lr, "ics_cosine", STEPS, standard_cosine, layer=layer)
+            rows += tidy_rows("batch", lr, "ics_cosine", STEPS, batchnorm_cosine, layer=layer)
+            rows += tidy_rows("none", lr, "ics_l2", STEPS, [1.0, 2.0, 3.0, 4.0], layer=layer)
+            rows += tidy_rows("batch", lr, "ics_l2", STEPS, [10.0, 20.0, 30.0, 40.0], layer=layer)
     return pd.DataFrame(rows)
 
 
@@ -389,9 +370,9 @@ def test_dln_ics_draws_cosine_and_l2_per_layer():
 
 
 def test_dln_training_draws_the_loss_per_normalisation_and_lr():
-    rows = tidy("none", 1e-6, "train_loss", STEPS, [9e4, 5e4, 3e4, 2e4])
-    rows += tidy("batch", 1e-7, "train_loss", STEPS, [1e5, 4e4, 2e4, 1e4])
-    rows += tidy("batch", 1e-7, "train_accuracy", STEPS, [np.nan] * 4)
+    rows = tidy_rows("none", 1e-6, "train_loss", STEPS, [9e4, 5e4, 3e4, 2e4])
+    rows += tidy_rows("batch", 1e-7, "train_loss", STEPS, [1e5, 4e4, 2e4, 1e4])
+    rows += tidy_rows("batch", 1e-7, "train_accuracy", STEPS, [np.nan] * 4)
     fig = dln_plots.dln_training(pd.DataFrame(rows))
     (ax,) = fig.axes
     lines = lines_by_gid(ax)
@@ -409,9 +390,9 @@ def landscape_tables(lrs=(1e-6,)) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFr
             for k, multiplier in enumerate((0.01, 1, 30)):
                 eta = multiplier * lr
                 values = [scale * (k + 1) * (1 + i) for i in range(len(STEPS))]
-                loss += tidy(normalization, lr, "loss", STEPS, values, eta=eta)
-                diff += tidy(normalization, lr, "grad_diff", STEPS, values, eta=eta)
-            beta += tidy(normalization, lr, "effective_beta", STEPS, [scale * 1e6] * 4)
+                loss += tidy_rows(normalization, lr, "loss", STEPS, values, eta=eta)
+                diff += tidy_rows(normalization, lr, "grad_diff", STEPS, values, eta=eta)
+            beta += tidy_rows(normalization, lr, "effective_beta", STEPS, [scale * 1e6] * 4)
     return pd.DataFrame(loss), pd.DataFrame(diff), pd.DataFrame(beta)
 
 

@@ -53,24 +53,11 @@ def style_note(rows: pd.DataFrame) -> str:
 
 def lines_panel(ax, rows: pd.DataFrame, ylabel: str, title: str) -> list:
     """One line per normalisation x lr (mean over seeds, band over seeds)."""
-    ax.set_title(title)
-    ax.set_xlabel("Step")
-    ax.set_ylabel(ylabel)
-    if rows.empty:
-        plots.mark_no_data(ax)
+    if not plots.start_step_panel(ax, rows, ylabel, title):
         return []
     color_of, style_of = by_normalization_and_lr(rows)
     handles = plots.draw_seed_lines(ax, rows, color_of, style_of)
     return sorted(handles, key=lambda handle: -float(handle.get_gid().split("|")[1]))
-
-
-def no_data_figure(title: str, ylabel: str) -> Figure:
-    fig, (ax,) = plots.new_figure(1, 1)
-    ax.set_xlabel("Step")
-    ax.set_ylabel(ylabel)
-    plots.mark_no_data(ax)
-    fig.suptitle(title)
-    return fig
 
 
 @plots.styled
@@ -81,7 +68,7 @@ def dln_ics(ics: pd.DataFrame) -> Figure:
     l2 = plots.finite_rows(ics, "ics_l2")
     layers = plots.layers_to_show(pd.concat([cosine, l2]), None)
     if not layers:
-        return no_data_figure(title, "cos(G, G′)")
+        return plots.no_data_figure(title, "Step", "cos(G, G′)")
     fig, axes = plots.new_figure(2, len(layers), panel_size=(5.0, 3.2))
     handles = []
     for column, layer in enumerate(layers):
@@ -113,11 +100,7 @@ def dln_training(metrics: pd.DataFrame) -> Figure:
 
 
 def range_over_eta_panel(ax, rows: pd.DataFrame, lr: float, ylabel: str, title: str) -> list:
-    ax.set_title(title)
-    ax.set_xlabel("Step")
-    ax.set_ylabel(ylabel)
-    if rows.empty:
-        plots.mark_no_data(ax)
+    if not plots.start_step_panel(ax, rows, ylabel, title):
         return []
     handles = plots.range_panel(ax, rows, lr)
     for handle in handles:
@@ -128,11 +111,7 @@ def range_over_eta_panel(ax, rows: pd.DataFrame, lr: float, ylabel: str, title: 
 
 
 def beta_panel(ax, rows: pd.DataFrame, lr: float, title: str) -> list:
-    ax.set_title(title)
-    ax.set_xlabel("Step")
-    ax.set_ylabel("Effective β")
-    if rows.empty:
-        plots.mark_no_data(ax)
+    if not plots.start_step_panel(ax, rows, "Effective β", title):
         return []
     handles = plots.draw_seed_lines(
         ax,
@@ -162,7 +141,7 @@ def dln_landscape(
     everything = pd.concat([loss, diff, effective])
     lrs = sorted(everything["lr"].astype(float).unique(), reverse=True)
     if not lrs:
-        return no_data_figure(title, "Loss L(w − ηg)")
+        return plots.no_data_figure(title, "Step", "Loss L(w − ηg)")
     fig, axes = plots.new_figure(len(lrs), 3, panel_size=(4.6, 3.3))
     handles = []
     for row, lr in enumerate(lrs):

@@ -159,6 +159,17 @@ def mark_no_data(ax, message: str = "no data") -> None:
     )
 
 
+def start_step_panel(ax, rows: pd.DataFrame, ylabel: str, title: str) -> bool:
+    """Title and labels a panel with steps on x; marks it 'no data' and says so if rows is empty."""
+    ax.set_title(title)
+    ax.set_xlabel("Step")
+    ax.set_ylabel(ylabel)
+    if rows.empty:
+        mark_no_data(ax)
+        return False
+    return True
+
+
 def seed_summary(rows: pd.DataFrame) -> pd.DataFrame:
     """Mean, min and max over seeds of one group's value at each step."""
     summary = rows.groupby("step")["value"].agg(["mean", "min", "max", "count"])
@@ -322,11 +333,7 @@ def set_suptitle(fig, title: str, rows: pd.DataFrame, seed_note: str = SEED_BAND
 
 
 def line_panel(ax, rows: pd.DataFrame, ylabel: str, title: str) -> list:
-    ax.set_title(title)
-    ax.set_xlabel("Step")
-    ax.set_ylabel(ylabel)
-    if rows.empty:
-        mark_no_data(ax)
+    if not start_step_panel(ax, rows, ylabel, title):
         return []
     color_of, style_of = by_lr_and_style(rows)
     return draw_seed_lines(ax, rows, color_of, style_of)
@@ -387,13 +394,7 @@ def ics_figure(
     rows = finite_rows(ics, quantity)
     shown = layers_to_show(rows, layers)
     if not shown:
-        fig, (ax,) = new_figure(1, 1)
-        ax.set_title(title)
-        ax.set_xlabel("Step")
-        ax.set_ylabel(ylabel)
-        mark_no_data(ax)
-        fig.suptitle(title)
-        return fig
+        return no_data_figure(title, "Step", ylabel)
     ncols = min(len(shown), 3)
     nrows = int(np.ceil(len(shown) / ncols))
     fig, axes = new_figure(nrows, ncols)
@@ -492,14 +493,9 @@ def range_panel(
 def range_figure(table: pd.DataFrame, quantity: str, ylabel: str, title: str, log_y: bool):
     rows = finite_rows(table, quantity)
     lrs = sorted(rows["lr"].unique()) if not rows.empty else []
-    fig, axes = new_figure(1, max(len(lrs), 1), panel_size=(5.2, 3.6), sharey=True)
     if not lrs:
-        axes[0].set_title(title)
-        axes[0].set_xlabel("Step")
-        axes[0].set_ylabel(ylabel)
-        mark_no_data(axes[0])
-        fig.suptitle(title)
-        return fig
+        return no_data_figure(title, "Step", ylabel)
+    fig, axes = new_figure(1, len(lrs), panel_size=(5.2, 3.6), sharey=True)
     handles = []
     for ax, lr in zip(axes, lrs, strict=True):
         ax.set_title(f"lr {format_lr(lr)}")
@@ -550,14 +546,10 @@ def fig7_beta_smoothness(beta: pd.DataFrame) -> Figure:
     rows = finite_rows(beta, "effective_beta")
     title = "Effective β-smoothness\nmax over η of ‖∇L(w − ηg) − g‖₂ / ‖ηg‖₂"
     lrs = sorted(rows["lr"].unique()) if not rows.empty else []
-    fig, axes = new_figure(1, max(len(lrs), 1), panel_size=(5.2, 3.6), sharey=True)
-    axes[0].set_ylabel("Effective β")
     if not lrs:
-        axes[0].set_title(title)
-        axes[0].set_xlabel("Step")
-        mark_no_data(axes[0])
-        fig.suptitle(title)
-        return fig
+        return no_data_figure(title, "Step", "Effective β")
+    fig, axes = new_figure(1, len(lrs), panel_size=(5.2, 3.6), sharey=True)
+    axes[0].set_ylabel("Effective β")
     handles = []
     for ax, lr in zip(axes, lrs, strict=True):
         ax.set_title(f"lr {format_lr(lr)}")
