@@ -9,7 +9,7 @@
 # (without .venv, .git, .snakemake, results, resources, logs, benchmarks) and
 # run there with
 #
-#   SNAKEMAKE_SLURM_PARTITION=debug timeout -k 10 -s INT 480 \
+#   SNAKEMAKE_SLURM_PARTITION=debug timeout -k 10 -s INT 720 \
 #     $REPO/.venv/bin/snakemake --workflow-profile $REPO/profiles/slurm \
 #     --configfile config/demo.yaml --slurm-init-seconds-before-status-checks 5
 #
@@ -22,9 +22,10 @@
 #
 # Environment (all optional):
 #   EXPECTED_OUTPUTS  space-separated paths/globs relative to the workflow
-#                     (default: results/report.html results/figures/fig{1..7}_*.png)
+#                     (default: the report, fig{1..7}_*.png and dln_*.png)
 #   TRAIN_RULE=train  rule whose jobs must request a GPU
-#   CONFIGFILE=config/demo.yaml   RUN_TIMEOUT=480   FAIL_TIMEOUT=150
+#   CPU_RULE=dln_train  rule whose jobs must not request one (empty: no check)
+#   CONFIGFILE=config/demo.yaml   RUN_TIMEOUT=720   FAIL_TIMEOUT=150
 #   FAIL_RETRIES=0    --retries for the failing run; empty: the profile's (2),
 #                     3 failing SLURM jobs, 84-127 s instead of ~48 s
 #   SNAKEMAKE, PROFILE  default: the repository's .venv/bin/snakemake, profiles/slurm
@@ -39,10 +40,11 @@ WORKFLOW_DIR=$(cd "${1:-$REPO}" && pwd)
 SNAKEMAKE=${SNAKEMAKE:-$REPO/.venv/bin/snakemake}
 PROFILE=${PROFILE:-$REPO/profiles/slurm}
 CONFIGFILE=${CONFIGFILE:-config/demo.yaml}
-EXPECTED_OUTPUTS=${EXPECTED_OUTPUTS:-results/report.html $(printf 'results/figures/fig%d_*.png ' 1 2 3 4 5 6 7)}
+EXPECTED_OUTPUTS=${EXPECTED_OUTPUTS:-results/report.html $(printf 'results/figures/fig%d_*.png ' 1 2 3 4 5 6 7)results/figures/dln_*.png}
 TRAIN_RULE=${TRAIN_RULE:-train}
+CPU_RULE=${CPU_RULE-dln_train}
 FAIL_RULE=fail_in_slurm
-RUN_TIMEOUT=${RUN_TIMEOUT:-480}
+RUN_TIMEOUT=${RUN_TIMEOUT:-720}
 FAIL_TIMEOUT=${FAIL_TIMEOUT:-150}
 FAIL_RETRIES=${FAIL_RETRIES-0}
 export SLURM_TEST_ACCOUNTING=${SLURM_TEST_ACCOUNTING:-1}
@@ -199,6 +201,17 @@ elif ((n_train_gpu != n_train)); then
 fi
 if [[ -n $n_planned && $n_train_ok -ne $n_planned ]]; then
     fail "Snakemake planned $n_planned '$TRAIN_RULE' jobs but SLURM completed $n_train_ok"
+fi
+if [[ -n $CPU_RULE ]]; then
+    cpu_re="^rule_${CPU_RULE}(_wildcards_.*)?$"
+    n_cpu=$(awk -F'|' -v re="$cpu_re" '$2 ~ re' "$SCRATCH/jobs.txt" | wc -l)
+    n_cpu_gpu=$(awk -F'|' -v re="$cpu_re" '$2 ~ re && $3 ~ /gres\/gpu/' "$SCRATCH/jobs.txt" | wc -l)
+    say "'$CPU_RULE' jobs: in SLURM $n_cpu, asking for a GPU $n_cpu_gpu"
+    if ((n_cpu == 0)); then
+        fail "no SLURM job of rule '$CPU_RULE' found"
+    elif ((n_cpu_gpu > 0)); then
+        fail "$n_cpu_gpu of $n_cpu '$CPU_RULE' jobs requested a GPU"
+    fi
 fi
 
 # --- 2. a run whose job fails inside SLURM ----------------------------------
