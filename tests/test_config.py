@@ -71,6 +71,8 @@ BAD = [
     (("probes", "ics_layers"), [12], "probes.ics_layers[0]"),
     (("probes", "eta_multipliers"), [0], "probes.eta_multipliers[0]"),
     (("probes", "every"), -1, "probes.every"),
+    (("experiments", "landscape", "lrs"), [0.1, 0.1000001], "experiments.landscape.lrs[1]"),
+    (("dln", "lrs"), [1.2345678e-6], "dln.lrs[0]"),
 ]  # fmt: skip
 
 

@@ -24,7 +24,7 @@ CONFIG = {
     "dln": {
         "steps": 12,
         "lrs": [1e-6, 1e-7],
-        "normalizations": ["none", "batch"],
+        "normalizations": ["none", "batch", "l2"],
         "seeds": [0],
         "samples": 64,
         "depth": 25,
@@ -175,6 +175,8 @@ def test_runs_and_settings_come_from_the_config():
         "none_lr1e-07_seed0",
         "batch_lr1e-06_seed0",
         "batch_lr1e-07_seed0",
+        "l2_lr1e-06_seed0",
+        "l2_lr1e-07_seed0",
     ]
     resolved = settings("batch_lr1e-07_seed0")
     assert resolved["normalization"] == "batch"
@@ -383,10 +385,12 @@ def test_dln_training_draws_the_loss_per_normalisation_and_lr():
     assert ax.get_yscale() == "log"
 
 
-def landscape_tables(lrs=(1e-6,)) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def landscape_tables(
+    lrs=(1e-6,), scales=(("none", 100.0), ("batch", 1.0))
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     loss, diff, beta = [], [], []
     for lr in lrs:
-        for normalization, scale in (("none", 100.0), ("batch", 1.0)):
+        for normalization, scale in scales:
             for k, multiplier in enumerate((0.01, 1, 30)):
                 eta = multiplier * lr
                 values = [scale * (k + 1) * (1 + i) for i in range(len(STEPS))]
@@ -430,7 +434,7 @@ def verdicts(tables: dict) -> list[str]:
 def test_claims_hold_when_standard_stays_aligned_and_bn_is_smoother():
     ics = ics_table([1.0, 0.99, 0.98, 0.97], [0.9, 0.1, -0.5, 0.2], lrs=(1e-6, 1e-7))
     _, _, beta = landscape_tables(lrs=(1e-6,))
-    assert verdicts({"ics": ics, "beta": beta}) == [HELD, HELD]
+    assert verdicts({"ics": ics, "beta": beta}) == [HELD, HELD, NOT_MEASURABLE]
 
 
 def test_claims_fail_when_standard_decorrelates_or_bn_is_not_smoother():
@@ -439,13 +443,13 @@ def test_claims_fail_when_standard_decorrelates_or_bn_is_not_smoother():
     _, _, beta = landscape_tables(lrs=(1e-6,))
     beta.loc[beta["normalization"] == "none", "value"] = 5e6  # only 5x BN's 1e6
     rows = dln_plots.dln_claims({"ics": ics, "beta": beta})
-    assert [row["verdict"] for row in rows] == [NOT_HELD, NOT_HELD]
+    assert [row["verdict"] for row in rows] == [NOT_HELD, NOT_HELD, NOT_MEASURABLE]
     assert "lr 1e-07" in rows[0]["statistic"] and "Standard / BN = 5" in rows[1]["statistic"]
 
 
 def test_claims_are_not_measurable_without_a_standard_bn_pair():
     ics = ics_table([1.0] * 4, [0.1] * 4)
-    assert verdicts({}) == [NOT_MEASURABLE, NOT_MEASURABLE]
+    assert verdicts({}) == [NOT_MEASURABLE] * 3
     only_standard = ics[ics["normalization"] == "none"]
     assert verdicts({"ics": only_standard, "beta": pd.DataFrame()})[0] == NOT_MEASURABLE
     _, _, beta = landscape_tables()
@@ -458,3 +462,30 @@ def test_the_beta_claim_reports_other_learning_rates_as_context():
     row = dln_plots.dln_claims({"beta": beta})[1]
     assert row["verdict"] == HELD
     assert "Context, not judged: lr 1e-07" in row["statistic"]
+
+
+LP_SCALES = (("none", 100.0), ("batch", 1.0), ("l1", 2.0), ("l2", 1.0))
+
+
+def test_the_lp_claim_holds_when_every_lp_run_is_far_smoother_than_standard():
+    _, _, beta = landscape_tables(lrs=(1e-6, 1e-7), scales=LP_SCALES)
+    row = dln_plots.dln_claims({"beta": beta})[2]
+    assert row["verdict"] == HELD
+    assert "lr 1e-06" in row["statistic"] and "lr 1e-07" not in row["statistic"]
+    assert "Standard / ℓ1 = 50" in row["statistic"] and "Not measured: ℓ∞" in row["statistic"]
+
+
+def test_the_lp_claim_fails_when_one_lp_run_is_not_smoother():
+    _, _, beta = landscape_tables(scales=(*LP_SCALES, ("linf", 20.0)))
+    row = dln_plots.dln_claims({"beta": beta})[2]
+    assert row["verdict"] == NOT_HELD
+    assert "Standard / ℓ∞ = 5" in row["statistic"] and "Not measured" not in row["statistic"]
+
+
+def test_the_lp_claim_is_judged_at_another_lr_when_1e6_lacks_lp_runs():
+    _, _, beta = landscape_tables(lrs=(1e-7,), scales=LP_SCALES)
+    standard_only = landscape_tables(lrs=(1e-6,), scales=(("none", 100.0),))[2]
+    row = dln_plots.dln_claims({"beta": pd.concat([beta, standard_only])})[2]
+    assert row["verdict"] == HELD and "lr 1e-07" in row["statistic"]
+    two_steps = beta[beta["step"] <= 100]
+    assert dln_plots.dln_claims({"beta": two_steps})[2]["verdict"] == NOT_MEASURABLE

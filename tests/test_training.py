@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from bnopt.training import epoch_order, train_run
+from bnopt.training import epoch_order, settings_hash, train_run
 from conftest import ROOT, FakeIO, FakeSnakemake, run_outputs, tiny_settings
 
 
@@ -117,6 +117,12 @@ def test_a_run_killed_with_sigkill_resumes_to_the_same_metrics(tmp_path, tiny_da
     assert not checkpoint.exists()
 
 
+def test_a_checkpoint_belongs_to_the_settings_whatever_the_thread_count():
+    settings = tiny_settings()
+    assert settings_hash({**settings, "threads": 8}) == settings_hash(settings)
+    assert settings_hash({**settings, "lr": 0.2}) != settings_hash(settings)
+
+
 def test_a_checkpoint_of_other_settings_is_not_resumed(tmp_path, tiny_dataset):
     overrides = {"steps": 20, "checkpoint_every": 10}
     _, folder = train(tmp_path, "x", tiny_dataset, **overrides)
@@ -134,10 +140,12 @@ def test_train_adapter_with_a_fake_snakemake_object(tmp_path, tiny_dataset):
     fake = FakeSnakemake(
         input=FakeIO(data=tiny_dataset),
         output=FakeIO(**outputs),
-        params=FakeIO(settings=tiny_settings(steps=10)),
+        params=FakeIO(settings=tiny_settings(steps=10, threads=3)),
         log=FakeIO(str(tmp_path / "train.log")),
+        threads=1,  # what Snakemake granted (e.g. --cores 1), not train.threads
     )
     runpy.run_path(str(ROOT / "workflow/scripts/train.py"), init_globals={"snakemake": fake})
     assert all(Path(p).exists() for p in outputs.values())
+    assert json.loads(Path(outputs["meta"]).read_text())["device"].endswith(" 1 threads)")
     log = (tmp_path / "train.log").read_text()
     assert "step 10/10" in log and "steps/s" in log and "ETA" in log

@@ -64,7 +64,8 @@ def test_paper_config_dry_run_lists_download_prepare_and_every_run(copy):
     assert jobs["download_cifar10"] == 1 and jobs["prepare_data"] == 1
     # {none, batch} x {0.1, 0.5, 0.01}, and noisy_batch, l1, l2, linf at 0.1
     assert jobs["train"] == 10 and jobs["tables"] == 5 and jobs["report"] == 1
-    assert jobs["dln_train"] == 4 and jobs["dln_tables"] == 1
+    # {none, batch, l1, l2, linf} x {1e-6, 1e-7}
+    assert jobs["dln_train"] == 10 and jobs["dln_tables"] == 1
     assert all(jobs[f] == 1 for f in FIGURES)
 
 
@@ -121,13 +122,24 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
     assert (copy / "results/figures/fig1_training.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     html = (copy / "results/report.html").read_text()
     assert html.count("data:image/png;base64,") >= len(FIGURES) and "http://" not in html
-    for experiment in ("training", "ics", "landscape"):
-        for family in ("landscape", "predictiveness", "beta", "ics"):
-            table = pd.read_csv(copy / f"results/tables/{experiment}/{family}.tsv", sep="\t")
-            assert not table.empty and table["value"].notna().all()
-            assert table["value"].abs().lt(float("inf")).all()
-            probed = table.groupby("run")["step"].nunique()
-            assert (probed == 40).all()  # 1000 steps, probes every 25
+    config = yaml.safe_load((copy / "config/demo.yaml").read_text())
+    steps, every = config["train"]["steps"], config["probes"]["every"]
+    dln_steps, dln_every = config["dln"]["steps"], config["dln"]["probes_every"]
+    families = ("landscape", "predictiveness", "beta", "ics", "activations", "metrics")
+    tables = [(f"{e}/{f}", steps, every) for e in config["experiments"] for f in families]
+    tables += [(f"dln/{f}", dln_steps, dln_every) for f in families if f != "activations"]
+    for name, run_steps, run_every in tables:
+        table = pd.read_csv(copy / f"results/tables/{name}.tsv", sep="\t")
+        assert not table.empty and table["value"].notna().all(), name
+        assert table["value"].abs().lt(float("inf")).all(), name
+        # every run of the experiment, at every probed step (metrics: at every step and 0)
+        experiment = name.split("/")[0]
+        spec = config["dln"] if experiment == "dln" else config["experiments"][experiment]
+        seeds = config["dln" if experiment == "dln" else "train"]["seeds"]
+        runs = len(spec["normalizations"]) * len(spec["lrs"]) * len(seeds)
+        assert table["run"].nunique() == runs, name
+        expected = run_steps + 1 if name.endswith("/metrics") else run_steps // run_every
+        assert (table.groupby("run")["step"].nunique() == expected).all(), name
     assert not list(copy.glob("results/runs/*/checkpoint.pt"))
 
     assert "Nothing to be done" in snakemake(copy, "-n", *demo).stdout

@@ -23,7 +23,7 @@ CLAIM_GROUPS = {
     "landscape": "Loss landscape along the gradient (paper Fig 4)",
     "noisy": "BatchNorm with injected covariate shift: noisy BatchNorm (paper Figs 2 and 8)",
     "lp": "ℓp normalisation instead of BatchNorm (paper Figs 5 and 6)",
-    "dln": "Deep linear network (paper Figs 3b, 9 and 10)",
+    "dln": "Deep linear network (paper Figs 3b, 5b, 9 and 10)",
 }
 
 STANDARD = "none"

@@ -7,6 +7,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from .runs import format_lr
+
 
 class ConfigError(ValueError):
     pass
@@ -41,6 +43,27 @@ def check_config(config: dict, schema_path) -> None:
     schema = load_schema(schema_path)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.path)))
-    if errors:
-        lines = "\n".join(f"  - {describe(e)}" for e in errors)
-        raise ConfigError(f"invalid configuration ({len(errors)} problem(s)):\n{lines}")
+    problems = [describe(e) for e in errors] or lr_problems(config)
+    if problems:
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        raise ConfigError(f"invalid configuration ({len(problems)} problem(s)):\n{lines}")
+
+
+def lr_problems(config: dict) -> list[str]:
+    """Learning rates that a run name (e.g. batch_lr0.1_seed0) cannot carry exactly.
+
+    A run's learning rate is read back from its name, so a rate with more than six
+    significant digits would train at the rounded rate, or merge with a neighbour.
+    """
+    sections = {f"experiments.{name}": spec for name, spec in config.get("experiments", {}).items()}
+    sections["dln"] = config.get("dln", {})
+    lists = {f"{where}.lrs": spec.get("lrs", []) for where, spec in sections.items()}
+    problems = []
+    for where, lrs in lists.items():
+        for index, lr in enumerate(lrs):
+            if float(format_lr(lr)) != float(lr):
+                problems.append(
+                    f"{where}[{index}]: {lr!r} has more than 6 significant digits; run names "
+                    f"would carry it as {format_lr(lr)} (use at most 6 significant digits)"
+                )
+    return problems

@@ -302,9 +302,77 @@ def beta_context(rows: pd.DataFrame, judged_lr: float) -> str:
     return "; ".join(texts)
 
 
+def lp_beta_maxima(rows: pd.DataFrame, lr: float, seed) -> tuple[float, dict] | None:
+    """Standard's maximum effective beta and that of each l_p run measurable beside it."""
+    standard = claims.run_rows(rows, claims.STANDARD, lr, seed)
+    if not claims.has_enough_steps(standard):
+        return None
+    lp = {}
+    for normalization in claims.LP_NORMALIZATIONS:
+        run = claims.run_rows(rows, normalization, lr, seed)
+        if claims.has_enough_steps(run):
+            lp[normalization] = float(run["value"].max())
+    return (float(standard["value"].max()), lp) if lp else None
+
+
+def describe_lp_maxima(lr: float, standard: float, lp: dict) -> str:
+    return f"{claims.lr_text(lr)}: max effective β Standard {claims.fmt(standard)} vs " + ", ".join(
+        f"{claims.LP_LABELS[n]} {claims.fmt(value)} (Standard / {claims.LP_LABELS[n]} = "
+        f"{claims.fmt(claims.ratio(standard, value))})"
+        for n, value in lp.items()
+    )
+
+
+def claim_dln_lp_smoother(beta: pd.DataFrame) -> dict:
+    """(c) l_p normalisation, like BN, makes the DLN's landscape far smoother (paper Fig 5b)."""
+    rule = (
+        f"At lr {LANDSCAPE_LR:g} (else the largest lr where Standard and an ℓp run were both "
+        f"probed), the maximum over probed steps (each run needs >= {claims.MIN_STEPS}) of the "
+        f"effective β; held if Standard's maximum is >= {SMOOTHER_RATIO:g} x that of every ℓp "
+        f"normalisation measured (those not measured are listed). {claims.SEED_RULE_ALL}."
+    )
+    make_row = claims.row_maker(
+        "Deep linear network: ℓ1, ℓ2 and ℓ∞ normalisation also make the landscape far smoother",
+        "dln_landscape",
+        "ℓp-normalised deep linear networks have a landscape as much smoother than the "
+        "standard network's as BN's",
+        rule,
+        DLN_GROUP,
+    )
+    rows = claims.finite_rows(beta, "effective_beta")
+    pairs = claims.normalizations_by_lr_and_seed(rows, (claims.STANDARD,))
+    with_lp = sorted(
+        {lr for lr, seed in pairs if lp_beta_maxima(rows, lr, seed) is not None}, reverse=True
+    )
+    if not with_lp:
+        return make_row(
+            f"Not measurable: no ℓp run beside a Standard run with >= {claims.MIN_STEPS} "
+            "probed steps.",
+            NOT_MEASURABLE,
+        )
+    lr = LANDSCAPE_LR if any(np.isclose(lr, LANDSCAPE_LR) for lr in with_lp) else with_lp[0]
+    seeds = sorted({seed for run_lr, seed in pairs if np.isclose(run_lr, lr)})
+    outcomes, parts, measured = [], [], set()
+    for seed in seeds:
+        maxima = lp_beta_maxima(rows, lr, seed)
+        if maxima is None:
+            continue
+        standard, lp = maxima
+        measured |= set(lp)
+        outcomes.append(all(claims.ratio(standard, v) >= SMOOTHER_RATIO for v in lp.values()))
+        parts.append(claims.seed_prefix(seed, seeds) + describe_lp_maxima(lr, standard, lp))
+    row = claims.finish(make_row, outcomes, parts, f"fewer than 3 probed steps at lr {lr:g}")
+    missing = [claims.LP_LABELS[n] for n in claims.LP_NORMALIZATIONS if n not in measured]
+    if missing:
+        row["statistic"] += f" Not measured: {', '.join(missing)}."
+    return row
+
+
 def dln_claims(tables: dict) -> list[dict]:
     """The DLN claims as rows of bnopt.claims (claim, figure, statistic, paper, rule, verdict)."""
+    beta = tables.get("beta", pd.DataFrame())
     return [
         claim_dln_cosine(tables.get("ics", pd.DataFrame())),
-        claim_dln_smoother(tables.get("beta", pd.DataFrame())),
+        claim_dln_smoother(beta),
+        claim_dln_lp_smoother(beta),
     ]

@@ -115,18 +115,20 @@ FIGURE_CAPTIONS = {
     ),
     "dln_ics": (
         "Deep linear network (25 bias-free 10x10 layers, full-batch gradient descent on "
-        "||W_25 ... W_1 X − A X||_F², 1,000 Gaussian samples): internal covariate shift of "
-        "layers #9 and #17 as cos(G, G′) (top) and ‖G − G′‖₂ (bottom, log axis), with and "
-        "without BatchNorm, at each learning rate of the config."
+        "||W_25 ... W_1 X − A X||_F², 1,000 Gaussian samples; the config's dln section may "
+        "change these): internal covariate shift of the layers in dln.ics_layers (#9 and #17 "
+        "by default) as cos(G, G′) (top) and ‖G − G′‖₂ (bottom, log axis), for each "
+        "normalisation and learning rate of the config."
     ),
     "dln_training": (
-        "Deep linear network: training loss (full batch, log axis) against the step, with "
-        "and without BatchNorm, at each learning rate of the config."
+        "Deep linear network: training loss (full batch, log axis) against the step, for "
+        "each normalisation (none, BatchNorm, ℓ1, ℓ2, ℓ∞ by default) and learning rate."
     ),
     "dln_landscape": (
         "Deep linear network: at every probed step, the range over η (multiples of the lr "
         "from 1/100 to 30) of the loss L(w_t − ηg), of ‖∇L(w_t − ηg) − g‖₂, and the "
-        "effective β (max over η of their ratio to ‖ηg‖₂), log axes; 2/lr dotted."
+        "effective β (max over η of their ratio to ‖ηg‖₂), log axes, one colour per "
+        "normalisation; 2/lr dotted."
     ),
 }
 

@@ -87,7 +87,9 @@ def epoch_order(n: int, epoch: int, seed: int) -> torch.Tensor:
 
 
 def settings_hash(settings: dict) -> str:
-    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+    """Identifies the run a checkpoint belongs to; the thread count may change on resume."""
+    identity = {k: v for k, v in settings.items() if k != "threads"}
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def evaluate(model, x_test, y_test, ctx) -> tuple[float, float]:
