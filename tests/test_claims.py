@@ -383,7 +383,7 @@ def test_evaluate_claims_one_row_per_claim():
         "fig3_ics_l2",
         "fig4_ics_cosine",
         "fig5_loss_landscape",
-        "fig6_gradient_predictiveness",
+        "fig6_gradient_predictiveness, grad_change_vs_eta",
         "fig7_beta_smoothness",
     ]
 

@@ -1,5 +1,6 @@
 import base64
 import html
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -203,6 +204,34 @@ def test_claims_table_lists_every_claim_and_verdict(built):
     ]
 
 
+def test_each_figure_caption_gives_the_verdicts_judged_on_it(tmp_path):
+    names = ["fig6_gradient_predictiveness", "grad_change_vs_eta", "lr_envelope_not_a_landscape"]
+    figures = []
+    for name in names:
+        write_png(tmp_path / f"{name}.png")
+        figures.append({"name": name, "png": str(tmp_path / f"{name}.png")})
+    claims = pd.DataFrame(
+        [
+            {
+                "claim": "BN <predicts>",
+                "figure": "fig6_gradient_predictiveness, grad_change_vs_eta",
+                "statistic": "s",
+                "paper": "p",
+                "rule": "r",
+                "verdict": "did not hold",
+            }
+        ],
+        columns=CLAIM_COLUMNS,
+    )
+    out = tmp_path / "report.html"
+    report.build_report(CONFIG, make_runs(), figures, claims, out)
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", out.read_text(), re.S)
+    assert len(captions) == 3
+    for caption in captions[:2]:
+        assert 'Verdicts: BN &lt;predicts&gt;: <span class="verdict not-held">' in caption
+    assert "No claim of the paper is judged on this figure." in captions[2]
+
+
 def test_run_table_matches_runs(built):
     _, parser = built
     rows = {row[0]: row for row in parser.rows("runs")}
@@ -229,6 +258,27 @@ def test_summary_counts_come_from_inputs(built):
     assert "1 run diverged" in text
     assert "4 held, 2 did not hold, 1 not measurable at this scale" in text
     assert "NVIDIA H100 &lt;80GB&gt;" in text
+
+
+def test_deep_linear_network_runs_are_summarised_and_listed_apart(tmp_path):
+    dln_runs = [
+        {"run": f"{n}_lr1e-06_seed0", "normalization": n, "lr": 1e-6, "seed": 0,
+         "final_train_loss": loss, "diverged": False, "wall_time_s": 30.0,
+         "steps_per_second": 330.0, "device": "cpu", "precision": "fp32"}
+        for n, loss in (("none", 12345.678), ("l2", 0.00123))
+    ]  # fmt: skip
+    out = tmp_path / "report.html"
+    report.build_report(CONFIG, make_runs(), [], make_claims(), out, dln_runs)
+    text = out.read_text()
+    # the VGG runs' learning rates are not mixed with the DLN's
+    assert "2 training runs on cifar10 (Standard, Standard + BatchNorm; learning rates 0.1," in text
+    assert "2 deep-linear-network runs (Standard, " in text and "learning rate 1e-06" in text
+    parser = ReportParser()
+    parser.feed(text)
+    assert len(parser.rows("runs")) == 2
+    rows = parser.rows("dln-runs")
+    assert [row[0] for row in rows] == ["none_lr1e-06_seed0", "l2_lr1e-06_seed0"]
+    assert [row[4] for row in rows] == ["1.23e+04", "0.00123"]  # final training loss
 
 
 def test_config_dumped_and_escaped(built):

@@ -16,7 +16,8 @@ with log_to(snakemake.log[0]) as log:
     keys = snakemake.params.extra_tables
     tables |= {key: read_table(path) for key, path in zip(keys, i.extra_tables, strict=True)}
     dln_tables = {Path(p).stem: read_table(p) for p in i.dln_tables}
-    runs = [json.loads(Path(path).read_text()) for path in [*i.meta, *i.dln_meta]]
+    runs = [json.loads(Path(path).read_text()) for path in i.meta]
+    dln_runs = [json.loads(Path(path).read_text()) for path in i.dln_meta]
     figures = [
         {"name": Path(p).stem, "png": p, "caption": FIGURE_CAPTIONS[Path(p).stem]}
         for p in i.figures
@@ -24,5 +25,5 @@ with log_to(snakemake.log[0]) as log:
     claims = pd.concat(
         [evaluate_claims(tables), pd.DataFrame(dln_claims(dln_tables))], ignore_index=True
     )
-    build_report(snakemake.params.config, runs, figures, claims, snakemake.output[0])
+    build_report(snakemake.params.config, runs, figures, claims, snakemake.output[0], dln_runs)
     log.info("report written to %s", Path(snakemake.output[0]).resolve())

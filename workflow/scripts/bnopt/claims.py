@@ -468,7 +468,7 @@ def claim_bn_improves_predictiveness(predictiveness: pd.DataFrame) -> dict:
     )
     make_row = row_maker(
         "BatchNorm makes the gradient more predictive (smaller gradient change)",
-        "fig6_gradient_predictiveness",
+        "fig6_gradient_predictiveness, grad_change_vs_eta",
         "Standard gradient change spikes to ~250; BN stays at or below ~50",
         rule,
         "landscape",

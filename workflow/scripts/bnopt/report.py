@@ -158,10 +158,10 @@ th, td { border: 1px solid #ccc; padding: 0.35rem 0.5rem; text-align: left; vert
 th { background: #f3f3f3; }
 tr.claim-group th { background: #e8eef6; font-size: 0.95rem; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.verdict { font-weight: 600; white-space: nowrap; }
-td.held { background: #d4edda; color: #155724; }
-td.not-held { background: #f8d7da; color: #721c24; }
-td.not-measurable { background: #e2e3e5; color: #383d41; }
+.verdict { font-weight: 600; white-space: nowrap; } span.verdict { padding: 0 0.25rem; }
+.held { background: #d4edda; color: #155724; }
+.not-held { background: #f8d7da; color: #721c24; }
+.not-measurable { background: #e2e3e5; color: #383d41; }
 figure { margin: 1.5rem 0; } figure img { max-width: 100%; height: auto; }
 figcaption { font-size: 0.9rem; color: #444; margin-top: 0.4rem; }
 pre { background: #f6f8fa; padding: 0.8rem; overflow-x: auto; font-size: 0.85rem; }
@@ -200,6 +200,10 @@ def format_number(value, digits: int = 1) -> str:
     return DASH if is_missing(value) else f"{float(value):.{digits}f}"
 
 
+def format_significant(value, digits: int = 3) -> str:
+    return DASH if is_missing(value) else f"{float(value):.{digits}g}"
+
+
 def format_diverged(run: dict) -> str:
     if not run.get("diverged"):
         return DASH
@@ -227,8 +231,8 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def summary_paragraph(config: dict, runs: list[dict], claims: pd.DataFrame) -> str:
-    dataset = (config.get("data") or {}).get("dataset", "an unnamed dataset")
+def runs_in_words(runs: list[dict]) -> str:
+    """'(Standard, Standard + BatchNorm; learning rates 0.1, 0.5; 1 seed), run on cpu'."""
     devices = ", ".join(str(device) for device in distinct(runs, "device")) or "an unknown device"
     present = distinct(runs, "normalization")
     ordered = [n for n in NORMALIZATION_LABELS if n in present] + [
@@ -238,14 +242,28 @@ def summary_paragraph(config: dict, runs: list[dict], claims: pd.DataFrame) -> s
     lrs = [f"{float(lr):g}" for lr in sorted(distinct(runs, "lr"), key=float)]
     lr_words = "learning rate" if len(lrs) == 1 else "learning rates"
     seeds = len(distinct(runs, "seed"))
-    diverged = sum(bool(run.get("diverged")) for run in runs)
+    return (
+        f"({normalizations or 'no normalisation recorded'}; {lr_words} "
+        f"{', '.join(lrs) or DASH}; {plural(seeds, 'seed')}), run on {devices}"
+    )
+
+
+def summary_paragraph(
+    config: dict, runs: list[dict], claims: pd.DataFrame, dln_runs: list[dict] = ()
+) -> str:
+    dataset = (config.get("data") or {}).get("dataset", "an unnamed dataset")
+    diverged = sum(bool(run.get("diverged")) for run in [*runs, *dln_runs])
     verdicts = Counter(claims["verdict"]) if not claims.empty else Counter()
     claim_counts = ", ".join(f"{verdicts.get(verdict, 0)} {verdict}" for verdict in VERDICT_CLASSES)
+    dln_text = (
+        f" It also has {plural(len(dln_runs), 'deep-linear-network run')} "
+        f"{runs_in_words(dln_runs)}."
+        if dln_runs
+        else ""
+    )
     text = (
         f"This report collects {plural(len(runs), 'training run')} on {dataset} "
-        f"({normalizations or 'no normalisation recorded'}; {lr_words} "
-        f"{', '.join(lrs) or DASH}; {plural(seeds, 'seed')}), run on {devices}. "
-        f"{plural(diverged, 'run')} diverged. "
+        f"{runs_in_words(runs)}.{dln_text} {plural(diverged, 'run')} diverged. "
         f"Of the paper's claims, {len(claims)} were checked: {claim_counts}."
     )
     return f"<p>{esc(text)}</p>"
@@ -289,12 +307,33 @@ def claims_table(claims: pd.DataFrame) -> str:
     return f'<table class="claims"><tr>{header}</tr>{"".join(body)}</table>'
 
 
-def figure_block(figure: dict) -> str:
+def figure_verdicts(name: str, claims: pd.DataFrame) -> str:
+    """The verdicts judged on this figure, as a caption line."""
+    judged = [
+        claim
+        for claim in claims.to_dict("records")
+        if name in [part.strip() for part in str(claim["figure"]).split(",")]
+    ]
+    if not judged:
+        return "No claim of the paper is judged on this figure."
+    css = VERDICT_CLASSES
+    items = "; ".join(
+        f"{esc(claim['claim'])}: "
+        f'<span class="verdict {css.get(claim["verdict"], "not-measurable")}">'
+        f"{esc(claim['verdict'])}</span>"
+        for claim in judged
+    )
+    return f"Verdicts: {items}."
+
+
+def figure_block(figure: dict, claims: pd.DataFrame) -> str:
     caption = figure.get("caption") or FIGURE_CAPTIONS.get(figure["name"], figure["name"])
+    verdicts = figure_verdicts(figure["name"], claims)
     return (
         f'<figure id="{esc(figure["name"])}">'
         f'<img src="{png_data_uri(figure["png"])}" alt="{esc(figure["name"])}">'
-        f"<figcaption><strong>{esc(figure['name'])}.</strong> {esc(caption)}</figcaption>"
+        f"<figcaption><strong>{esc(figure['name'])}.</strong> {esc(caption)}"
+        f'<br><span class="figure-verdicts">{verdicts}</span></figcaption>'
         "</figure>"
     )
 
@@ -314,15 +353,25 @@ RUN_COLUMNS = (
 )
 
 
-def run_cells(run: dict) -> list[tuple[str, bool]]:
-    """(text, numeric) for each column of the run table."""
+DLN_RUN_COLUMNS = (*RUN_COLUMNS[:4], "Final train loss", *RUN_COLUMNS[6:])
+
+
+def run_cells(run: dict, dln: bool = False) -> list[tuple[str, bool]]:
+    """(text, numeric) for each column of the run table (DLN_RUN_COLUMNS with `dln`)."""
+    results = (
+        [(format_significant(run.get("final_train_loss")), True)]
+        if dln
+        else [
+            (format_percent(run.get("final_train_accuracy")), True),
+            (format_percent(run.get("final_test_accuracy")), True),
+        ]
+    )
     return [
         (str(run.get("run", DASH)), False),
         (normalization_label(run.get("normalization")), False),
         (DASH if is_missing(run.get("lr")) else f"{float(run['lr']):g}", True),
         (DASH if is_missing(run.get("seed")) else str(run["seed"]), True),
-        (format_percent(run.get("final_train_accuracy")), True),
-        (format_percent(run.get("final_test_accuracy")), True),
+        *results,
         (format_diverged(run), False),
         (format_duration(run.get("wall_time_s")), True),
         (format_number(run.get("steps_per_second")), True),
@@ -342,16 +391,18 @@ def sorted_runs(runs: list[dict]) -> list[dict]:
     return sorted(runs, key=key)
 
 
-def runs_table(runs: list[dict]) -> str:
-    header = "".join(f"<th>{name}</th>" for name in RUN_COLUMNS)
+def runs_table(runs: list[dict], dln: bool = False) -> str:
+    columns = DLN_RUN_COLUMNS if dln else RUN_COLUMNS
+    header = "".join(f"<th>{name}</th>" for name in columns)
     body = []
     for run in sorted_runs(runs):
         cells = "".join(
             f'<td class="num">{esc(text)}</td>' if numeric else f"<td>{esc(text)}</td>"
-            for text, numeric in run_cells(run)
+            for text, numeric in run_cells(run, dln)
         )
         body.append(f"<tr>{cells}</tr>")
-    return f'<table class="runs"><tr>{header}</tr>{"".join(body)}</table>'
+    table_class = "dln-runs" if dln else "runs"
+    return f'<table class="{table_class}"><tr>{header}</tr>{"".join(body)}</table>'
 
 
 def config_block(config: dict) -> str:
@@ -366,20 +417,35 @@ def report_title(config: dict) -> str:
 
 
 def build_report(
-    config: dict, runs: list[dict], figures: list[dict], claims: pd.DataFrame, out_path
+    config: dict,
+    runs: list[dict],
+    figures: list[dict],
+    claims: pd.DataFrame,
+    out_path,
+    dln_runs: list[dict] = (),
 ) -> None:
-    """Write the report to `out_path` as a single HTML file with everything embedded."""
+    """Write the report to `out_path` as a single HTML file with everything embedded.
+
+    `runs` are the VGG training runs' metadata, `dln_runs` the deep linear network's.
+    """
     title = report_title(config)
-    figure_html = "".join(figure_block(figure) for figure in figures) or "<p>No figures.</p>"
+    figure_html = (
+        "".join(figure_block(figure, claims) for figure in figures) or "<p>No figures.</p>"
+    )
     sections = [
         f"<h1>{esc(title)}</h1>",
-        summary_paragraph(config, runs, claims),
+        summary_paragraph(config, runs, claims, dln_runs),
         "<h2>Claims of the paper</h2>",
         claims_table(claims),
         "<h2>Figures</h2>",
         figure_html,
         "<h2>Runs</h2>",
         runs_table(runs),
+        *(
+            ["<h2>Deep linear network runs</h2>", runs_table(dln_runs, dln=True)]
+            if dln_runs
+            else []
+        ),
         "<h2>Resolved configuration</h2>",
         config_block(config),
     ]
