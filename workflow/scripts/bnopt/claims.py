@@ -798,10 +798,15 @@ def claim_lp_smooths_like_bn(landscape: pd.DataFrame, beta: pd.DataFrame) -> dic
         f"no ℓp run with Standard and BN runs beside it, each probed at >= {MIN_STEPS} steps",
     )
     measured = {entry["normalization"] for entries in per_seed.values() for entry in entries}
-    missing = [LP_LABELS[n] for n in LP_NORMALIZATIONS if n not in measured]
-    if outcomes and missing:
-        row["statistic"] += f" Not measured: {', '.join(missing)}."
+    if outcomes:
+        row["statistic"] += lp_not_measured_note(measured)
     return row
+
+
+def lp_not_measured_note(measured) -> str:
+    """' Not measured: ℓ∞.' for the l_p normalisations missing from `measured`, else ''."""
+    missing = [LP_LABELS[n] for n in LP_NORMALIZATIONS if n not in measured]
+    return f" Not measured: {', '.join(missing)}." if missing else ""
 
 
 CLAIMS: list[tuple[Callable[..., dict], tuple[str, ...]]] = [

@@ -230,21 +230,31 @@ def claim_dln_cosine(ics: pd.DataFrame) -> dict:
     )
 
 
+def preferred_lr(lrs) -> float | None:
+    """LANDSCAPE_LR when it is among `lrs`, else the largest of them."""
+    if any(np.isclose(lr, LANDSCAPE_LR) for lr in lrs):
+        return LANDSCAPE_LR
+    return max(lrs) if len(lrs) else None
+
+
 def landscape_lr(rows: pd.DataFrame) -> float | None:
     """LANDSCAPE_LR when both Standard and BN ran at it, else the largest shared rate."""
-    shared = claims.shared_lrs(rows)
-    if any(np.isclose(lr, LANDSCAPE_LR) for lr in shared):
-        return LANDSCAPE_LR
-    return max(shared) if shared else None
+    return preferred_lr(claims.shared_lrs(rows))
+
+
+def max_beta(rows: pd.DataFrame, normalization: str, lr: float, seed) -> float | None:
+    """Maximum effective beta over the probed steps of one run, if it has enough of them."""
+    run = claims.run_rows(rows, normalization, lr, seed)
+    return float(run["value"].max()) if claims.has_enough_steps(run) else None
 
 
 def beta_maxima(rows: pd.DataFrame, lr: float, seed) -> tuple[float, float] | None:
     """Maximum effective beta over the probed steps of Standard and of BN, if measurable."""
-    standard = claims.run_rows(rows, claims.STANDARD, lr, seed)
-    batchnorm = claims.run_rows(rows, claims.BATCHNORM, lr, seed)
-    if not (claims.has_enough_steps(standard) and claims.has_enough_steps(batchnorm)):
+    standard = max_beta(rows, claims.STANDARD, lr, seed)
+    batchnorm = max_beta(rows, claims.BATCHNORM, lr, seed)
+    if standard is None or batchnorm is None:
         return None
-    return float(standard["value"].max()), float(batchnorm["value"].max())
+    return standard, batchnorm
 
 
 def describe_maxima(lr: float, standard: float, batchnorm: float) -> str:
@@ -304,15 +314,12 @@ def beta_context(rows: pd.DataFrame, judged_lr: float) -> str:
 
 def lp_beta_maxima(rows: pd.DataFrame, lr: float, seed) -> tuple[float, dict] | None:
     """Standard's maximum effective beta and that of each l_p run measurable beside it."""
-    standard = claims.run_rows(rows, claims.STANDARD, lr, seed)
-    if not claims.has_enough_steps(standard):
+    standard = max_beta(rows, claims.STANDARD, lr, seed)
+    if standard is None:
         return None
-    lp = {}
-    for normalization in claims.LP_NORMALIZATIONS:
-        run = claims.run_rows(rows, normalization, lr, seed)
-        if claims.has_enough_steps(run):
-            lp[normalization] = float(run["value"].max())
-    return (float(standard["value"].max()), lp) if lp else None
+    lp = {n: max_beta(rows, n, lr, seed) for n in claims.LP_NORMALIZATIONS}
+    lp = {n: value for n, value in lp.items() if value is not None}
+    return (standard, lp) if lp else None
 
 
 def describe_lp_maxima(lr: float, standard: float, lp: dict) -> str:
@@ -341,30 +348,25 @@ def claim_dln_lp_smoother(beta: pd.DataFrame) -> dict:
     )
     rows = claims.finite_rows(beta, "effective_beta")
     pairs = claims.normalizations_by_lr_and_seed(rows, (claims.STANDARD,))
-    with_lp = sorted(
-        {lr for lr, seed in pairs if lp_beta_maxima(rows, lr, seed) is not None}, reverse=True
-    )
-    if not with_lp:
+    maxima = {pair: lp_beta_maxima(rows, *pair) for pair in pairs}
+    lr = preferred_lr({lr for (lr, _), found in maxima.items() if found is not None})
+    if lr is None:
         return make_row(
             f"Not measurable: no ℓp run beside a Standard run with >= {claims.MIN_STEPS} "
             "probed steps.",
             NOT_MEASURABLE,
         )
-    lr = LANDSCAPE_LR if any(np.isclose(lr, LANDSCAPE_LR) for lr in with_lp) else with_lp[0]
-    seeds = sorted({seed for run_lr, seed in pairs if np.isclose(run_lr, lr)})
+    seeds = sorted(seed for run_lr, seed in pairs if np.isclose(run_lr, lr))
     outcomes, parts, measured = [], [], set()
     for seed in seeds:
-        maxima = lp_beta_maxima(rows, lr, seed)
-        if maxima is None:
+        if maxima[(lr, seed)] is None:
             continue
-        standard, lp = maxima
+        standard, lp = maxima[(lr, seed)]
         measured |= set(lp)
         outcomes.append(all(claims.ratio(standard, v) >= SMOOTHER_RATIO for v in lp.values()))
         parts.append(claims.seed_prefix(seed, seeds) + describe_lp_maxima(lr, standard, lp))
     row = claims.finish(make_row, outcomes, parts, f"fewer than 3 probed steps at lr {lr:g}")
-    missing = [claims.LP_LABELS[n] for n in claims.LP_NORMALIZATIONS if n not in measured]
-    if missing:
-        row["statistic"] += f" Not measured: {', '.join(missing)}."
+    row["statistic"] += claims.lp_not_measured_note(measured)
     return row
 
 

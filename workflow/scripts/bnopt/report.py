@@ -272,6 +272,10 @@ def summary_paragraph(
 CLAIM_HEADERS = ("Claim", "Figure", "Measured", "Paper", "Decision rule", "Verdict")
 
 
+def verdict_class(verdict) -> str:
+    return VERDICT_CLASSES.get(verdict, "not-measurable")
+
+
 def group_title(group) -> str:
     return CLAIM_GROUPS.get(group, str(group))
 
@@ -293,7 +297,7 @@ def claims_table(claims: pd.DataFrame) -> str:
         if not is_missing(group) and group != previous_group:
             body.append(group_header_row(group))
             previous_group = group
-        css_class = VERDICT_CLASSES.get(claim["verdict"], "not-measurable")
+        css_class = verdict_class(claim["verdict"])
         body.append(
             "<tr>"
             f"<td>{esc(claim['claim'])}</td>"
@@ -316,10 +320,9 @@ def figure_verdicts(name: str, claims: pd.DataFrame) -> str:
     ]
     if not judged:
         return "No claim of the paper is judged on this figure."
-    css = VERDICT_CLASSES
     items = "; ".join(
         f"{esc(claim['claim'])}: "
-        f'<span class="verdict {css.get(claim["verdict"], "not-measurable")}">'
+        f'<span class="verdict {verdict_class(claim["verdict"])}">'
         f"{esc(claim['verdict'])}</span>"
         for claim in judged
     )
