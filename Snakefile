@@ -1,7 +1,7 @@
 # Reproduction of Santurkar et al. (2018), "How Does Batch Normalization Help Optimization?"
 # snakemake --cores 4 --resources gpu=1            (paper settings, config/config.yaml)
 # snakemake --cores 2 --configfile config/demo.yaml (CPU demo)
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.20")
 
@@ -10,10 +10,6 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
-
-
-check_config(config, workflow.source_path("workflow/schemas/config.schema.yaml"))
-validate(config, "workflow/schemas/config.schema.yaml")
 
 
 wildcard_constraints:

@@ -1,4 +1,5 @@
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -8,6 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from bnopt import data  # noqa: E402
+from bnopt.execution import Execution  # noqa: E402
 
 
 class FakeIO(list):
@@ -26,12 +28,18 @@ class FakeIO(list):
 
 
 class FakeSnakemake:
-    def __init__(self, input=None, output=None, params=None, log=None, threads=1):
+    def __init__(
+        self, input=None, output=None, params=None, log=None, threads=1, wildcards=None,
+        config=None, rule="rule",
+    ):  # fmt: skip
         self.input = input or FakeIO()
         self.output = output or FakeIO()
         self.params = params or FakeIO()
         self.log = log or FakeIO()
         self.threads = threads
+        self.wildcards = wildcards or FakeIO()
+        self.config = config or {}
+        self.rule = rule
 
 
 def tiny_settings(**overrides) -> dict:
@@ -48,13 +56,10 @@ def tiny_settings(**overrides) -> dict:
         "momentum": 0.0,
         "weight_decay": 0.0,
         "eval_every": 10,
-        "log_every": 5,
-        "checkpoint_every": 10,
         "precision": "fp32",
-        "device": "cpu",
+        "device_type": "cpu",
         "deterministic": False,
         "augment": False,
-        "threads": 1,
         "probes": {
             "every": 5,
             "eta_multipliers": [0.5, 1, 2, 4],
@@ -65,6 +70,12 @@ def tiny_settings(**overrides) -> dict:
     }
     settings.update(overrides)
     return settings
+
+
+def tiny_execution(**overrides) -> Execution:
+    """How the tiny runs execute: on the CPU, one thread, frequent logs and checkpoints."""
+    return replace(Execution(device="cpu", threads=1, log_every=5, checkpoint_every=10),
+                   **overrides)  # fmt: skip
 
 
 @pytest.fixture(scope="session")

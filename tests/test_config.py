@@ -7,6 +7,7 @@ import yaml
 from snakemake.utils import validate
 
 from bnopt.config import ConfigError, check_config
+from bnopt.execution import Execution, execution
 from bnopt.runs import all_runs, experiment_runs, parse_run_name, run_name, run_settings
 from conftest import ROOT
 
@@ -73,14 +74,46 @@ BAD = [
     (("probes", "every"), -1, "probes.every"),
     (("experiments", "landscape", "lrs"), [0.1, 0.1000001], "experiments.landscape.lrs[1]"),
     (("dln", "lrs"), [1.2345678e-6], "dln.lrs[0]"),
+    (("train",), None, "train: null is not allowed"),
+    (("data",), None, "data: null is not allowed"),
+    (("train", "batch_size"), 5001, "train.batch_size: 5001 is larger than the 5000"),
+    (("dln", "ics_layers"), [9, 26], "dln.ics_layers: [26] outside 1..25"),
+    (("probes", "eta_multipliers"), [0.5, 1, 1.0], "probes.eta_multipliers: [0.5, 1, 1.0] rep"),
+    (("dln", "eta_multipliers"), [1, 1], "dln.eta_multipliers: [1, 1] repeats"),
+    (("data", "archive"), "no/such/archive.tar.gz", "data.archive: no/such/archive.tar.gz is"),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize(("path", "value", "named"), BAD, ids=[b[2] for b in BAD])
 def test_bad_configs_are_rejected_naming_the_key(path, value, named):
+    config = edit(path, value)
+    if path == ("data", "archive"):
+        config["data"]["dataset"] = "cifar10"
     with pytest.raises(ConfigError) as error:
-        check_config(edit(path, value), SCHEMA)
+        check_config(config, SCHEMA)
     assert named in str(error.value)
+
+
+def test_the_cifar10_training_set_bounds_the_batch():
+    config = edit(("data", "dataset"), "cifar10")
+    config["train"]["batch_size"] = 50_000
+    check_config(config, SCHEMA)
+    config["train"]["batch_size"] = 50_001
+    with pytest.raises(ConfigError, match="larger than the 50000 training images"):
+        check_config(config, SCHEMA)
+
+
+def test_execution_settings_are_not_part_of_a_runs_identity():
+    config = shipped("config.yaml")
+    check_config(config, SCHEMA)
+    before = run_settings(config, "batch_lr0.1_seed0")
+    config["train"].update(threads=32, log_every=7, checkpoint_every=0, device="cuda:1")
+    assert run_settings(config, "batch_lr0.1_seed0") == before
+    assert execution(config, threads=3) == Execution("cuda:1", 3, 7, 0)
+    config["train"]["device"] = "cpu"
+    assert run_settings(config, "batch_lr0.1_seed0")["device_type"] == "cpu"
+    config["train"]["precision"] = "bf16"
+    assert run_settings(config, "batch_lr0.1_seed0")["precision"] == "bf16"
 
 
 def test_every_schema_property_is_typed_described_and_defaulted():

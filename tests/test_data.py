@@ -1,5 +1,6 @@
 import hashlib
 import io
+import json
 import pickle
 import socket
 import tarfile
@@ -118,8 +119,9 @@ def test_download_connection_refused_fails_after_retries(tmp_path):
     message = str(error.value)
     assert url in message
     assert "after 3 attempts" in message
-    assert f"place cifar-10-binary.tar.gz (md5 {data.BINARY_MD5}) at {dest}" in message
-    assert "set data.archive in the config" in message
+    # The way offline is data.archive, never a file placed where the download would write.
+    assert f"copy cifar-10-binary.tar.gz (md5 {data.BINARY_MD5})" in message
+    assert "set data.archive to its path" in message and f"at {dest}" not in message
     assert list(tmp_path.iterdir()) == []
 
 
@@ -232,6 +234,29 @@ def test_prepare_round_trip(tmp_path, small_archive):
     assert summary["n_train"] == 103 and summary["n_test"] == 30
     assert summary["test_class_counts"] == [3] * 10
     assert sum(summary["train_class_counts"]) == 103
+
+
+def test_prepare_records_where_the_data_came_from(tmp_path, small_archive, monkeypatch):
+    record = tmp_path / "cifar10.provenance.json"
+    data.prepare(small_archive, tmp_path / "cifar10.npz", record, "local")
+    local = json.loads(record.read_text())
+    assert local["origin"] == "local" and local["archive"] == small_archive.name
+    assert local["md5"] == _md5(small_archive.read_bytes()) and not local["official_cifar10"]
+    assert f"local archive {small_archive.name} (md5 {local['md5']})" in local["description"]
+    assert "not the official CIFAR-10" in local["description"]
+    assert local["n_train"] == 103 and local["n_test"] == 30 and local["url"] is None
+    # The same file when its md5 is the published one (as the official archive's is).
+    monkeypatch.setattr(data, "BINARY_MD5", local["md5"])
+    official = data.provenance(small_archive, "local")
+    assert official["official_cifar10"] and official["short"] == "CIFAR-10 (official, md5 verified)"
+    assert official["description"].startswith("official CIFAR-10, local archive")
+    url = "https://example.org/cifar-10-binary.tar.gz"
+    downloaded = data.provenance(small_archive, "download", url=url)
+    assert f"downloaded from {url} (md5 {local['md5']} verified)" in downloaded["description"]
+    synthetic = data.provenance(small_archive, "synthetic", synthetic={"n_train": 5, "seed": 3})
+    assert synthetic["short"] == "synthetic (seed 3)" and "n_train 5" in synthetic["description"]
+    with pytest.raises(ValueError, match="origin"):
+        data.provenance(small_archive, "mystery")
 
 
 def test_prepare_rejects_truncated_archive(tmp_path, small_archive):

@@ -287,13 +287,17 @@ def test_outputs_parse_into_finite_family_tables(trained):
 def test_the_training_adapter_with_a_fake_snakemake_object(tmp_path):
     paths = outputs(tmp_path / "adapter")
     fake = FakeSnakemake(
+        input=FakeIO(code=[str(ROOT / "workflow/scripts/bnopt/dln.py")]),
         output=FakeIO(**paths),
         params=FakeIO(settings=settings(steps=10)),
         log=FakeIO(str(tmp_path / "dln.log")),
+        wildcards=FakeIO(run="none_lr1e-06_seed0"),
     )
     runpy.run_path(str(ROOT / "workflow/scripts/dln.py"), init_globals={"snakemake": fake})
     assert all(Path(p).exists() for p in paths.values())
-    assert "step 10/10" in (tmp_path / "dln.log").read_text()
+    lines = (tmp_path / "dln.log").read_text().splitlines()
+    assert any("step 10/10" in line for line in lines)
+    assert lines and all(line.startswith("[dln/none_lr1e-06_seed0] ") for line in lines)
 
 
 def run_tables_adapter(trained, folder: Path) -> dict:

@@ -103,6 +103,17 @@ def write_png(path) -> None:
     fig.savefig(path)
 
 
+LOCAL_ARCHIVE = {
+    "origin": "local",
+    "archive": "mine.tar.gz",
+    "md5": "0123abcd" * 4,
+    "official_cifar10": False,
+    "short": "mine.tar.gz (md5 0123abcd, not official)",
+    "description": "local archive mine.tar.gz (md5 0123abcd0123abcd0123abcd0123abcd): not the "
+    "official CIFAR-10",
+}
+
+
 def make_runs() -> list[dict]:
     return [
         {
@@ -119,6 +130,7 @@ def make_runs() -> list[dict]:
             "device": "NVIDIA H100 <80GB>",
             "precision": "fp32",
             "extra": "ignored",
+            "data": LOCAL_ARCHIVE,
         },
         {
             "run": "batch_lr0.1_seed0",
@@ -133,6 +145,7 @@ def make_runs() -> list[dict]:
             "steps_per_second": 4.03,
             "device": "NVIDIA H100 <80GB>",
             "precision": "fp32",
+            "data": LOCAL_ARCHIVE,
         },
     ]
 
@@ -238,7 +251,7 @@ def test_run_table_matches_runs(built):
     assert set(rows) == {"none_lr0.5_seed0", "batch_lr0.1_seed0"}
     standard = rows["none_lr0.5_seed0"]
     assert standard[1:7] == ["Standard", "0.5", "0", "10.0%", "10.0%", "step 230"]
-    assert standard[9:] == ["NVIDIA H100 <80GB>", "fp32"]
+    assert standard[9:] == ["NVIDIA H100 <80GB>", "fp32", LOCAL_ARCHIVE["short"]]
     batchnorm = rows["batch_lr0.1_seed0"]
     assert batchnorm[1:9] == [
         "Standard + BatchNorm",
@@ -254,7 +267,8 @@ def test_run_table_matches_runs(built):
 
 def test_summary_counts_come_from_inputs(built):
     text, _ = built
-    assert "2 training runs on cifar10" in text
+    assert "2 training runs on local archive mine.tar.gz (md5 0123abcd" in text
+    assert "not the official CIFAR-10" in text
     assert "1 run diverged" in text
     assert "4 held, 2 did not hold, 1 not measurable at this scale" in text
     assert "NVIDIA H100 &lt;80GB&gt;" in text
@@ -271,7 +285,7 @@ def test_deep_linear_network_runs_are_summarised_and_listed_apart(tmp_path):
     report.build_report(CONFIG, make_runs(), [], make_claims(), out, dln_runs)
     text = out.read_text()
     # the VGG runs' learning rates are not mixed with the DLN's
-    assert "2 training runs on cifar10 (Standard, Standard + BatchNorm; learning rates 0.1," in text
+    assert "not the official CIFAR-10 (Standard, Standard + BatchNorm; learning rates 0.1," in text
     assert "2 deep-linear-network runs (Standard, " in text and "learning rate 1e-06" in text
     parser = ReportParser()
     parser.feed(text)
@@ -350,3 +364,14 @@ def test_non_png_figure_is_rejected(tmp_path):
     figures = [{"name": "fig1_training", "png": bogus, "caption": "x"}]
     with pytest.raises(ValueError, match="not a PNG"):
         report.build_report(CONFIG, [], figures, make_claims(), tmp_path / "r.html")
+
+
+def test_the_title_and_summary_say_where_the_data_came_from(tmp_path):
+    out = tmp_path / "report.html"
+    report.build_report(CONFIG, make_runs(), [], make_claims(), out)
+    title = re.search(r"<title>(.*?)</title>", out.read_text()).group(1)
+    assert title.endswith("(mine.tar.gz (md5 0123abcd, not official))")
+    # Runs recorded before provenance was fall back to the config's dataset name.
+    old_runs = [{k: v for k, v in run.items() if k != "data"} for run in make_runs()]
+    report.build_report(CONFIG, old_runs, [], make_claims(), out)
+    assert "2 training runs on cifar10 (" in out.read_text()

@@ -2,7 +2,9 @@
 
 import json
 import os
+import re
 import runpy
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,15 +12,18 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import torch
 
-from bnopt.training import epoch_order, settings_hash, train_run
-from conftest import ROOT, FakeIO, FakeSnakemake, run_outputs, tiny_settings
+from bnopt.files import OutputError
+from bnopt.training import DeviceError, epoch_order, resolve_device, train_run
+from conftest import ROOT, FakeIO, FakeSnakemake, run_outputs, tiny_execution, tiny_settings
 
 
-def train(tmp_path, name, dataset, **overrides):
+def train(tmp_path, name, dataset, execution=None, **overrides):
     folder = tmp_path / name
-    return train_run(dataset, run_outputs(folder), tiny_settings(**overrides)), folder
+    settings = tiny_settings(**overrides)
+    return train_run(dataset, run_outputs(folder), settings, execution or tiny_execution()), folder
 
 
 def test_a_run_writes_metrics_probes_metadata_and_weights(tmp_path, tiny_dataset):
@@ -84,16 +89,18 @@ RESUME_SCRIPT = """
 import sys
 sys.path.insert(0, {scripts!r})
 sys.path.insert(0, {tests!r})
-from conftest import run_outputs, tiny_settings
+from conftest import run_outputs, tiny_execution, tiny_settings
 from pathlib import Path
 from bnopt.training import train_run
-train_run({data!r}, run_outputs(Path({folder!r})), tiny_settings(**{overrides!r}))
+train_run({data!r}, run_outputs(Path({folder!r})), tiny_settings(**{overrides!r}),
+          tiny_execution(checkpoint_every=20))
 """
 
 
 def test_a_run_killed_with_sigkill_resumes_to_the_same_metrics(tmp_path, tiny_dataset):
-    overrides = {"steps": 400, "checkpoint_every": 20, "normalization": "noisy_batch"}
-    _, reference = train(tmp_path, "reference", tiny_dataset, **overrides)
+    overrides = {"steps": 400, "normalization": "noisy_batch"}
+    every_20 = tiny_execution(checkpoint_every=20)
+    _, reference = train(tmp_path, "reference", tiny_dataset, every_20, **overrides)
     folder = tmp_path / "killed"
     script = RESUME_SCRIPT.format(
         scripts=str(ROOT / "workflow" / "scripts"), tests=str(ROOT / "tests"),
@@ -110,42 +117,136 @@ def test_a_run_killed_with_sigkill_resumes_to_the_same_metrics(tmp_path, tiny_da
     assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
     assert checkpoint.exists() and not (folder / "meta.json").exists()
     started_at = torch.load(checkpoint, weights_only=True)["next_step"]
-    meta = train_run(tiny_dataset, run_outputs(folder), tiny_settings(**overrides))
+    meta = train_run(tiny_dataset, run_outputs(folder), tiny_settings(**overrides), every_20)
     assert meta["resumed_from_step"] == started_at > 0
     for name in ("metrics.tsv", "probes.tsv"):
         assert (folder / name).read_bytes() == (reference / name).read_bytes()
     assert not checkpoint.exists()
 
 
-def test_a_checkpoint_belongs_to_the_settings_whatever_the_thread_count():
-    settings = tiny_settings()
-    assert settings_hash({**settings, "threads": 8}) == settings_hash(settings)
-    assert settings_hash({**settings, "lr": 0.2}) != settings_hash(settings)
-
-
 def test_a_checkpoint_of_other_settings_is_not_resumed(tmp_path, tiny_dataset):
-    overrides = {"steps": 20, "checkpoint_every": 10}
-    _, folder = train(tmp_path, "x", tiny_dataset, **overrides)
-    # Leave a checkpoint behind with other settings, then train again.
-    other = tiny_settings(steps=40, checkpoint_every=10)
-    meta = train_run(tiny_dataset, run_outputs(tmp_path / "y"), other)
+    _, folder = train(tmp_path, "x", tiny_dataset, steps=20)
+    torch.save({"identity": "something else"}, folder / "checkpoint.pt")
+    shutil.rmtree(folder / ".finished")
+    meta, _ = train(tmp_path, "x", tiny_dataset, steps=20)
     assert meta["resumed_from_step"] is None
-    torch.save({"settings_hash": "something else"}, folder / "checkpoint.pt")
-    meta = train_run(tiny_dataset, run_outputs(folder), tiny_settings(**overrides))
-    assert meta["resumed_from_step"] is None
+
+
+def test_a_finished_run_whose_outputs_were_deleted_is_restored_not_retrained(
+    tmp_path, tiny_dataset
+):
+    meta, folder = train(tmp_path, "run", tiny_dataset)
+    written = {name: (folder / name).read_bytes() for name in ("metrics.tsv", "probes.tsv")}
+    for path in run_outputs(folder).values():  # what Snakemake does before a rerun
+        os.remove(path)
+    started = time.perf_counter()
+    again, _ = train(tmp_path, "run", tiny_dataset, execution=tiny_execution(threads=2))
+    assert time.perf_counter() - started < meta["wall_time_s"]
+    assert again == meta and again["wall_time_s"] == meta["wall_time_s"]
+    assert {n: (folder / n).read_bytes() for n in written} == written
+
+
+def test_a_kept_run_is_not_restored_for_other_settings_code_data_or_damaged_files(
+    tmp_path, tiny_dataset
+):
+    meta, folder = train(tmp_path, "run", tiny_dataset, steps=10)
+    outputs = run_outputs(folder)
+    code = tmp_path / "training_code.py"
+    code.write_text("# version 1\n")
+
+    def rerun(settings=None, code_files=()):
+        for path in outputs.values():
+            os.remove(path)
+        return train_run(tiny_dataset, outputs, settings or tiny_settings(steps=10),
+                         tiny_execution(), code_files=code_files)  # fmt: skip
+
+    assert rerun(tiny_settings(steps=10, lr=0.05))["identity"] != meta["identity"]
+    first = rerun(code_files=[code])
+    code.write_text("# version 2\n")
+    assert rerun(code_files=[code])["wall_time_s"] != first["wall_time_s"]
+    (folder / ".finished" / "metrics").write_text("damaged\n")
+    retrained = rerun(code_files=[code])
+    assert retrained["wall_time_s"] != first["wall_time_s"]
+    assert (folder / "metrics.tsv").read_text() != "damaged\n"
+
+
+def test_a_write_failure_names_the_path_and_leaves_no_temporary_file(
+    tmp_path, tiny_dataset, monkeypatch
+):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the run folder should be\n")
+    outputs = {**run_outputs(tmp_path / "run"), "weights": str(blocker / "model.pt")}
+    with pytest.raises(OutputError, match=re.escape(str(blocker / "model.pt"))):
+        train_run(tiny_dataset, outputs, tiny_settings(steps=5), tiny_execution())
+
+    def disk_full(obj, f, *args, **kwargs):
+        f.write(b"half a checkpoint")
+        raise RuntimeError("[enforce fail at inline_container.cc:747] . unexpected pos")
+
+    monkeypatch.setattr(torch, "save", disk_full)
+    folder = tmp_path / "full"
+    with pytest.raises(OutputError, match=re.escape(str(folder / "checkpoint.pt"))):
+        train_run(tiny_dataset, run_outputs(folder), tiny_settings(steps=20), tiny_execution())
+    assert sorted(p.name for p in folder.iterdir()) == []
+
+
+def test_a_missing_cuda_device_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for name in ("cuda", "cuda:0", "cuda:3"):
+        with pytest.raises(DeviceError, match=f"train.device is '{name}' but torch finds no"):
+            resolve_device(name)
+    assert resolve_device("auto").type == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    with pytest.raises(DeviceError, match=r"has 2 CUDA device\(s\), cuda:0..cuda:1"):
+        resolve_device("cuda:2")
 
 
 def test_train_adapter_with_a_fake_snakemake_object(tmp_path, tiny_dataset):
     outputs = run_outputs(tmp_path / "adapter")
+    provenance = tmp_path / "provenance.json"
+    provenance.write_text(json.dumps({"short": "synthetic (seed 0)", "md5": "0" * 32}))
+    config = {"train": {"device": "cpu", "threads": 3, "log_every": 5, "checkpoint_every": 0}}
     fake = FakeSnakemake(
-        input=FakeIO(data=tiny_dataset),
+        input=FakeIO(data=tiny_dataset, provenance=str(provenance), code=[]),
         output=FakeIO(**outputs),
-        params=FakeIO(settings=tiny_settings(steps=10, threads=3)),
+        params=FakeIO(settings=tiny_settings(steps=10)),
         log=FakeIO(str(tmp_path / "train.log")),
         threads=1,  # what Snakemake granted (e.g. --cores 1), not train.threads
+        wildcards=FakeIO(run="batch_lr0.1_seed0"),
+        config=config,
     )
     runpy.run_path(str(ROOT / "workflow/scripts/train.py"), init_globals={"snakemake": fake})
     assert all(Path(p).exists() for p in outputs.values())
-    assert json.loads(Path(outputs["meta"]).read_text())["device"].endswith(" 1 threads)")
-    log = (tmp_path / "train.log").read_text()
-    assert "step 10/10" in log and "steps/s" in log and "ETA" in log
+    meta = json.loads(Path(outputs["meta"]).read_text())
+    assert meta["device"].endswith(" 1 threads)") and meta["execution"]["log_every"] == 5
+    assert meta["data"]["short"] == "synthetic (seed 0)"
+    lines = (tmp_path / "train.log").read_text().splitlines()
+    assert any("step 10/10" in line and "steps/s" in line and "ETA" in line for line in lines)
+    # Two jobs side by side on one console are told apart by the run each line names.
+    assert [line for line in lines if "step 5/10" in line][0].startswith("[batch_lr0.1_seed0] ")
+    assert all(line.startswith("[batch_lr0.1_seed0] ") for line in lines)
+
+
+def test_train_adapter_reports_a_missing_device_without_a_traceback(tmp_path, tiny_dataset):
+    provenance = tmp_path / "provenance.json"
+    provenance.write_text("{}")
+    script = f"""
+import sys, runpy, torch
+from pathlib import Path
+sys.path[:0] = [{str(ROOT / "workflow/scripts")!r}, {str(ROOT / "tests")!r}]
+from conftest import FakeIO, FakeSnakemake, run_outputs, tiny_settings
+torch.cuda.is_available = lambda: False
+fake = FakeSnakemake(
+    input=FakeIO(data={tiny_dataset!r}, provenance={str(provenance)!r}, code=[]),
+    output=FakeIO(**run_outputs(Path({str(tmp_path / "run")!r}))),
+    params=FakeIO(settings=tiny_settings(steps=5, device_type="cuda")),
+    log=FakeIO({str(tmp_path / "train.log")!r}), wildcards=FakeIO(run="batch_lr0.1_seed0"),
+    config={{"train": {{"device": "cuda:0", "log_every": 5, "checkpoint_every": 0}}}},
+)
+runpy.run_path({str(ROOT / "workflow/scripts/train.py")!r}, init_globals={{"snakemake": fake}})
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "train.device is 'cuda:0' but torch finds no CUDA device" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,5 +1,6 @@
 """The workflow itself: dry runs of the DAG, a demo run end to end, reruns, resume."""
 
+import json
 import os
 import re
 import shutil
@@ -13,6 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from bnopt import data
 from conftest import ROOT
 
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
@@ -94,6 +96,60 @@ def test_one_figure_as_target_schedules_only_its_runs(copy):
     assert jobs["train"] == 2 and "report" not in jobs and "fig1_training" not in jobs
 
 
+BAD_VALUES = [
+    ("train: null", "train: null is not allowed"),
+    ("data: null", "data: null is not allowed"),
+    ("train: {batch_size: 6000}", "train.batch_size: 6000 is larger than the 5000 training"),
+    ("{data: {dataset: cifar10}, train: {batch_size: 60000}}", "than the 50000 training images"),
+    ("dln: {ics_layers: [9, 30]}", "dln.ics_layers: [30] outside 1..25"),
+    ("probes: {eta_multipliers: [0.5, 1, 1.0]}", "probes.eta_multipliers: [0.5, 1, 1.0] repeats"),
+    ("data: {dataset: cifar10, archive: nowhere.tar.gz}", "data.archive: nowhere.tar.gz is not a"),
+    ("train: {device: tpu}", "train.device: 'tpu' does not match"),
+]
+
+
+@pytest.mark.parametrize(("bad", "message"), BAD_VALUES, ids=[b for b, _ in BAD_VALUES])
+def test_a_bad_value_stops_the_dry_run_naming_the_key_without_a_traceback(copy, bad, message):
+    (copy / "bad.yaml").write_text(bad + "\n")
+    args = ("-n", "--configfile", "config/demo.yaml", "bad.yaml")
+    result = snakemake(copy, *args, check=False, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and message in output
+    assert "Traceback" not in output and 'File "' not in output
+
+
+def test_a_local_archive_older_than_the_code_is_read_and_never_deleted(copy, tmp_path):
+    archive = tmp_path / "my-cifar-copy.tar.gz"
+    data.write_synthetic_archive(archive, 100, 20, seed=1)
+    os.utime(archive, (1e9, 1e9))  # as after cp -p or untarring a backup: older than the code
+    content = archive.read_bytes()
+    (copy / "local.yaml").write_text(f"data: {{dataset: cifar10, archive: {archive}}}\n")
+    args = ("--cores", "1", "--configfile", "config/demo.yaml", "local.yaml")
+    snakemake(copy, "resources/cifar10.provenance.json", *args)
+    provenance = json.loads((copy / "resources/cifar10.provenance.json").read_text())
+    assert provenance["origin"] == "local" and provenance["official_cifar10"] is False
+    assert provenance["md5"] == data.md5sum(archive) and provenance["archive"] == archive.name
+    assert "not the official CIFAR-10" in provenance["description"]
+    with open(copy / "workflow/scripts/bnopt/data.py", "a") as f:
+        f.write("\n# an edit of the data code\n")
+    jobs = planned_jobs(snakemake(copy, "resources/cifar10.npz", "-n", *args).stdout)
+    assert jobs["prepare_data"] == 1 and "download_cifar10" not in jobs
+    snakemake(copy, "resources/cifar10.npz", *args)
+    assert archive.read_bytes() == content and archive.stat().st_mtime == 1e9
+
+
+def test_the_downloaded_archive_is_not_downloaded_again_when_code_changes(copy):
+    downloaded = copy / "resources/download/cifar-10-binary.tar.gz"
+    downloaded.parent.mkdir(parents=True)
+    downloaded.write_bytes(b"stands in for the verified download")
+    os.utime(downloaded, (1e9, 1e9))
+    for module in ("data.py", "logs.py"):
+        with open(copy / "workflow/scripts/bnopt" / module, "a") as f:
+            f.write("\n# an edit\n")
+    jobs = planned_jobs(snakemake(copy, "-n", "--cores", "1", "resources/cifar10.npz").stdout)
+    assert jobs == {"prepare_data": 1}
+
+
 def test_a_typo_in_a_config_key_stops_before_any_job(copy):
     (copy / "typo.yaml").write_text("train:\n  stesp: 10\n")
     result = snakemake(copy, "-n", "--configfile", "typo.yaml", check=False)
@@ -141,8 +197,18 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
         expected = run_steps + 1 if name.endswith("/metrics") else run_steps // run_every
         assert (table.groupby("run")["step"].nunique() == expected).all(), name
     assert not list(copy.glob("results/runs/*/checkpoint.pt"))
+    meta = json.loads((copy / "results/runs/batch_lr0.1_seed0/meta.json").read_text())
+    assert meta["data"]["origin"] == "synthetic" and "seed 0" in meta["data"]["description"]
+    lines = (copy / "logs/train/batch_lr0.1_seed0.log").read_text().splitlines()
+    assert lines and all(line.startswith("[batch_lr0.1_seed0] ") for line in lines)
 
     assert "Nothing to be done" in snakemake(copy, "-n", *demo).stdout
+    # Settings that cannot change a run's numbers schedule no training job.
+    config = yaml.safe_load((copy / "config/demo.yaml").read_text())
+    config["train"].update(threads=2, log_every=50, checkpoint_every=100)
+    (copy / "execution.yaml").write_text(yaml.safe_dump(config))
+    out = snakemake(copy, "-n", "--cores", "2", "--configfile", "execution.yaml").stdout
+    assert "Nothing to be done" in out
     # Editing plotting code reruns figures and the report, never a training job.
     with open(copy / "workflow/scripts/bnopt/plots.py", "a") as f:
         f.write("\n# an edit of the plotting code\n")
@@ -159,6 +225,19 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
     # snakemake --report builds the workflow report from the same results.
     snakemake(copy, "--configfile", "config/demo.yaml", "--report", "wf-report.html")
     assert (copy / "wf-report.html").stat().st_size > 10_000
+    # Moving (or renaming) the finished checkout reruns nothing.
+    moved = copy.rename(copy.with_name("moved-checkout"))
+    assert "Nothing to be done" in snakemake(moved, "-n", *demo).stdout
+    # A finished run whose outputs Snakemake deletes and reruns (as after it flagged them
+    # incomplete) is restored from its kept outputs in seconds, not trained again.
+    run = moved / "results/runs/none_lr0.1_seed0"
+    before = {name: (run / name).read_bytes() for name in ("metrics.tsv", "probes.tsv")}
+    started = time.perf_counter()
+    snakemake(moved, f"{run.relative_to(moved)}/meta.json", *demo, "--forcerun", "train")
+    print(f"rerun of a finished run: {time.perf_counter() - started:.1f} s")
+    log = (moved / "logs/train/none_lr0.1_seed0.log").read_text()
+    assert "restored the outputs of this finished run" in log and " step " not in log
+    assert {name: (run / name).read_bytes() for name in before} == before
 
 
 @pytest.mark.slow

@@ -1,10 +1,11 @@
+import os
 import sys
 from pathlib import Path
 
 SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
-from bnopt.config import check_config
+from bnopt.config import ConfigError, check_config
 from bnopt.runs import (
     DLN_FIGURE_NAMES,
     dln_runs,
@@ -20,21 +21,56 @@ from bnopt.runs import (
     run_settings,
 )
 
+# Every configuration problem stops here, before any job, with a message naming the key.
+try:
+    check_config(config, workflow.source_path("../schemas/config.schema.yaml"))
+except ConfigError as error:
+    sys.exit(str(error))
+
 DATASET = config["data"]["dataset"]
 PREPARED = f"resources/{DATASET}.npz"
+PROVENANCE = f"resources/{DATASET}.provenance.json"
+# Where download_cifar10 writes. A user's own copy is never put here: it is named by
+# data.archive and only ever read, so no rerun can delete it.
+DOWNLOADED = "resources/download/cifar-10-binary.tar.gz"
 # On a CPU-only configuration training jobs take no GPU token, so they run side by side.
 GPU_TOKENS = 0 if config["train"]["device"] == "cpu" else 1
 
 
 def package(*modules):
-    """Package files a job depends on; editing them reruns that job and only that job."""
-    return [str(SCRIPTS / "bnopt" / module) for module in ("logs.py", *modules)]
+    """Package files a job depends on; editing them reruns that job and only that job.
+
+    Relative to the working directory, so that moving or renaming a finished checkout
+    changes no job's set of inputs (and so reruns nothing).
+    """
+    return [os.path.relpath(SCRIPTS / "bnopt" / m) for m in ("logs.py", *modules)]
+
+
+def data_origin():
+    if DATASET == "synthetic":
+        return "synthetic"
+    return "local" if config["data"]["archive"] else "download"
 
 
 def data_archive():
-    if DATASET == "synthetic":
-        return "resources/synthetic-cifar-10-binary.tar.gz"
-    return config["data"]["archive"] or "resources/cifar-10-binary.tar.gz"
+    return {
+        "synthetic": "resources/synthetic-cifar-10-binary.tar.gz",
+        "local": config["data"]["archive"],
+        "download": DOWNLOADED,
+    }[data_origin()]
+
+
+def download_archive(url, path, log_path):
+    """The download job (a `run:` block, in Snakemake's own process: no logging setup)."""
+    from bnopt.data import BINARY_MD5, DataError, download
+
+    with open(log_path, "w") as log:
+        try:
+            download(url, path, BINARY_MD5)
+        except DataError as error:
+            log.write(f"{error}\n")
+            raise
+        log.write(f"downloaded {url} to {path} (md5 {BINARY_MD5} verified)\n")
 
 
 def run_outputs(kind, runs):

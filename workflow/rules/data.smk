@@ -4,19 +4,17 @@ localrules:
     prepare_data,
 
 
+# Depends on the URL alone (the md5 is a constant), so no code edit downloads again: a
+# `script:` would rerun whenever its file is newer than the archive (an edit, a pull, a copy).
 rule download_cifar10:
-    input:
-        code=package("data.py"),
     output:
-        "resources/cifar-10-binary.tar.gz",
+        DOWNLOADED,
     log:
         "logs/data/download_cifar10.log",
-    conda:
-        "../../environment.yml"
     params:
         url=config["data"]["url"],
-    script:
-        "../scripts/download.py"
+    run:
+        download_archive(params.url, output[0], log[0])
 
 
 rule synthetic_data:
@@ -37,12 +35,17 @@ rule synthetic_data:
 rule prepare_data:
     input:
         archive=data_archive(),
-        code=package("data.py"),
+        code=package("data.py", "files.py", "errors.py"),
     output:
-        PREPARED,
+        data=PREPARED,
+        provenance=PROVENANCE,
     log:
         f"logs/data/prepare_{DATASET}.log",
     conda:
         "../../environment.yml"
+    params:
+        origin=data_origin(),
+        url=config["data"]["url"] if data_origin() == "download" else None,
+        synthetic=config["data"]["synthetic"] if DATASET == "synthetic" else None,
     script:
         "../scripts/prepare.py"

@@ -11,7 +11,16 @@ localrules:
 
 rule dln_train:
     input:
-        code=package("dln.py", "models.py", "probes.py", "training.py"),
+        code=package(
+            "dln.py",
+            "errors.py",
+            "execution.py",
+            "files.py",
+            "finished.py",
+            "models.py",
+            "probes.py",
+            "training.py",
+        ),
     output:
         metrics="results/dln/runs/{run}/metrics.tsv",
         probes="results/dln/runs/{run}/probes.tsv",

@@ -1,7 +1,17 @@
 rule train:
     input:
         data=PREPARED,
-        code=package("data.py", "models.py", "probes.py", "training.py"),
+        provenance=PROVENANCE,
+        code=package(
+            "data.py",
+            "errors.py",
+            "execution.py",
+            "files.py",
+            "finished.py",
+            "models.py",
+            "probes.py",
+            "training.py",
+        ),
     output:
         metrics="results/runs/{run}/metrics.tsv",
         probes="results/runs/{run}/probes.tsv",

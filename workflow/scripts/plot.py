@@ -4,7 +4,7 @@ from bnopt.logs import log_to
 from bnopt.plots import FIGURES, save_figure
 from bnopt.tables import read_table
 
-with log_to(snakemake.log[0]):
+with log_to(snakemake.log[0], Path(snakemake.output.png).stem):
     draw, families = FIGURES[Path(snakemake.output.png).stem]
     figure = draw(*[read_table(snakemake.input[family]) for family in families])
     save_figure(figure, snakemake.output.png, snakemake.output.pdf)

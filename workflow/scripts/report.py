@@ -9,7 +9,7 @@ from bnopt.logs import log_to
 from bnopt.report import FIGURE_CAPTIONS, build_report
 from bnopt.tables import read_table
 
-with log_to(snakemake.log[0]) as log:
+with log_to(snakemake.log[0], "report") as log:
     i = snakemake.input
     families = ("metrics", "ics", "landscape", "predictiveness", "beta")
     tables = {family: read_table(i[family]) for family in families}

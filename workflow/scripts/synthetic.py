@@ -1,7 +1,7 @@
 from bnopt.data import write_synthetic_archive
 from bnopt.logs import log_to
 
-with log_to(snakemake.log[0]) as log:
+with log_to(snakemake.log[0], "synthetic data") as log:
     p = snakemake.params
     write_synthetic_archive(snakemake.output[0], p.n_train, p.n_test, p.seed)
     log.info("wrote %s: %d train, %d test images", snakemake.output[0], p.n_train, p.n_test)

@@ -2,7 +2,7 @@ from bnopt.logs import log_to
 from bnopt.runs import FAMILIES
 from bnopt.tables import read_run, write_tables
 
-with log_to(snakemake.log[0]):
+with log_to(snakemake.log[0], f"tables/{snakemake.wildcards.experiment}"):
     i = snakemake.input
     runs = [read_run(*paths) for paths in zip(i.metrics, i.probes, i.meta, strict=True)]
     write_tables(runs, {family: snakemake.output[family] for family in FAMILIES})

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from . import probes
+from .execution import Execution, device_type
 from .models import NORMALIZATIONS, flops_per_image, vgg_a
 from .training import autocast, configure_backend, evaluate, resolve_device, to_inputs, train_run
 
@@ -89,13 +90,12 @@ def settings_for(norm, width, precision, device, steps, batch, threads, probe_ev
         "momentum": 0.0,
         "weight_decay": 0.0,
         "eval_every": steps,
-        "log_every": steps,
-        "checkpoint_every": 0,
         "precision": precision,
-        "device": device,
+        "device_type": device_type(device),
         "deterministic": False,
         "augment": False,
-        "threads": threads,
+        # Not part of a run's identity: how train_run executes it (see workflow_step_seconds).
+        "execution": Execution(device, threads, log_every=steps, checkpoint_every=0),
         "probes": {
             "every": probe_every,
             "eta_multipliers": [0.5, 1, 2, 4],
@@ -116,7 +116,15 @@ def workflow_step_seconds(data: str, settings: dict, folder: Path) -> float:
     wall time of the whole call."""
     outputs = {k: str(folder / k) for k in ("metrics", "probes", "meta", "weights")}
     started = time.perf_counter()
-    meta = train_run(data, outputs, settings, checkpoint_path=folder / "ckpt.pt")
+    identity = {k: v for k, v in settings.items() if k != "execution"}
+    meta = train_run(
+        data,
+        outputs,
+        identity,
+        settings["execution"],
+        checkpoint_path=folder / "ckpt.pt",
+        reuse_finished=False,
+    )
     total = time.perf_counter() - started
     return 1.0 / meta["steps_per_second"], total
 
@@ -240,7 +248,7 @@ def bench_one(data, tmp, device, precision, width, norm, steps, args) -> dict:
     settings = settings_for(
         norm, width, precision, args.device, steps, args.batch_size, args.threads, 0
     )
-    configure_backend(settings, device)
+    configure_backend(settings, settings["execution"], device)
     # Alternating the two loops and keeping each one's best run cancels most of the drift
     # of a shared machine (other jobs, clock changes), which a single run of each does not.
     bare_runs, our_runs = [], []

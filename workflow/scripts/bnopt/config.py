@@ -6,11 +6,13 @@ from pathlib import Path
 
 import jsonschema
 import yaml
+from snakemake.utils import validate
 
+from .errors import UserError
 from .runs import format_lr
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     pass
 
 
@@ -25,6 +27,17 @@ def key_path(error: jsonschema.ValidationError) -> str:
     return "".join(parts).lstrip(".") or "(top level)"
 
 
+TYPE_WORDS = {
+    "object": "a mapping of keys to values (or leave the key out for its defaults)",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
 def describe(error: jsonschema.ValidationError) -> str:
     where = key_path(error)
     if error.validator == "additionalProperties":
@@ -35,18 +48,67 @@ def describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "enum":
         options = ", ".join(map(str, error.validator_value))
         return f"{where}: {error.instance!r} is not allowed; one of: {options}"
+    if error.validator == "type":
+        wanted = error.validator_value
+        wanted = [wanted] if isinstance(wanted, str) else wanted
+        words = " or ".join(TYPE_WORDS.get(name, name) for name in wanted)
+        shown = "null" if error.instance is None else repr(error.instance)
+        return f"{where}: {shown} is not allowed; expected {words}"
+    if error.validator == "uniqueItems":
+        return f"{where}: {error.instance!r} repeats a value; give each value once"
     return f"{where}: {error.message}"
 
 
 def check_config(config: dict, schema_path) -> None:
-    """Raise ConfigError listing every problem of the configuration, each by its key."""
+    """Check `config` and fill in the schema's defaults, in place.
+
+    Raise ConfigError listing every problem, each by its key: first what the schema says,
+    then (on the config with its defaults) what it cannot say, such as a batch larger than
+    the training set.
+    """
     schema = load_schema(schema_path)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.path)))
-    problems = [describe(e) for e in errors] or lr_problems(config)
+    problems = [describe(e) for e in errors]
+    if not problems:
+        validate(config, str(schema_path), set_default=True)
+        problems = lr_problems(config) + cross_field_problems(config)
     if problems:
         lines = "\n".join(f"  - {problem}" for problem in problems)
         raise ConfigError(f"invalid configuration ({len(problems)} problem(s)):\n{lines}")
+
+
+# The size of the official CIFAR-10 training set.
+CIFAR10_TRAIN_IMAGES = 50_000
+
+
+def cross_field_problems(config: dict) -> list[str]:
+    """Problems that involve two keys, on a config whose defaults are filled in."""
+    problems = []
+    data, train, dln = config["data"], config["train"], config["dln"]
+    if data["dataset"] == "synthetic":
+        n_train, where = data["synthetic"]["n_train"], "data.synthetic.n_train"
+    else:
+        n_train, where = CIFAR10_TRAIN_IMAGES, "CIFAR-10's training set"
+    if train["batch_size"] > n_train:
+        problems.append(
+            f"train.batch_size: {train['batch_size']} is larger than the {n_train} training "
+            f"images ({where}); at most {n_train}"
+        )
+    archive = data["archive"]
+    if data["dataset"] == "cifar10" and archive and not Path(archive).is_file():
+        problems.append(
+            f"data.archive: {archive} is not a file (relative paths start at the working "
+            f"directory, {Path.cwd()}); give the path of a copy of cifar-10-binary.tar.gz, "
+            f"or null to download it"
+        )
+    outside = [layer for layer in dln["ics_layers"] if layer > dln["depth"]]
+    if outside:
+        problems.append(
+            f"dln.ics_layers: {outside} outside 1..{dln['depth']} (dln.depth); the network "
+            f"has {dln['depth']} weight layers"
+        )
+    return problems
 
 
 def lr_problems(config: dict) -> list[str]:

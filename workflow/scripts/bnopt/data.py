@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import http.client
 import io
+import json
 import os
 import pickle
 import tarfile
@@ -20,6 +21,9 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 import numpy as np
+
+from .errors import UserError
+from .files import write_text
 
 BINARY_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
 BINARY_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"
@@ -37,7 +41,7 @@ ARRAY_KEYS = ("x_train", "y_train", "x_test", "y_test")
 _CHUNK_BYTES = 1 << 20
 
 
-class DataError(Exception):
+class DataError(UserError):
     """The data could not be read, written or validated."""
 
 
@@ -139,8 +143,9 @@ def _download_failure_message(url, dest: Path, md5: str, error) -> str:
     name = PurePosixPath(urllib.parse.urlparse(url).path).name or dest.name
     return (
         f"could not download {url} to {dest}: {error}. "
-        f"Without network access, place {name} (md5 {md5}) at {dest}, "
-        f"or set data.archive in the config to a local copy of it."
+        f"Without network access, copy {name} (md5 {md5}) to this machine and set "
+        f"data.archive to its path (e.g. --config data='{{archive: /data/{name}}}'); "
+        f"the workflow reads that file and never moves, rewrites or deletes it."
     )
 
 
@@ -416,15 +421,64 @@ def _check_labels(where: str, labels: np.ndarray) -> None:
 # Prepared arrays
 
 
-def prepare(archive, out_path) -> dict:
+def prepare(archive, out_path, provenance_path=None, origin="local", url=None, synthetic=None):
     """Read ``archive``, validate it and write the arrays to one uncompressed ``.npz`` file.
 
-    Returns a summary: sample counts, number of classes and per-class counts.
+    With ``provenance_path``, also write where the data came from (see :func:`provenance`)
+    as JSON. Returns a summary: sample counts, number of classes and per-class counts.
     """
     arrays = read_archive(archive)
     validate_arrays(arrays, source=str(archive))
     _save_npz_atomically(Path(out_path), arrays)
-    return summarize(arrays)
+    summary = summarize(arrays)
+    if provenance_path is not None:
+        record = provenance(archive, origin, url=url, synthetic=synthetic)
+        record.update(n_train=summary["n_train"], n_test=summary["n_test"])
+        write_text(provenance_path, json.dumps(record, indent=2) + "\n")
+    return summary
+
+
+ORIGINS = ("download", "local", "synthetic")
+
+
+def provenance(archive, origin: str, url=None, synthetic=None) -> dict:
+    """Where an archive came from, in words for the report (`description`, `short`).
+
+    ``origin`` is how the workflow got it: ``download`` (from ``url``, md5 checked),
+    ``local`` (``data.archive``: any binary archive is accepted, so whether it is the
+    official CIFAR-10 is said, from its md5) or ``synthetic`` (made from the settings in
+    ``synthetic``).
+    """
+    if origin not in ORIGINS:
+        raise ValueError(f"origin must be one of {', '.join(ORIGINS)}, got {origin!r}")
+    md5 = md5sum(archive)
+    name = Path(archive).name
+    official = md5 in (BINARY_MD5, PYTHON_MD5)
+    if origin == "synthetic":
+        settings = ", ".join(f"{key} {value}" for key, value in sorted(synthetic.items()))
+        description = f"synthetic CIFAR-format images made by the workflow ({settings})"
+        short = f"synthetic (seed {synthetic['seed']})"
+    elif official:
+        how = f"downloaded from {url}" if origin == "download" else f"local archive {name}"
+        description = f"official CIFAR-10, {how} (md5 {md5} verified)"
+        short = "CIFAR-10 (official, md5 verified)"
+    else:
+        description = (
+            f"local archive {name} (md5 {md5}): not the official CIFAR-10, whose binary "
+            f"archive has md5 {BINARY_MD5}"
+        )
+        short = f"{name} (md5 {md5[:8]}, not official)"
+    return {
+        "origin": origin,
+        "archive": name,
+        "archive_path": str(archive),
+        "md5": md5,
+        "official_cifar10": official,
+        "url": url if origin == "download" else None,
+        "synthetic": dict(synthetic) if origin == "synthetic" else None,
+        "description": description,
+        "short": short,
+    }
 
 
 def load_prepared(path) -> dict:

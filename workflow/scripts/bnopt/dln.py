@@ -34,7 +34,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import probes
+from . import finished, probes
+from .files import write_text
 from .models import make_norm, weight_layers
 from .training import METRIC_COLUMNS, PROBE_COLUMNS, format_seconds, probe_records, write_table
 
@@ -108,14 +109,18 @@ def metric_rows(losses: list[float]) -> list[tuple]:
     return [(step, loss, None, None, None) for step, loss in enumerate(losses)]
 
 
-def train_dln(settings: dict, outputs: dict) -> dict:
+def train_dln(settings: dict, outputs: dict, code_files=(), reuse_finished=True) -> dict:
     """Train one deep linear network and write metrics.tsv, probes.tsv and meta.json.
 
     `outputs` maps metrics, probes and meta to paths; `settings` is bnopt.runs.dln_settings(...).
     A non-finite loss ends the run: it is recorded as diverged at that step and everything
-    up to it is written. Returns the metadata written.
+    up to it is written. A finished run with the same settings and code is restored instead
+    of trained again (bnopt.finished). Returns the metadata written.
     """
     started = time.perf_counter()
+    identity = finished.run_identity(settings, code_files)
+    if reuse_finished and finished.restore(outputs, identity):
+        return json.loads(Path(outputs["meta"]).read_text())
     torch.set_num_threads(max(1, int(settings.get("threads", 1))))
     steps, lr, seed = settings["steps"], settings["lr"], settings["seed"]
     probes_every = settings["probes_every"]
@@ -165,13 +170,16 @@ def train_dln(settings: dict, outputs: dict) -> dict:
         "threads": torch.get_num_threads(),
         "precision": settings["precision"],
         "settings": settings,
+        "identity": identity,
         "versions": {
             "python": platform.python_version(),
             "torch": torch.__version__,
             "numpy": np.__version__,
         },
     }
-    Path(outputs["meta"]).write_text(json.dumps(meta, indent=2) + "\n")
+    write_text(outputs["meta"], json.dumps(meta, indent=2) + "\n")
+    if reuse_finished:
+        finished.record(outputs, identity)
     return meta
 
 

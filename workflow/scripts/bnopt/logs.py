@@ -6,22 +6,33 @@ import contextlib
 import logging
 import sys
 
+from .errors import UserError
+
 
 @contextlib.contextmanager
-def log_to(path):
-    """Send log records (and a failure's traceback) to the job's log file and to stderr."""
+def log_to(path, label: str):
+    """Send log records (and a failure's traceback) to the job's log file and to stderr.
+
+    Every line starts with `[label]` (the run or figure of the job), so that jobs running
+    side by side can be told apart on the console. A UserError (bad data, device or disk)
+    ends the job with its message alone: it names what is wrong, a traceback adds nothing.
+    """
     handlers = [logging.FileHandler(path, mode="w"), logging.StreamHandler(sys.stderr)]
     logging.basicConfig(
         level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format=f"[{label}] %(asctime)s %(levelname)s %(name)s: %(message)s",
         handlers=handlers,
         force=True,
     )
     logging.captureWarnings(True)
+    logger = logging.getLogger("bnopt")
     try:
-        yield logging.getLogger("bnopt")
+        yield logger
+    except UserError as error:
+        logger.error("%s", error)
+        raise SystemExit(1) from None
     except Exception:
-        logging.getLogger("bnopt").exception("job failed")
+        logger.exception("job failed")
         raise
     finally:
         for handler in handlers:

@@ -248,10 +248,18 @@ def runs_in_words(runs: list[dict]) -> str:
     )
 
 
+def data_sources(config: dict, runs: list[dict], key: str = "description") -> list[str]:
+    """Where the runs' data came from (meta.json `data`), in words; the config's dataset
+    name for runs recorded before provenance was."""
+    fallback = (config.get("data") or {}).get("dataset", "an unnamed dataset")
+    found = {str((run.get("data") or {}).get(key) or fallback) for run in runs}
+    return sorted(found) or [fallback]
+
+
 def summary_paragraph(
     config: dict, runs: list[dict], claims: pd.DataFrame, dln_runs: list[dict] = ()
 ) -> str:
-    dataset = (config.get("data") or {}).get("dataset", "an unnamed dataset")
+    dataset = "; ".join(data_sources(config, runs))
     diverged = sum(bool(run.get("diverged")) for run in [*runs, *dln_runs])
     verdicts = Counter(claims["verdict"]) if not claims.empty else Counter()
     claim_counts = ", ".join(f"{verdicts.get(verdict, 0)} {verdict}" for verdict in VERDICT_CLASSES)
@@ -353,10 +361,11 @@ RUN_COLUMNS = (
     "Steps/s",
     "Device",
     "Precision",
+    "Data",
 )
 
 
-DLN_RUN_COLUMNS = (*RUN_COLUMNS[:4], "Final train loss", *RUN_COLUMNS[6:])
+DLN_RUN_COLUMNS = (*RUN_COLUMNS[:4], "Final train loss", *RUN_COLUMNS[6:-1])
 
 
 def run_cells(run: dict, dln: bool = False) -> list[tuple[str, bool]]:
@@ -380,6 +389,7 @@ def run_cells(run: dict, dln: bool = False) -> list[tuple[str, bool]]:
         (format_number(run.get("steps_per_second")), True),
         (str(run.get("device", DASH)), False),
         (str(run.get("precision", DASH)), False),
+        *([] if dln else [(str((run.get("data") or {}).get("short", DASH)), False)]),
     ]
 
 
@@ -413,9 +423,8 @@ def config_block(config: dict) -> str:
     return f"<pre>{esc(dumped)}</pre>"
 
 
-def report_title(config: dict) -> str:
-    dataset = (config.get("data") or {}).get("dataset")
-    suffix = f" ({dataset})" if dataset else ""
+def report_title(config: dict, runs: list[dict] = ()) -> str:
+    suffix = f" ({'; '.join(data_sources(config, runs, 'short'))})"
     return f"How does batch normalization help optimization? Reproduction report{suffix}"
 
 
@@ -431,7 +440,7 @@ def build_report(
 
     `runs` are the VGG training runs' metadata, `dln_runs` the deep linear network's.
     """
-    title = report_title(config)
+    title = report_title(config, runs)
     figure_html = (
         "".join(figure_block(figure, claims) for figure in figures) or "<p>No figures.</p>"
     )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from .execution import EXECUTION_KEYS, device_type
+
 FIGURES = {
     "fig1_training": "training",
     "fig2_test_accuracy": "training",
@@ -81,7 +83,7 @@ def all_runs(config: dict) -> list[str]:
 
 
 def run_settings(config: dict, run: str) -> dict:
-    """The resolved settings of one run: what its training job receives and records.
+    """The settings that can change one run's numbers: its identity, recorded in meta.json.
 
     Keys are in a fixed order, so that Snakemake sees the same params whatever the order of
     the keys in the config file.
@@ -92,7 +94,8 @@ def run_settings(config: dict, run: str) -> dict:
         **parse_run_name(run),
         "width": float(config["model"]["width"]),
         "dataset": config["data"]["dataset"],
-        **{k: train[k] for k in sorted(train) if k != "seeds"},
+        **{k: train[k] for k in sorted(train) if k not in ("seeds", *EXECUTION_KEYS)},
+        "device_type": device_type(train["device"]),
         "probes": {k: config["probes"][k] for k in sorted(config["probes"])},
     }
 

@@ -9,7 +9,6 @@ every `eval_every` steps and at the end.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import math
@@ -22,8 +21,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import probes
-from .data import load_prepared
+from . import finished, probes
+from .data import DataError, load_prepared
+from .errors import UserError
+from .execution import Execution
+from .files import atomic_output, write_text
 from .models import flops_per_image, vgg_a, weight_layers
 
 log = logging.getLogger("bnopt.training")
@@ -34,16 +36,39 @@ METRIC_COLUMNS = ["step", "train_loss", "train_accuracy", "test_loss", "test_acc
 PROBE_COLUMNS = ["step", "probe", "layer", "eta", "quantity", "value"]
 
 
+class DeviceError(UserError):
+    """train.device names a device this machine does not have."""
+
+
 def resolve_device(name: str) -> torch.device:
+    """auto (CUDA when present), cpu, cuda or cuda:N, checked against this machine."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("train.device is 'cuda' but torch finds no CUDA device")
-    return torch.device(name)
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        log.warning("train.device is auto and torch finds no CUDA device: training on the CPU")
+        return torch.device("cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if not name.startswith("cuda"):
+        raise DeviceError(f"train.device: {name!r} is not one of auto, cpu, cuda, cuda:N")
+    if not torch.cuda.is_available():
+        raise DeviceError(
+            f"train.device is {name!r} but torch finds no CUDA device on this machine "
+            f"(torch {torch.__version__}, CUDA build {torch.version.cuda}); set train.device "
+            f"to auto or cpu"
+        )
+    device = torch.device(name)
+    count = torch.cuda.device_count()
+    if device.index is not None and device.index >= count:
+        raise DeviceError(
+            f"train.device is {name!r} but this machine has {count} CUDA device(s), "
+            f"cuda:0..cuda:{count - 1}"
+        )
+    return device
 
 
-def configure_backend(settings: dict, device: torch.device) -> None:
-    torch.set_num_threads(max(1, int(settings.get("threads", 1))))
+def configure_backend(settings: dict, execution: Execution, device: torch.device) -> None:
+    torch.set_num_threads(max(1, int(execution.threads)))
     tf32 = settings["precision"] == "tf32"
     torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.backends.cudnn.allow_tf32 = tf32
@@ -84,12 +109,6 @@ def epoch_order(n: int, epoch: int, seed: int) -> torch.Tensor:
     """The fresh permutation of an epoch; stateless, so resuming needs no saved state."""
     generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
     return torch.randperm(n, generator=generator)
-
-
-def settings_hash(settings: dict) -> str:
-    """Identifies the run a checkpoint belongs to; the thread count may change on resume."""
-    identity = {k: v for k, v in settings.items() if k != "threads"}
-    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def evaluate(model, x_test, y_test, ctx) -> tuple[float, float]:
@@ -155,10 +174,10 @@ def probe_step(model, layers, settings, x, y, step, recorder) -> list[tuple]:
     return rows
 
 
-def save_checkpoint(path: Path, state: dict) -> None:
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+def save_torch(path, state) -> None:
+    """torch.save through an open file, atomically: errors name the path, no partial file."""
+    with atomic_output(path) as tmp, open(tmp, "wb") as f:
+        torch.save(state, f)
 
 
 def rng_state() -> dict:
@@ -174,15 +193,38 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def train_run(data_path, outputs: dict, settings: dict, checkpoint_path=None) -> dict:
-    """Train one run and write its outputs.
+def train_run(
+    data_path,
+    outputs: dict,
+    settings: dict,
+    execution: Execution | None = None,
+    *,
+    code_files=(),
+    data_info: dict | None = None,
+    checkpoint_path=None,
+    reuse_finished: bool = True,
+) -> dict:
+    """Train one run and write its outputs; returns the metadata written.
 
-    `outputs` maps metrics, probes, meta and weights to paths. `settings` is the resolved
-    run configuration (see workflow/rules/common.smk). Returns the metadata written.
+    `outputs` maps metrics, probes, meta and weights to paths. `settings` is the run's
+    identity (bnopt.runs.run_settings), `execution` how to run it (device, threads,
+    cadences). The run's identity also covers the contents of the data and of `code_files`:
+    a checkpoint resumes, and a finished run's kept outputs are restored instead of
+    training again (`reuse_finished`), only when all of it matches. `data_info` (where the
+    data came from) is recorded in meta.json.
     """
     started = time.perf_counter()
-    device = resolve_device(settings["device"])
-    configure_backend(settings, device)
+    execution = execution or Execution()
+    identity = finished.run_identity(settings, [data_path, *code_files])
+    if reuse_finished and finished.restore(outputs, identity):
+        meta = json.loads(Path(outputs["meta"]).read_text())
+        if data_info is not None and meta.get("data") != data_info:
+            # The same bytes from another source (e.g. a local copy of the official archive).
+            meta["data"] = data_info
+            write_text(outputs["meta"], json.dumps(meta, indent=2) + "\n")
+        return meta
+    device = resolve_device(execution.device)
+    configure_backend(settings, execution, device)
     ctx = autocast(settings, device)
     steps, batch_size, seed = settings["steps"], settings["batch_size"], settings["seed"]
     checkpoint_path = Path(checkpoint_path or Path(outputs["meta"]).with_name("checkpoint.pt"))
@@ -196,7 +238,10 @@ def train_run(data_path, outputs: dict, settings: dict, checkpoint_path=None) ->
     n_train = x_train.shape[0]
     per_epoch = n_train // batch_size  # the last partial batch of each epoch is dropped
     if per_epoch == 0:
-        raise ValueError(f"batch_size {batch_size} exceeds the {n_train} training images")
+        raise DataError(
+            f"train.batch_size {batch_size} exceeds the {n_train} training images of "
+            f"{data_path}; at most {n_train}"
+        )
 
     torch.manual_seed(seed)
     model = vgg_a(settings["normalization"], settings["width"])
@@ -222,11 +267,9 @@ def train_run(data_path, outputs: dict, settings: dict, checkpoint_path=None) ->
     evals: list[tuple] = []
     probe_rows: list[tuple] = []
     start, diverged_at = 0, None
-    key = settings_hash(settings)
-
     if checkpoint_path.exists():
         state = torch.load(checkpoint_path, map_location=device, weights_only=True)
-        if state.get("settings_hash") == key:
+        if state.get("identity") == identity:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             start = state["next_step"]
@@ -238,7 +281,9 @@ def train_run(data_path, outputs: dict, settings: dict, checkpoint_path=None) ->
                 recorder.generator.set_state(state["recorder_rng"])
             log.info("resumed from %s at step %d/%d", checkpoint_path, start, steps)
         else:
-            log.warning("ignoring %s: it was written with other settings", checkpoint_path)
+            log.warning(
+                "ignoring %s: it was written with other settings, code or data", checkpoint_path
+            )
 
     if start == 0:
         evals.append((0, *evaluate(model, x_test, y_test, ctx)))
@@ -275,17 +320,15 @@ def train_run(data_path, outputs: dict, settings: dict, checkpoint_path=None) ->
 
         done = step + 1
         last = done == steps
-        checkpointing = (
-            bool(settings["checkpoint_every"]) and done % settings["checkpoint_every"] == 0
-        )
-        if done % settings["log_every"] == 0 or last or probing or checkpointing:
+        checkpointing = bool(execution.checkpoint_every) and done % execution.checkpoint_every == 0
+        if done % execution.log_every == 0 or last or probing or checkpointing:
             window = losses[logged_until:done]
             finite = torch.isfinite(window)
             if not bool(finite.all()):
                 diverged_at = logged_until + int((~finite).nonzero()[0])
                 log.warning("non-finite training loss at step %d: run diverged", diverged_at)
                 break
-            if done % settings["log_every"] == 0 or last:
+            if done % execution.log_every == 0 or last:
                 log_progress(
                     done,
                     steps,
@@ -302,10 +345,10 @@ def train_run(data_path, outputs: dict, settings: dict, checkpoint_path=None) ->
             evals.append((done, *evaluate(model, x_test, y_test, ctx)))
             eval_time += time.perf_counter() - eval_started
         if checkpointing and not last:
-            save_checkpoint(
+            save_torch(
                 checkpoint_path,
                 {
-                    "settings_hash": key,
+                    "identity": identity,
                     "next_step": done,
                     "model": model.state_dict(),
                     "optimizer": optimizer.state_dict(),
@@ -328,8 +371,7 @@ def train_run(data_path, outputs: dict, settings: dict, checkpoint_path=None) ->
         outputs["metrics"], losses[:recorded].cpu(), correct[:recorded].cpu(), batch_size, evals
     )
     write_table(outputs["probes"], PROBE_COLUMNS, probe_rows)
-    Path(outputs["weights"]).parent.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), outputs["weights"])
+    save_torch(outputs["weights"], model.state_dict())
     session_time = time.perf_counter() - session_start - eval_time
     session_steps = (diverged_at if diverged_at is not None else steps) - session_first
     meta = run_metadata(
@@ -340,9 +382,14 @@ def train_run(data_path, outputs: dict, settings: dict, checkpoint_path=None) ->
         steps_per_second=round(session_steps / session_time, 3) if session_time > 0 else None,
         evaluation_seconds=round(eval_time, 3),
         resumed_from_step=session_first or None,
-        settings_hash=key,
+        identity=identity,
+        execution={**vars(execution), "threads": torch.get_num_threads()},
+        data=data_info,
     )
-    Path(outputs["meta"]).write_text(json.dumps(meta, indent=2) + "\n")
+    write_text(outputs["meta"], json.dumps(meta, indent=2) + "\n")
+    if reuse_finished:
+        finished.record(outputs, identity)
+    # Only now: until the outputs are kept, an interruption resumes from the checkpoint.
     checkpoint_path.unlink(missing_ok=True)
     return meta
 
@@ -373,8 +420,7 @@ def format_seconds(seconds: float) -> str:
 
 
 def write_table(path, columns: list[str], rows: list[tuple]) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as f:
+    with atomic_output(path) as tmp, open(tmp, "w") as f:
         f.write("\t".join(columns) + "\n")
         for row in rows:
             f.write("\t".join(format_cell(v) for v in row) + "\n")

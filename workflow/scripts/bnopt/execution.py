@@ -1,0 +1,39 @@
+"""How a training job runs, as opposed to what it computes.
+
+These settings are kept out of a run's identity (its Snakemake params and the identity of
+its checkpoint and kept outputs), so changing them reruns no training job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The keys of the config's `train` section that are execution settings. `device` enters a
+# run's identity only as its type (cpu or cuda).
+EXECUTION_KEYS = ("device", "threads", "log_every", "checkpoint_every")
+
+
+@dataclass(frozen=True)
+class Execution:
+    """How a training job runs: device, CPU threads, progress and checkpoint cadence."""
+
+    device: str = "auto"
+    threads: int = 1
+    log_every: int = 100
+    checkpoint_every: int = 1000
+
+
+def execution(config: dict, threads: int) -> Execution:
+    """The job's execution settings; `threads` is what Snakemake granted the job."""
+    train = config["train"]
+    return Execution(
+        device=train["device"],
+        threads=int(threads),
+        log_every=int(train["log_every"]),
+        checkpoint_every=int(train["checkpoint_every"]),
+    )
+
+
+def device_type(device: str) -> str:
+    """cpu or cuda: `auto`, `cuda` and `cuda:N` all ask for a GPU and give the same numbers."""
+    return "cpu" if device == "cpu" else "cuda"

@@ -1,0 +1,110 @@
+"""A finished run's outputs, kept so that a rerun of its job restores them in seconds.
+
+Snakemake deletes a job's outputs before it runs the job again: after an interrupted
+Snakemake flagged outputs that the job had in fact finished as incomplete, or under
+--forcerun. So a run that has written all its outputs keeps them in `.finished/` beside
+them, as hard links (no extra disk space; copies where the file system has no links), with
+a manifest of their sha256 and of the run's identity: its settings and the contents of its
+data and code. A rerun with the same identity whose files verify restores them instead of
+training again; anything else (other settings, edited code, new data, a damaged file)
+trains as usual.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from .files import atomic_output
+
+log = logging.getLogger("bnopt.finished")
+
+FOLDER = ".finished"
+MANIFEST = "manifest.json"
+_CHUNK = 1 << 20
+
+
+def file_digest(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def run_identity(settings: Mapping, files: Iterable = ()) -> str:
+    """What a run's numbers depend on: its settings and the contents of `files`.
+
+    Files count by content only (not by name or order), so a moved checkout keeps the
+    identity of its runs.
+    """
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    for file_hash in sorted(file_digest(path) for path in files):
+        digest.update(file_hash.encode())
+    return digest.hexdigest()[:16]
+
+
+def folder_of(outputs: Mapping) -> Path:
+    """Beside the run's meta.json (every run has one)."""
+    return Path(outputs["meta"]).parent / FOLDER
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def record(outputs: Mapping, identity: str) -> None:
+    """Keep the outputs just written (`outputs` maps a key to a path) under `identity`."""
+    folder = folder_of(outputs)
+    staging = folder.with_name(f"{FOLDER}.tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        staging.mkdir(parents=True)
+        files = {}
+        for key, path in outputs.items():
+            _link_or_copy(Path(path), staging / key)
+            files[key] = file_digest(staging / key)
+        manifest = {"identity": identity, "sha256": files}
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(staging, folder)
+    except OSError as error:
+        # Only a rerun's speed depends on it: the run itself has succeeded.
+        log.warning("could not keep the finished outputs in %s: %s", folder, error)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def restore(outputs: Mapping, identity: str) -> bool:
+    """Put back the outputs kept under `identity`; False (and nothing written) otherwise."""
+    folder = folder_of(outputs)
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return False
+    if manifest.get("identity") != identity:
+        log.info("%s holds a run with other settings, code or data: training", folder)
+        return False
+    kept = manifest.get("sha256", {})
+    try:
+        intact = set(kept) >= set(outputs) and all(
+            file_digest(folder / key) == kept[key] for key in outputs
+        )
+    except OSError:
+        intact = False
+    if not intact:
+        log.warning("the finished outputs in %s are incomplete or damaged: training", folder)
+        return False
+    for key, path in outputs.items():
+        with atomic_output(path) as tmp:
+            _link_or_copy(folder / key, tmp)
+    log.info("restored the outputs of this finished run from %s (identity %s)", folder, identity)
+    return True
