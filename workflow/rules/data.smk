@@ -46,6 +46,11 @@ rule prepare_data:
     params:
         origin=data_origin(),
         url=config["data"]["url"] if data_origin() == "download" else None,
-        synthetic=config["data"]["synthetic"] if DATASET == "synthetic" else None,
+        # Sorted, so that the key order of the config file never reruns the job.
+        synthetic=(
+            dict(sorted(config["data"]["synthetic"].items()))
+            if DATASET == "synthetic"
+            else None
+        ),
     script:
         "../scripts/prepare.py"
