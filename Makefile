@@ -1,15 +1,16 @@
-# One-command setup: every target creates .venv from requirements.txt when it is missing.
+# One-command setup: every target creates .venv from requirements.txt when it is missing
+# (with the workflow's own package bnopt installed editable: its `-e .` line).
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 CORES ?= 2
-STAMP := $(VENV)/.installed-$(shell md5sum requirements.txt | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | md5sum | cut -c1-12)
 
 .PHONY: venv test demo run lint bench test-cluster clean
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	rm -f $(VENV)/.installed-*
@@ -32,7 +33,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 
 bench: venv
-	$(BIN)/python workflow/scripts/bench.py
+	$(BIN)/python -m bnopt.bench
 
 test-cluster: venv
 	bash tests/cluster/run_cluster_test.sh

@@ -1,15 +1,13 @@
-import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pytest
+
+from bnopt import data
+from bnopt.execution import Execution
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from bnopt import data  # noqa: E402
-from bnopt.execution import Execution  # noqa: E402
 
 
 class FakeIO(list):

@@ -7,11 +7,12 @@ import sys
 from conftest import ROOT
 
 
-def test_the_probe_example_in_the_readme_runs():
+def test_the_probe_example_in_the_readme_runs(tmp_path):
     readme = (ROOT / "README.md").read_text()
     (example,) = re.findall(r"```python\n(.*?)```", readme, re.S)
+    # From an unrelated folder: the installed package, no path set up.
     result = subprocess.run(
-        [sys.executable, "-c", example], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", example], cwd=tmp_path, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
     first, second = result.stdout.strip().splitlines()

@@ -86,14 +86,9 @@ def test_a_diverging_run_is_marked_and_succeeds(tmp_path, tiny_dataset):
 
 
 RESUME_SCRIPT = """
-import sys
-sys.path.insert(0, {scripts!r})
-sys.path.insert(0, {tests!r})
-from conftest import run_outputs, tiny_execution, tiny_settings
-from pathlib import Path
+from bnopt.execution import Execution
 from bnopt.training import train_run
-train_run({data!r}, run_outputs(Path({folder!r})), tiny_settings(**{overrides!r}),
-          tiny_execution(checkpoint_every=20))
+train_run({data!r}, {outputs!r}, {settings!r}, Execution(**{execution!r}))
 """
 
 
@@ -103,8 +98,8 @@ def test_a_run_killed_with_sigkill_resumes_to_the_same_metrics(tmp_path, tiny_da
     _, reference = train(tmp_path, "reference", tiny_dataset, every_20, **overrides)
     folder = tmp_path / "killed"
     script = RESUME_SCRIPT.format(
-        scripts=str(ROOT / "workflow" / "scripts"), tests=str(ROOT / "tests"),
-        data=tiny_dataset, folder=str(folder), overrides=overrides,
+        data=tiny_dataset, outputs=run_outputs(folder), settings=tiny_settings(**overrides),
+        execution=vars(every_20),
     )  # fmt: skip
     proc = subprocess.Popen([sys.executable, "-c", script])
     checkpoint = folder / "checkpoint.pt"
@@ -232,17 +227,16 @@ def test_train_adapter_reports_a_missing_device_without_a_traceback(tmp_path, ti
     provenance = tmp_path / "provenance.json"
     provenance.write_text("{}")
     script = f"""
-import sys, runpy, torch
-from pathlib import Path
-sys.path[:0] = [{str(ROOT / "workflow/scripts")!r}, {str(ROOT / "tests")!r}]
-from conftest import FakeIO, FakeSnakemake, run_outputs, tiny_settings
+import runpy, torch
+from types import SimpleNamespace as Namespace
 torch.cuda.is_available = lambda: False
-fake = FakeSnakemake(
-    input=FakeIO(data={tiny_dataset!r}, provenance={str(provenance)!r}, code=[]),
-    output=FakeIO(**run_outputs(Path({str(tmp_path / "run")!r}))),
-    params=FakeIO(settings=tiny_settings(steps=5, device_type="cuda")),
-    log=FakeIO({str(tmp_path / "train.log")!r}), wildcards=FakeIO(run="batch_lr0.1_seed0"),
+fake = Namespace(
+    input=Namespace(data={tiny_dataset!r}, provenance={str(provenance)!r}, code=[]),
+    output={run_outputs(tmp_path / "run")!r},
+    params=Namespace(settings={tiny_settings(steps=5, device_type="cuda")!r}),
+    log=[{str(tmp_path / "train.log")!r}], wildcards=Namespace(run="batch_lr0.1_seed0"),
     config={{"train": {{"device": "cuda:0", "log_every": 5, "checkpoint_every": 0}}}},
+    threads=1,
 )
 runpy.run_path({str(ROOT / "workflow/scripts/train.py")!r}, init_globals={{"snakemake": fake}})
 """
@@ -250,3 +244,23 @@ runpy.run_path({str(ROOT / "workflow/scripts/train.py")!r}, init_globals={{"snak
     assert result.returncode == 1
     assert "train.device is 'cuda:0' but torch finds no CUDA device" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_saved_model_rebuilds_from_the_installed_package_in_a_fresh_python(
+    tmp_path, tiny_dataset
+):
+    _, folder = train(tmp_path, "run", tiny_dataset, steps=5)
+    script = f"""
+import torch
+from bnopt.models import vgg_a
+model = vgg_a("batch", 0.0625)
+model.load_state_dict(torch.load({str(folder / "model.pt")!r}, weights_only=True))
+print(sum(p.numel() for p in model.parameters()))
+"""
+    # From an unrelated folder, with no path set up: the package is installed.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) > 0

@@ -36,9 +36,19 @@ def workflow_copy(folder: Path) -> Path:
     return folder
 
 
+def own_package(folder: Path) -> dict:
+    """The environment of a copy that imports its own package, as its own install would."""
+    return {**os.environ, "PYTHONPATH": str(folder / "workflow" / "scripts")}
+
+
 def snakemake(folder, *args, check=True, timeout=600):
     result = subprocess.run(
-        [SNAKEMAKE, *args], cwd=folder, capture_output=True, text=True, timeout=timeout
+        [SNAKEMAKE, *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=own_package(folder),
     )
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stderr[-4000:]}")
@@ -150,6 +160,36 @@ def test_the_downloaded_archive_is_not_downloaded_again_when_code_changes(copy):
     assert jobs == {"prepare_data": 1}
 
 
+def test_the_workflow_dry_runs_as_a_module_of_another_workflow(copy, tmp_path_factory):
+    host = tmp_path_factory.mktemp("host")
+    (host / "Snakefile").write_text(
+        f'configfile: "{copy}/config/demo.yaml"\n\n\n'
+        f'module reproduction:\n    snakefile:\n        "{copy}/Snakefile"\n'
+        "    config:\n        config\n\n\nuse rule * from reproduction\n"
+    )
+    result = subprocess.run(
+        [SNAKEMAKE, "-n", "--cores", "1"], cwd=host, capture_output=True, text=True,
+        timeout=300, env=own_package(copy),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = planned_jobs(result.stdout)
+    assert jobs["train"] == 10 and jobs["dln_train"] == 10 and jobs["report"] == 1
+    # the code inputs are the module's own files, relative to the host's folder
+    assert f"{os.path.relpath(copy, host)}/workflow/scripts/bnopt/training.py" in result.stdout
+
+
+def test_a_python_without_this_workflows_package_is_told_how_to_install_it(copy):
+    other = copy.parent / "other-checkout-scripts"
+    shutil.copytree(copy / "workflow" / "scripts", other)
+    result = subprocess.run(
+        [SNAKEMAKE, "-n"], cwd=copy, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(other)},
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert f"imports bnopt from {other / 'bnopt'}, not from this workflow" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_a_typo_in_a_config_key_stops_before_any_job(copy):
     (copy / "typo.yaml").write_text("train:\n  stesp: 10\n")
     result = snakemake(copy, "-n", "--configfile", "typo.yaml", check=False)
@@ -248,7 +288,7 @@ def test_a_training_job_killed_with_sigkill_resumes_on_rerun(copy):
     (copy / "long.yaml").write_text(yaml.safe_dump(config))
     target = "results/runs/none_lr0.1_seed0/meta.json"
     args = [SNAKEMAKE, target, "--cores", "1", "--configfile", "long.yaml"]
-    proc = subprocess.Popen(args, cwd=copy, start_new_session=True,
+    proc = subprocess.Popen(args, cwd=copy, start_new_session=True, env=own_package(copy),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     checkpoint = copy / "results/runs/none_lr0.1_seed0/checkpoint.pt"
     deadline = time.time() + 300

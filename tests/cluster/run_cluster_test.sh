@@ -158,6 +158,8 @@ tar -C "$WORKFLOW_DIR" --exclude=./.venv --exclude=./.git --exclude=./.snakemake
     --exclude=./.pytest_cache --exclude=./.ruff_cache --exclude=__pycache__ \
     -cf - . | tar -C "$SCRATCH/wf" -xf -
 cd "$SCRATCH/wf"
+# The copy imports its own package (the venv's editable install is the repository's).
+export PYTHONPATH="$SCRATCH/wf/workflow/scripts${PYTHONPATH:+:$PYTHONPATH}"
 t=$SECONDS
 run_snakemake "$SCRATCH/run.log" "$RUN_TIMEOUT" \
     --workflow-profile "$PROFILE" --configfile "$CONFIGFILE" "${SITE_ARGS[@]}"

@@ -2,8 +2,22 @@ import os
 import sys
 from pathlib import Path
 
-SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
-sys.path.insert(0, str(SCRIPTS))
+# This workflow's package: the files its jobs import (Snakemake puts workflow/scripts on
+# the path of every script it runs), listed below as the jobs' code inputs. The Snakefile
+# itself imports the installed package (pip install -e .), which must be this same copy.
+PACKAGE = (Path(workflow.current_basedir) / ".." / "scripts" / "bnopt").resolve()
+try:
+    import bnopt
+except ImportError:
+    sys.exit(
+        f"the package bnopt is not installed in this Python ({sys.executable}): run "
+        f"`make venv`, or `pip install -e {PACKAGE.parents[2]}`"
+    )
+if Path(bnopt.__file__).resolve().parent != PACKAGE:
+    sys.exit(
+        f"this Python imports bnopt from {Path(bnopt.__file__).parent}, not from this "
+        f"workflow ({PACKAGE}): run `pip install -e {PACKAGE.parents[2]}`"
+    )
 
 from bnopt.config import ConfigError, check_config
 from bnopt.runs import (
@@ -43,7 +57,7 @@ def package(*modules):
     Relative to the working directory, so that moving or renaming a finished checkout
     changes no job's set of inputs (and so reruns nothing).
     """
-    return [os.path.relpath(SCRIPTS / "bnopt" / m) for m in ("logs.py", *modules)]
+    return [os.path.relpath(PACKAGE / m) for m in ("logs.py", *modules)]
 
 
 def data_origin():

@@ -1,10 +1,5 @@
-"""Benchmark command (make bench): python workflow/scripts/bench.py --help"""
+"""Benchmark command (make bench): python -m bnopt.bench --help (this file is the same)."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from bnopt.bench import main  # noqa: E402
+from bnopt.bench import main
 
 main()

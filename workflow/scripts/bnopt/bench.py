@@ -355,3 +355,7 @@ def device_label(device: torch.device, threads: int) -> str:
     peak = cpu_peak_tflops(threads)
     peak_text = f", peak ~{peak:.2f} TFLOP/s fp32" if peak else ""
     return f"cpu, {threads} threads{peak_text}"
+
+
+if __name__ == "__main__":
+    main()
