@@ -16,13 +16,13 @@ wildcard_constraints:
     run=RUN_PATTERN,
     experiment="|".join(config["experiments"]),
     family="|".join(FAMILIES),
+    figure="|".join(FIGURE),
 
 
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/probes.smk"
 include: "workflow/rules/figures.smk"
-include: "workflow/rules/extras.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/dln.smk"
 
@@ -31,11 +31,6 @@ rule all:
     default_target: True
     input:
         figures=expand(
-            "results/figures/{figure}.{ext}", figure=FIGURES, ext=["png", "pdf"]
-        ),
-        dln=expand(
-            "results/figures/{figure}.{ext}",
-            figure=DLN_FIGURE_NAMES,
-            ext=["png", "pdf"],
+            "results/figures/{figure}.{ext}", figure=FIGURE, ext=["png", "pdf"]
         ),
         report="results/report.html",

@@ -590,7 +590,7 @@ def test_evaluate_claims_adds_experiment_claims_when_their_tables_are_present():
         "noisy",
         "lp",
     ]
-    # In the order of CLAIM_GROUPS; the DLN's claims come from bnopt.dln_plots.dln_claims.
+    # In the order of CLAIM_GROUPS; the DLN's claims come from bnopt.dln_claims.dln_claims.
     assert list(dict.fromkeys(result["group"])) == list(claims.CLAIM_GROUPS)[:5]
 
 

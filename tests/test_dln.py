@@ -12,10 +12,11 @@ import torch
 from matplotlib.collections import PolyCollection
 from torch import nn
 
-from bnopt import dln, dln_plots
+from bnopt import dln, dln_claims, dln_plots
 from bnopt import runs as bn_runs
 from bnopt.claims import COLUMNS as CLAIM_COLUMNS
 from bnopt.claims import HELD, NOT_HELD, NOT_MEASURABLE
+from bnopt.figures import FIGURES
 from bnopt.models import LpNorm, weight_layers
 from bnopt.tables import family_table, read_run, read_table
 from conftest import ROOT, FakeIO, FakeSnakemake, tidy_rows
@@ -191,7 +192,6 @@ def test_the_dln_rules_ask_for_no_gpu():
     text = (ROOT / "workflow/rules/dln.smk").read_text()
     assert "gpu" not in text
     assert "threads: 1" in text
-    assert set(bn_runs.DLN_FIGURE_NAMES) == set(dln_plots.DLN_FIGURES)
 
 
 # Training outputs
@@ -319,15 +319,15 @@ def run_tables_adapter(trained, folder: Path) -> dict:
 def test_the_tables_and_plot_adapters_write_every_table_and_figure(tmp_path, trained):
     tables = run_tables_adapter(trained, tmp_path)
     assert read_table(tables["ics"])["layer"].dropna().nunique() == 2
-    for name, (_, families) in dln_plots.DLN_FIGURES.items():
+    for spec in (spec for spec in FIGURES if spec.experiment == "dln"):
+        name = spec.name
         fake = FakeSnakemake(
-            input=FakeIO(**{family: tables[family] for family in families}),
+            input=FakeIO(**{table: tables[table] for table in spec.tables}),
             output=FakeIO(png=str(tmp_path / f"{name}.png"), pdf=str(tmp_path / f"{name}.pdf")),
             log=FakeIO(str(tmp_path / f"{name}.log")),
+            wildcards=FakeIO(figure=name),
         )
-        runpy.run_path(
-            str(ROOT / "workflow/scripts/dln_plots.py"), init_globals={"snakemake": fake}
-        )
+        runpy.run_path(str(ROOT / "workflow/scripts/plot.py"), init_globals={"snakemake": fake})
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000
         assert (tmp_path / f"{name}.pdf").exists()
 
@@ -419,18 +419,11 @@ def test_dln_landscape_draws_ranges_over_eta_and_effective_beta():
     assert all(ax.get_yscale() == "log" for ax in fig.axes)
 
 
-def test_figures_without_data_say_so():
-    empty = pd.DataFrame()
-    for draw, families in dln_plots.DLN_FIGURES.values():
-        fig = draw(*[empty for _ in families])
-        assert any(text.get_text() == "no data" for ax in fig.axes for text in ax.texts)
-
-
 # Claims
 
 
 def verdicts(tables: dict) -> list[str]:
-    rows = dln_plots.dln_claims(tables)
+    rows = dln_claims.dln_claims(tables)
     assert all(list(row) == CLAIM_COLUMNS for row in rows)
     return [row["verdict"] for row in rows]
 
@@ -446,7 +439,7 @@ def test_claims_fail_when_standard_decorrelates_or_bn_is_not_smoother():
     ics = pd.concat([ics, ics_table([0.9, 0.2, 0.1, 0.3], [0.9, 0.1, -0.5, 0.2], lrs=(1e-7,))])
     _, _, beta = landscape_tables(lrs=(1e-6,))
     beta.loc[beta["normalization"] == "none", "value"] = 5e6  # only 5x BN's 1e6
-    rows = dln_plots.dln_claims({"ics": ics, "beta": beta})
+    rows = dln_claims.dln_claims({"ics": ics, "beta": beta})
     assert [row["verdict"] for row in rows] == [NOT_HELD, NOT_HELD, NOT_MEASURABLE]
     assert "lr 1e-07" in rows[0]["statistic"] and "Standard / BN = 5" in rows[1]["statistic"]
 
@@ -463,7 +456,7 @@ def test_claims_are_not_measurable_without_a_standard_bn_pair():
 
 def test_the_beta_claim_reports_other_learning_rates_as_context():
     _, _, beta = landscape_tables(lrs=(1e-6, 1e-7))
-    row = dln_plots.dln_claims({"beta": beta})[1]
+    row = dln_claims.dln_claims({"beta": beta})[1]
     assert row["verdict"] == HELD
     assert "Context, not judged: lr 1e-07" in row["statistic"]
 
@@ -473,7 +466,7 @@ LP_SCALES = (("none", 100.0), ("batch", 1.0), ("l1", 2.0), ("l2", 1.0))
 
 def test_the_lp_claim_holds_when_every_lp_run_is_far_smoother_than_standard():
     _, _, beta = landscape_tables(lrs=(1e-6, 1e-7), scales=LP_SCALES)
-    row = dln_plots.dln_claims({"beta": beta})[2]
+    row = dln_claims.dln_claims({"beta": beta})[2]
     assert row["verdict"] == HELD
     assert "lr 1e-06" in row["statistic"] and "lr 1e-07" not in row["statistic"]
     assert "Standard / ℓ1 = 50" in row["statistic"] and "Not measured: ℓ∞" in row["statistic"]
@@ -481,7 +474,7 @@ def test_the_lp_claim_holds_when_every_lp_run_is_far_smoother_than_standard():
 
 def test_the_lp_claim_fails_when_one_lp_run_is_not_smoother():
     _, _, beta = landscape_tables(scales=(*LP_SCALES, ("linf", 20.0)))
-    row = dln_plots.dln_claims({"beta": beta})[2]
+    row = dln_claims.dln_claims({"beta": beta})[2]
     assert row["verdict"] == NOT_HELD
     assert "Standard / ℓ∞ = 5" in row["statistic"] and "Not measured" not in row["statistic"]
 
@@ -489,7 +482,7 @@ def test_the_lp_claim_fails_when_one_lp_run_is_not_smoother():
 def test_the_lp_claim_is_judged_at_another_lr_when_1e6_lacks_lp_runs():
     _, _, beta = landscape_tables(lrs=(1e-7,), scales=LP_SCALES)
     standard_only = landscape_tables(lrs=(1e-6,), scales=(("none", 100.0),))[2]
-    row = dln_plots.dln_claims({"beta": pd.concat([beta, standard_only])})[2]
+    row = dln_claims.dln_claims({"beta": pd.concat([beta, standard_only])})[2]
     assert row["verdict"] == HELD and "lr 1e-07" in row["statistic"]
     two_steps = beta[beta["step"] <= 100]
-    assert dln_plots.dln_claims({"beta": two_steps})[2]["verdict"] == NOT_MEASURABLE
+    assert dln_claims.dln_claims({"beta": two_steps})[2]["verdict"] == NOT_MEASURABLE

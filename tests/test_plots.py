@@ -239,48 +239,10 @@ def test_fig7_effective_beta_lines_and_two_over_lr():
     assert lines["none|0.1"].get_color() != lines["batch|0.1"].get_color()
 
 
-@pytest.mark.parametrize("name", list(plots.FIGURES))
-def test_empty_input_draws_no_data_note(name):
-    function, families = plots.FIGURES[name]
-    fig = function(*[pd.DataFrame(columns=TIDY_COLUMNS) for _ in families])
-    assert isinstance(fig, Figure)
-    assert "no data" in texts(fig)
-
-
 def test_runs_with_only_nonfinite_values_count_as_missing():
     records = series("none", 0.1, "train_accuracy", [0, 100], [np.nan, np.inf])
     fig = plots.fig1_training(tidy_table(records))
     assert "no data" in texts(fig)
-
-
-def test_registry_names_functions_and_families():
-    assert list(plots.FIGURES) == [
-        "fig1_training",
-        "fig2_test_accuracy",
-        "fig3_ics_l2",
-        "fig4_ics_cosine",
-        "fig5_loss_landscape",
-        "fig6_gradient_predictiveness",
-        "fig7_beta_smoothness",
-        "noisy_bn_training",
-        "noisy_bn_distributions",
-        "noisy_bn_moments",
-        "lp_training",
-        "lp_distributions",
-        "lp_landscape",
-        "grad_change_vs_eta",
-        "lr_envelope_not_a_landscape",
-    ]
-    families = {families for _, families in plots.FIGURES.values()}
-    assert families == {
-        ("metrics",),
-        ("ics",),
-        ("landscape",),
-        ("predictiveness",),
-        ("beta",),
-        ("activations",),
-        ("landscape", "predictiveness", "beta"),
-    }
 
 
 def test_save_figure_writes_png_and_pdf(tmp_path, metrics):

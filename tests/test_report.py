@@ -8,32 +8,14 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from bnopt import plots, report
+from bnopt import report
 from bnopt.claims import CLAIM_GROUPS
 from bnopt.claims import COLUMNS as CLAIM_COLUMNS
-from bnopt.runs import DLN_FIGURE_NAMES
+from bnopt.figures import FIGURE, PAPER_FIGURES
 
 ROOT = Path(__file__).resolve().parents[1]
 
-FIGURE_NAMES = [
-    "fig1_training",
-    "fig2_test_accuracy",
-    "fig3_ics_l2",
-    "fig4_ics_cosine",
-    "fig5_loss_landscape",
-    "fig6_gradient_predictiveness",
-    "fig7_beta_smoothness",
-]
-EXTRA_FIGURE_NAMES = [
-    "noisy_bn_training",
-    "noisy_bn_distributions",
-    "noisy_bn_moments",
-    "lp_training",
-    "lp_distributions",
-    "lp_landscape",
-    "grad_change_vs_eta",
-    "lr_envelope_not_a_landscape",
-]
+FIGURE_NAMES = list(PAPER_FIGURES)
 VERDICTS = [
     "held",
     "did not hold",
@@ -178,7 +160,7 @@ def built(tmp_path) -> tuple[str, ReportParser]:
     for name in FIGURE_NAMES:
         png = tmp_path / f"{name}.png"
         write_png(png)
-        figures.append({"name": name, "png": str(png), "caption": report.FIGURE_CAPTIONS[name]})
+        figures.append({"name": name, "png": str(png), "caption": FIGURE[name].caption()})
     out = tmp_path / "report" / "report.html"
     report.build_report(CONFIG, make_runs(), figures, make_claims(), out)
     text = out.read_text(encoding="utf-8")
@@ -198,9 +180,9 @@ def test_all_figures_embedded_as_png_data_uris(built):
 
 
 def test_captions_shown(built):
-    text, _ = built
-    assert "Loss landscape: at every probed step t" in text
-    assert "the η grid of the config" in text
+    text = " ".join(built[0].split())
+    assert "<strong>Loss landscape</strong> (paper Fig 4a). At every probed step t" in text
+    assert "the η grid of the config, multiples of the learning rate" in text
 
 
 def test_claims_table_lists_every_claim_and_verdict(built):
@@ -311,20 +293,10 @@ def test_no_network_references(built):
     assert "url(" not in text
 
 
-def test_figure_captions_cover_every_figure():
-    dln_figures = list(DLN_FIGURE_NAMES)
-    assert list(report.FIGURE_CAPTIONS) == FIGURE_NAMES + EXTRA_FIGURE_NAMES + dln_figures
-    assert list(report.FIGURE_CAPTIONS) == list(plots.FIGURES) + dln_figures
-    assert all(len(caption) > 60 for caption in report.FIGURE_CAPTIONS.values())
-    assert report.FIGURE_CAPTIONS["lr_envelope_not_a_landscape"].startswith(
-        "Not the paper's loss landscape."
-    )
-
-
-def test_snakemake_report_caption_file_for_every_figure():
-    captions = ROOT / "workflow" / "report"
-    for name in plots.FIGURES:
-        assert len((captions / f"{name}.rst").read_text(encoding="utf-8")) > 60, name
+def test_a_caption_is_rendered_from_its_restructuredtext():
+    html_caption = report.caption_html("**Bold** (paper Fig 1). ``a < b`` & w_t, ‖g‖₂.")
+    assert html_caption.startswith("<strong>Bold</strong> (paper Fig 1).")
+    assert '<tt class="docutils literal">a &lt; b</tt> &amp; w_t, ‖g‖₂.' in html_caption
 
 
 def test_claim_groups_become_heading_rows_in_one_table(tmp_path):
@@ -355,7 +327,8 @@ def test_missing_caption_falls_back_to_default(tmp_path):
     out = tmp_path / "report.html"
     figures = [{"name": "fig7_beta_smoothness", "png": png, "caption": ""}]
     report.build_report(CONFIG, [], figures, make_claims(), out)
-    assert "Effective β-smoothness: at every probed step" in out.read_text(encoding="utf-8")
+    text = out.read_text(encoding="utf-8")
+    assert "<strong>Effective beta-smoothness</strong> (paper Fig 4c). At every probed" in text
 
 
 def test_non_png_figure_is_rejected(tmp_path):

@@ -15,16 +15,11 @@ import pytest
 import yaml
 
 from bnopt import data
+from bnopt.figures import FIGURE
 from conftest import ROOT
 
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
-FIGURES = [
-    "fig1_training", "fig2_test_accuracy", "fig3_ics_l2", "fig4_ics_cosine",
-    "fig5_loss_landscape", "fig6_gradient_predictiveness", "fig7_beta_smoothness",
-    "noisy_bn_training", "noisy_bn_distributions", "noisy_bn_moments", "lp_training",
-    "lp_distributions", "lp_landscape", "grad_change_vs_eta", "lr_envelope_not_a_landscape",
-    "dln_ics", "dln_training", "dln_landscape",
-]  # fmt: skip
+FIGURES = list(FIGURE)
 
 
 def workflow_copy(folder: Path) -> Path:
@@ -78,7 +73,7 @@ def test_paper_config_dry_run_lists_download_prepare_and_every_run(copy):
     assert jobs["train"] == 10 and jobs["tables"] == 5 and jobs["report"] == 1
     # {none, batch, l1, l2, linf} x {1e-6, 1e-7}
     assert jobs["dln_train"] == 10 and jobs["dln_tables"] == 1
-    assert all(jobs[f] == 1 for f in FIGURES)
+    assert jobs["figure"] == len(FIGURES) == 18
 
 
 def test_demo_config_dry_run_lists_synthetic_data(copy):
@@ -103,7 +98,7 @@ def test_one_figure_as_target_schedules_only_its_runs(copy):
     out = snakemake(copy, "-n", "--cores", "4", "results/figures/fig5_loss_landscape.png").stdout
     assert planned_runs(out) == {"none_lr0.1_seed0", "batch_lr0.1_seed0"}
     jobs = planned_jobs(out)
-    assert jobs["train"] == 2 and "report" not in jobs and "fig1_training" not in jobs
+    assert jobs["train"] == 2 and jobs["figure"] == 1 and "report" not in jobs
 
 
 BAD_VALUES = [
@@ -255,7 +250,7 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
         f.write("\n# an edit of the plotting code\n")
     jobs = planned_jobs(snakemake(copy, "-n", *demo).stdout)
     assert "train" not in jobs and "tables" not in jobs
-    assert jobs["fig1_training"] == 1 and jobs["report"] == 1
+    assert jobs["figure"] == len(FIGURES) and jobs["report"] == 1
     snakemake(copy, *demo)
     # A new learning rate in an experiment adds only the new runs.
     config = yaml.safe_load((copy / "config/demo.yaml").read_text())

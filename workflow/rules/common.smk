@@ -20,15 +20,13 @@ if Path(bnopt.__file__).resolve().parent != PACKAGE:
     )
 
 from bnopt.config import ConfigError, check_config
+from bnopt.figures import FIGURE
 from bnopt.runs import (
-    DLN_FIGURE_NAMES,
     dln_runs,
     dln_runtime_minutes,
     dln_settings,
     EXTRA_CLAIM_TABLES,
-    EXTRA_FIGURES,
     FAMILIES,
-    FIGURES,
     RUN_PATTERN,
     all_runs,
     experiment_runs,
@@ -100,3 +98,12 @@ def experiment_outputs(kind):
 def train_runtime_minutes(wildcards):
     """SLURM time limit: 30 min + 1 min per 500 steps (paper: 60 min per run)."""
     return 30 + config["train"]["steps"] // 500
+
+
+def figure_inputs(wildcards):
+    """The tables a figure reads (by name) and the code that draws it."""
+    spec = FIGURE[wildcards.figure]
+    modules = dict.fromkeys(
+        ("figures.py", "tables.py", "plots.py", f"{spec.module}.py")
+    )
+    return {**spec.table_paths(), "code": package(*modules)}

@@ -1,12 +1,8 @@
-DLN_PLOT_CODE = package("tables.py", "plots.py", "claims.py", "dln_plots.py")
 DLN_RUNS = dln_runs(config)
 
 
 localrules:
     dln_tables,
-    dln_ics,
-    dln_training,
-    dln_landscape,
 
 
 rule dln_train:
@@ -59,62 +55,3 @@ rule dln_tables:
         "../../environment.yml"
     script:
         "../scripts/dln_tables.py"
-
-
-rule dln_ics:
-    input:
-        ics="results/tables/dln/ics.tsv",
-        code=DLN_PLOT_CODE,
-    output:
-        png=report(
-            "results/figures/dln_ics.png",
-            caption="../report/dln_ics.rst",
-            category="Deep linear network",
-        ),
-        pdf="results/figures/dln_ics.pdf",
-    log:
-        "logs/figures/dln_ics.log",
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/dln_plots.py"
-
-
-rule dln_training:
-    input:
-        metrics="results/tables/dln/metrics.tsv",
-        code=DLN_PLOT_CODE,
-    output:
-        png=report(
-            "results/figures/dln_training.png",
-            caption="../report/dln_training.rst",
-            category="Deep linear network",
-        ),
-        pdf="results/figures/dln_training.pdf",
-    log:
-        "logs/figures/dln_training.log",
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/dln_plots.py"
-
-
-rule dln_landscape:
-    input:
-        landscape="results/tables/dln/landscape.tsv",
-        predictiveness="results/tables/dln/predictiveness.tsv",
-        beta="results/tables/dln/beta.tsv",
-        code=DLN_PLOT_CODE,
-    output:
-        png=report(
-            "results/figures/dln_landscape.png",
-            caption="../report/dln_landscape.rst",
-            category="Deep linear network",
-        ),
-        pdf="results/figures/dln_landscape.pdf",
-    log:
-        "logs/figures/dln_landscape.log",
-    conda:
-        "../../environment.yml"
-    script:
-        "../scripts/dln_plots.py"

@@ -4,10 +4,8 @@ localrules:
 
 rule report:
     input:
-        figures=expand(
-            "results/figures/{figure}.png",
-            figure=[*FIGURES, *EXTRA_FIGURES, *DLN_FIGURE_NAMES],
-        ),
+        figures=expand("results/figures/{figure}.png", figure=FIGURE),
+        captions=[os.path.relpath(spec.caption_path) for spec in FIGURE.values()],
         metrics="results/tables/training/metrics.tsv",
         ics="results/tables/ics/ics.tsv",
         landscape="results/tables/landscape/landscape.tsv",
@@ -17,7 +15,9 @@ rule report:
         dln_tables=expand("results/tables/dln/{family}.tsv", family=["ics", "beta"]),
         meta=run_outputs("meta.json", all_runs(config)),
         dln_meta=expand("results/dln/runs/{run}/meta.json", run=dln_runs(config)),
-        code=package("tables.py", "claims.py", "report.py", "dln_plots.py"),
+        code=package(
+            "figures.py", "tables.py", "claims.py", "report.py", "dln_claims.py"
+        ),
     output:
         "results/report.html",
     log:

@@ -1,10 +1,9 @@
-from pathlib import Path
-
+from bnopt.figures import FIGURE
 from bnopt.logs import log_to
-from bnopt.plots import FIGURES, save_figure
+from bnopt.plots import save_figure
 from bnopt.tables import read_table
 
-with log_to(snakemake.log[0], Path(snakemake.output.png).stem):
-    draw, families = FIGURES[Path(snakemake.output.png).stem]
-    figure = draw(*[read_table(snakemake.input[family]) for family in families])
+with log_to(snakemake.log[0], snakemake.wildcards.figure):
+    spec = FIGURE[snakemake.wildcards.figure]
+    figure = spec.draw_function()(*[read_table(snakemake.input[t]) for t in spec.tables])
     save_figure(figure, snakemake.output.png, snakemake.output.pdf)

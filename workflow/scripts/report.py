@@ -4,9 +4,10 @@ from pathlib import Path
 import pandas as pd
 
 from bnopt.claims import evaluate_claims
-from bnopt.dln_plots import dln_claims
+from bnopt.dln_claims import dln_claims
+from bnopt.figures import FIGURE
 from bnopt.logs import log_to
-from bnopt.report import FIGURE_CAPTIONS, build_report
+from bnopt.report import build_report
 from bnopt.tables import read_table
 
 with log_to(snakemake.log[0], "report") as log:
@@ -19,7 +20,7 @@ with log_to(snakemake.log[0], "report") as log:
     runs = [json.loads(Path(path).read_text()) for path in i.meta]
     dln_runs = [json.loads(Path(path).read_text()) for path in i.dln_meta]
     figures = [
-        {"name": Path(p).stem, "png": p, "caption": FIGURE_CAPTIONS[Path(p).stem]}
+        {"name": Path(p).stem, "png": p, "caption": FIGURE[Path(p).stem].caption()}
         for p in i.figures
     ]
     claims = pd.concat(

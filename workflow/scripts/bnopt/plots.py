@@ -1143,22 +1143,3 @@ def save_figure(fig: Figure, png_path, pdf_path) -> None:
     for path in (Path(png_path), Path(pdf_path)):
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=DPI, bbox_inches="tight")
-
-
-FIGURES: dict[str, tuple[Callable[..., Figure], tuple[str, ...]]] = {
-    "fig1_training": (fig1_training, ("metrics",)),
-    "fig2_test_accuracy": (fig2_test_accuracy, ("metrics",)),
-    "fig3_ics_l2": (fig3_ics_l2, ("ics",)),
-    "fig4_ics_cosine": (fig4_ics_cosine, ("ics",)),
-    "fig5_loss_landscape": (fig5_loss_landscape, ("landscape",)),
-    "fig6_gradient_predictiveness": (fig6_gradient_predictiveness, ("predictiveness",)),
-    "fig7_beta_smoothness": (fig7_beta_smoothness, ("beta",)),
-    "noisy_bn_training": (noisy_bn_training, ("metrics",)),
-    "noisy_bn_distributions": (noisy_bn_distributions, ("activations",)),
-    "noisy_bn_moments": (noisy_bn_moments, ("activations",)),
-    "lp_training": (lp_training, ("metrics",)),
-    "lp_distributions": (lp_distributions, ("activations",)),
-    "lp_landscape": (lp_landscape, ("landscape", "predictiveness", "beta")),
-    "grad_change_vs_eta": (grad_change_vs_eta, ("predictiveness",)),
-    "lr_envelope_not_a_landscape": (lr_envelope_not_a_landscape, ("metrics",)),
-}

@@ -12,125 +12,19 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from docutils.core import publish_parts
 
 from bnopt.claims import CLAIM_GROUPS
+from bnopt.figures import FIGURE
 
-FIGURE_CAPTIONS = {
-    "fig1_training": (
-        "Training performance: training accuracy (left) and training loss (right) on each "
-        "step's own minibatch, against the SGD step. Colour = learning rate; solid = Standard "
-        "VGG, dashed = Standard + BatchNorm. An X marks where a diverged run stopped. With "
-        "several seeds, the line is the mean and the band the min..max over seeds."
-    ),
-    "fig2_test_accuracy": (
-        "Test performance: accuracy on the full test set at every evaluation step, in eval "
-        "mode (BatchNorm running statistics). Colour = learning rate; solid = Standard, "
-        "dashed = Standard + BatchNorm; X = diverged run."
-    ),
-    "fig3_ics_l2": (
-        "Internal covariate shift as a change of gradient (Definition 2.1): at every probed "
-        "step, ‖G − G′‖₂ between the gradient G of a layer's weight on the step's minibatch and "
-        "the gradient G′ of the same layer on the same minibatch after only the preceding layers "
-        "took this step's SGD update; train-mode BN; log y-axis. Colour = learning rate, line "
-        "style = normalisation."
-    ),
-    "fig4_ics_cosine": (
-        "Internal covariate shift as cos(G, G′), the cosine between a layer's gradient before "
-        "and after the preceding layers' update on the same minibatch (1 = unchanged "
-        "direction, dashed line). Colour = learning rate, line style = normalisation."
-    ),
-    "fig5_loss_landscape": (
-        "Loss landscape: at every probed step t, the range over η (the η grid of the config, "
-        "multiples of the learning rate) of L(w_t − ηg) on the step's own minibatch, where g is "
-        "the step's gradient over all parameters; train-mode BN, each η from the saved w_t. "
-        "Shaded band = min..max over η (with several seeds: mean of the per-seed minima .. mean "
-        "of the per-seed maxima); log y-axis."
-    ),
-    "fig6_gradient_predictiveness": (
-        "Gradient predictiveness: at every probed step t, the range over η (the η grid of the "
-        "config) of ‖∇L(w_t − ηg) − g‖₂, the l2 change of the full gradient after a step of "
-        "length η along −g on the same minibatch; train-mode BN, each η from the saved w_t. "
-        "Shaded band = min..max over η (seeds combined as in the loss landscape)."
-    ),
-    "fig7_beta_smoothness": (
-        "Effective β-smoothness: at every probed step t, max over η (the η grid of the config) "
-        "of ‖∇L(w_t − ηg) − g‖₂ / ‖ηg‖₂ on the step's own minibatch, train-mode BN. The dotted "
-        "line marks 2/lr, where the sharpness of plain SGD tends to settle."
-    ),
-    "noisy_bn_training": (
-        "Noisy BatchNorm, training (paper Fig 2, left): training accuracy on each step's own "
-        "minibatch against the step for Standard VGG, VGG with BatchNorm and VGG with noisy "
-        "BatchNorm (after every BN layer, each unit's output is scaled and shifted by fresh "
-        "random amounts at every step, Algorithm 1 of the paper). Colour and line style = "
-        "normalisation; one panel per learning rate. Accuracy logged at every step is "
-        "averaged over bins of steps, at least 100 bins per run (the title gives the width)."
-    ),
-    "noisy_bn_distributions": (
-        "Noisy BatchNorm, activation distributions (paper Fig 2, right): for one channel per "
-        "layer, chosen at initialisation, the kernel density of its pre-ReLU values on the "
-        "step's training batch, at up to eight evenly spaced probed steps stacked upwards "
-        "(the y-axis labels and the colour give the step). Rows = layers, columns = "
-        "normalisation. Each density is scaled to its own peak; the x-axis is per panel. "
-        "With several seeds the lowest is shown, since each seed samples its own channel."
-    ),
-    "noisy_bn_moments": (
-        "Noisy BatchNorm, moments of the activations (paper Fig 8): for the same channels, "
-        "the change of the mean μ and variance σ² of the pre-ReLU values between consecutive "
-        "probed steps (|μₜ₊₁ − μₜ|, |σ²ₜ₊₁ − σ²ₜ|, log axis) and their drift from the first "
-        "probed step (μₜ − μ₀, σ²ₜ − σ²₀). Rows = layers; colour and line style = "
-        "normalisation."
-    ),
-    "lp_training": (
-        "ℓp normalisation, training (paper Fig 12): training accuracy against the step for "
-        "Standard VGG, BatchNorm and the ℓ1, ℓ2 and ℓ∞ normalisations (BN's centring, but "
-        "divided by the mean absolute value, the root mean square or the maximum absolute "
-        "value per channel). Colour and line style = normalisation; one panel per learning "
-        "rate; dense logging averaged over bins of steps."
-    ),
-    "lp_distributions": (
-        "ℓp normalisation, activation distributions of layer #10 (paper Fig 13): the kernel "
-        "density of one channel's pre-ReLU values at up to eight evenly spaced probed steps, "
-        "one panel per normalisation, drawn as in noisy_bn_distributions."
-    ),
-    "lp_landscape": (
-        "ℓp normalisation, landscape (paper Fig 6): per probed step, the range over η of the "
-        "loss L(w_t − ηg) (left, log axis) and of the gradient change ‖∇L(w_t − ηg) − g‖₂ "
-        "(middle) as shaded bands, and the effective β-smoothness, max over η of "
-        "‖∇L(w_t − ηg) − g‖₂ / ‖ηg‖₂ (right, with 2/lr dotted), measured as in "
-        "fig5_loss_landscape to fig7_beta_smoothness. Colour and line style = normalisation."
-    ),
-    "grad_change_vs_eta": (
-        "Gradient change against step size (paper Fig 11): ‖∇L(w_t − ηg) − g‖₂ against η "
-        "for every η of the grid, one line per probed step t coloured by the step (colour "
-        "bar), one panel per normalisation and learning rate, log-log axes. Several seeds "
-        "are averaged per step and η."
-    ),
-    "lr_envelope_not_a_landscape": (
-        "Not the paper's loss landscape. What the seed notebooks drew under that name: per "
-        "normalisation, the band between the lowest and the highest training loss of "
-        "separate training runs at different learning rates, against the step (log axis). "
-        "It says how the learning rate changes training, not how smooth the loss is along "
-        "the gradient; the paper's landscape (range over η of L(w_t − ηg) within one run) is "
-        "fig5_loss_landscape. Shown only so that readers of those notebooks can compare."
-    ),
-    "dln_ics": (
-        "Deep linear network (25 bias-free 10x10 layers, full-batch gradient descent on "
-        "||W_25 ... W_1 X − A X||_F², 1,000 Gaussian samples; the config's dln section may "
-        "change these): internal covariate shift of the layers in dln.ics_layers (#9 and #17 "
-        "by default) as cos(G, G′) (top) and ‖G − G′‖₂ (bottom, log axis), for each "
-        "normalisation and learning rate of the config."
-    ),
-    "dln_training": (
-        "Deep linear network: training loss (full batch, log axis) against the step, for "
-        "each normalisation (none, BatchNorm, ℓ1, ℓ2, ℓ∞ by default) and learning rate."
-    ),
-    "dln_landscape": (
-        "Deep linear network: at every probed step, the range over η (multiples of the lr "
-        "from 1/100 to 30) of the loss L(w_t − ηg), of ‖∇L(w_t − ηg) − g‖₂, and the "
-        "effective β (max over η of their ratio to ‖ηg‖₂), log axes, one colour per "
-        "normalisation; 2/lr dotted."
-    ),
-}
+
+def caption_html(rst: str) -> str:
+    """A figure's caption (reStructuredText, workflow/report/<figure>.rst) as inline HTML,
+    rendered by docutils as `snakemake --report` renders the same file."""
+    settings = {"report_level": 5, "halt_level": 5, "warning_stream": False}
+    body = publish_parts(rst, writer="html", settings_overrides=settings)["body"].strip()
+    return body.removeprefix("<p>").removesuffix("</p>")
+
 
 NORMALIZATION_LABELS = {
     "none": "Standard",
@@ -338,12 +232,15 @@ def figure_verdicts(name: str, claims: pd.DataFrame) -> str:
 
 
 def figure_block(figure: dict, claims: pd.DataFrame) -> str:
-    caption = figure.get("caption") or FIGURE_CAPTIONS.get(figure["name"], figure["name"])
+    name = figure["name"]
+    caption = caption_html(
+        figure.get("caption") or (FIGURE[name].caption() if name in FIGURE else name)
+    )
     verdicts = figure_verdicts(figure["name"], claims)
     return (
         f'<figure id="{esc(figure["name"])}">'
         f'<img src="{png_data_uri(figure["png"])}" alt="{esc(figure["name"])}">'
-        f"<figcaption><strong>{esc(figure['name'])}.</strong> {esc(caption)}"
+        f"<figcaption><code>{esc(figure['name'])}</code> {caption}"
         f'<br><span class="figure-verdicts">{verdicts}</span></figcaption>'
         "</figure>"
     )

@@ -11,25 +11,6 @@ import re
 
 from .execution import EXECUTION_KEYS, device_type
 
-FIGURES = {
-    "fig1_training": "training",
-    "fig2_test_accuracy": "training",
-    "fig3_ics_l2": "ics",
-    "fig4_ics_cosine": "ics",
-    "fig5_loss_landscape": "landscape",
-    "fig6_gradient_predictiveness": "landscape",
-    "fig7_beta_smoothness": "landscape",
-}
-EXTRA_FIGURES = {
-    "noisy_bn_training": "noisy",
-    "noisy_bn_distributions": "noisy",
-    "noisy_bn_moments": "noisy",
-    "lp_training": "lp",
-    "lp_distributions": "lp",
-    "lp_landscape": "lp",
-    "grad_change_vs_eta": "landscape",
-    "lr_envelope_not_a_landscape": "training",
-}
 # Tables of the extra experiments that the report's claims read, as "<experiment>/<family>".
 EXTRA_CLAIM_TABLES = (
     "noisy/metrics",
@@ -39,8 +20,6 @@ EXTRA_CLAIM_TABLES = (
     "lp/predictiveness",
     "lp/beta",
 )
-# Figures of the deep linear network, drawn by bnopt.dln_plots.DLN_FIGURES.
-DLN_FIGURE_NAMES = ("dln_ics", "dln_training", "dln_landscape")
 FAMILIES = ("metrics", "ics", "landscape", "predictiveness", "beta", "activations")
 RUN_PATTERN = r"(none|batch|noisy_batch|l1|l2|linf)_lr[0-9.e+-]+_seed[0-9]+"
 _RUN = re.compile(r"(?P<normalization>[a-z0-9_]+?)_lr(?P<lr>[0-9.e+-]+)_seed(?P<seed>[0-9]+)")

@@ -81,3 +81,8 @@ def write_tables(runs: list[dict], outputs: dict) -> None:
 
 def read_table(path) -> pd.DataFrame:
     return pd.read_csv(path, sep="\t")
+
+
+def at_lr(rows: pd.DataFrame, lr: float) -> pd.DataFrame:
+    """The rows of the runs at learning rate `lr` (compared with a float tolerance)."""
+    return rows[np.isclose(rows["lr"].astype(float), lr)]

@@ -1,0 +1,67 @@
+"""The registry of figures: each figure declared once, drawable, captioned, with a rule."""
+
+import inspect
+
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from bnopt import dln_plots, plots, report
+from bnopt.figures import FIGURE, FIGURES, PAPER_FIGURES
+from bnopt.runs import FAMILIES
+from conftest import ROOT
+
+TIDY_COLUMNS = ["run", "normalization", "lr", "seed", "step", "quantity", "value", "layer",
+                "eta", "diverged_at"]  # fmt: skip
+
+
+def test_every_figure_is_declared_once_with_known_tables():
+    names = [spec.name for spec in FIGURES]
+    assert len(names) == len(set(names)) == len(FIGURE) == 18
+    assert PAPER_FIGURES == tuple(f"fig{i}_" + n for i, n in enumerate(
+        ["training", "test_accuracy", "ics_l2", "ics_cosine", "loss_landscape",
+         "gradient_predictiveness", "beta_smoothness"], start=1))  # fmt: skip
+    for spec in FIGURES:
+        assert spec.tables and set(spec.tables) <= set(FAMILIES), spec.name
+        assert spec.category and spec.paper, spec.name
+
+
+def test_every_figure_function_of_the_plot_modules_is_registered():
+    drawn = {spec.draw for spec in FIGURES}
+    for module in (plots, dln_plots):
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            returns = inspect.signature(function).return_annotation
+            if function.__module__ == module.__name__ and returns in (Figure, "Figure"):
+                if name.startswith(("fig", "dln_", "noisy_", "lp_", "grad_", "lr_")):
+                    assert f"{module.__name__.split('.')[-1]}.{name}" in drawn, name
+
+
+@pytest.mark.parametrize("name", list(FIGURE))
+def test_empty_input_draws_a_no_data_note(name):
+    spec = FIGURE[name]
+    fig = spec.draw_function()(*[pd.DataFrame(columns=TIDY_COLUMNS) for _ in spec.tables])
+    assert isinstance(fig, Figure)
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts] + [t.get_text() for t in fig.texts]
+    assert any("no data" in text for text in texts)
+
+
+@pytest.mark.parametrize("name", list(FIGURE))
+def test_each_caption_is_valid_restructuredtext_with_the_papers_figure(name):
+    spec = FIGURE[name]
+    rst = spec.caption()
+    assert rst.startswith("**") and len(rst) > 150, name
+    html = report.caption_html(rst)
+    assert "system-message" not in html and "problematic" not in html, html
+    if spec.paper.startswith("Fig"):
+        assert f"(paper {spec.paper}" in rst, name
+
+
+def test_one_rule_draws_every_figure_and_snakemake_reads_the_same_captions():
+    rules = {p.name: p.read_text() for p in (ROOT / "workflow" / "rules").glob("*.smk")}
+    assert rules["figures.smk"].count("\nrule ") == 1
+    assert "../scripts/plot.py" in rules["figures.smk"]
+    others = "".join(text for name, text in rules.items() if name != "figures.smk")
+    assert "report(" not in others and "../scripts/plot.py" not in others
+    assert (ROOT / "workflow/report/figure.rst").read_text().strip() == (
+        "{{ snakemake.params.caption }}"
+    )

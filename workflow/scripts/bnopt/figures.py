@@ -1,0 +1,93 @@
+"""The registry of figures: every figure of the workflow, declared once.
+
+An entry names the figure (its file name under results/figures/), the experiment whose
+tables it reads (results/tables/<experiment>/<table>.tsv), the draw function, the category
+of both reports and the paper's figure number. Its caption is the one file
+workflow/report/<name>.rst, read by this workflow's report and by `snakemake --report`.
+The figure rule, the report's list and the tests all iterate this registry. Kept free of
+plotting imports, so that parsing the workflow stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+CAPTIONS = Path(__file__).resolve().parents[2] / "report"
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    name: str
+    experiment: str
+    tables: tuple[str, ...]
+    draw: str  # "<module of bnopt>.<function>", imported only to draw
+    category: str
+    paper: str  # the paper's figure number, or "not in the paper"
+
+    @property
+    def module(self) -> str:
+        return self.draw.split(".")[0]
+
+    def table_paths(self) -> dict[str, str]:
+        return {table: f"results/tables/{self.experiment}/{table}.tsv" for table in self.tables}
+
+    def draw_function(self) -> Callable:
+        module, function = self.draw.split(".")
+        return getattr(importlib.import_module(f"bnopt.{module}"), function)
+
+    @property
+    def caption_path(self) -> Path:
+        return CAPTIONS / f"{self.name}.rst"
+
+    def caption(self) -> str:
+        """The caption as reStructuredText."""
+        return self.caption_path.read_text(encoding="utf-8").strip()
+
+
+LANDSCAPE = ("landscape", "predictiveness", "beta")
+
+FIGURES: tuple[FigureSpec, ...] = (
+    FigureSpec("fig1_training", "training", ("metrics",), "plots.fig1_training",
+               "Training", "Fig 1a"),
+    FigureSpec("fig2_test_accuracy", "training", ("metrics",), "plots.fig2_test_accuracy",
+               "Training", "Fig 1b"),
+    FigureSpec("fig3_ics_l2", "ics", ("ics",), "plots.fig3_ics_l2",
+               "Internal covariate shift", "Fig 3"),
+    FigureSpec("fig4_ics_cosine", "ics", ("ics",), "plots.fig4_ics_cosine",
+               "Internal covariate shift", "Fig 3"),
+    FigureSpec("fig5_loss_landscape", "landscape", ("landscape",), "plots.fig5_loss_landscape",
+               "Loss landscape", "Fig 4a"),
+    FigureSpec("fig6_gradient_predictiveness", "landscape", ("predictiveness",),
+               "plots.fig6_gradient_predictiveness", "Loss landscape", "Fig 4b"),
+    FigureSpec("fig7_beta_smoothness", "landscape", ("beta",), "plots.fig7_beta_smoothness",
+               "Loss landscape", "Fig 4c"),
+    FigureSpec("noisy_bn_training", "noisy", ("metrics",), "plots.noisy_bn_training",
+               "Noisy BatchNorm", "Fig 2, left"),
+    FigureSpec("noisy_bn_distributions", "noisy", ("activations",),
+               "plots.noisy_bn_distributions", "Noisy BatchNorm", "Fig 2, right"),
+    FigureSpec("noisy_bn_moments", "noisy", ("activations",), "plots.noisy_bn_moments",
+               "Noisy BatchNorm", "Fig 8"),
+    FigureSpec("lp_training", "lp", ("metrics",), "plots.lp_training",
+               "l_p normalisation", "Fig 12"),
+    FigureSpec("lp_distributions", "lp", ("activations",), "plots.lp_distributions",
+               "l_p normalisation", "Fig 13"),
+    FigureSpec("lp_landscape", "lp", LANDSCAPE, "plots.lp_landscape",
+               "l_p normalisation", "Fig 6"),
+    FigureSpec("grad_change_vs_eta", "landscape", ("predictiveness",),
+               "plots.grad_change_vs_eta", "Loss landscape", "Fig 11"),
+    FigureSpec("lr_envelope_not_a_landscape", "training", ("metrics",),
+               "plots.lr_envelope_not_a_landscape", "Seed notebooks' variant",
+               "not in the paper"),
+    FigureSpec("dln_ics", "dln", ("ics",), "dln_plots.dln_ics",
+               "Deep linear network", "Figs 3b, 9"),
+    FigureSpec("dln_training", "dln", ("metrics",), "dln_plots.dln_training",
+               "Deep linear network", "Fig 9"),
+    FigureSpec("dln_landscape", "dln", LANDSCAPE, "dln_plots.dln_landscape",
+               "Deep linear network", "Figs 5b, 10"),
+)  # fmt: skip
+FIGURE = {figure.name: figure for figure in FIGURES}
+# The seven figures of the reproduction (protocol section 2).
+PAPER_FIGURES = tuple(f.name for f in FIGURES[:7])
