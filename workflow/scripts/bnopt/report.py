@@ -1,21 +1,26 @@
 """One self-contained HTML report: summary, claims, figures, runs and the resolved config.
 
-The file needs no network: figures are embedded as base64 PNG data URIs and the styling is
-inline CSS. Every number in it comes from the inputs; all text is HTML-escaped.
+The functions here assemble plain data from the inputs; the Jinja2 template
+templates/report.html.j2 lays them out. The file needs no network: figures are embedded as
+base64 PNG data URIs and the styling is inline CSS. Every number in it comes from the
+inputs; all text is HTML-escaped by the template (autoescape), except the captions, which
+docutils renders from the workflow's own reStructuredText files.
 """
 
 import base64
-import html
 import math
 from collections import Counter
 from pathlib import Path
 
+import jinja2
 import pandas as pd
 import yaml
 from docutils.core import publish_parts
+from markupsafe import Markup
 
 from bnopt.claims import CLAIM_GROUPS
 from bnopt.figures import FIGURE
+from bnopt.files import write_text
 
 
 def caption_html(rst: str) -> str:
@@ -42,28 +47,7 @@ VERDICT_CLASSES = {
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DASH = "—"
 
-CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto;
-       max-width: 70rem; padding: 0 1rem; color: #222; line-height: 1.45; }
-h1 { font-size: 1.6rem; } h2 { font-size: 1.25rem; margin-top: 2.2rem;
-       border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
-table { border-collapse: collapse; width: 100%; font-size: 0.9rem; margin: 0.8rem 0; }
-th, td { border: 1px solid #ccc; padding: 0.35rem 0.5rem; text-align: left; vertical-align: top; }
-th { background: #f3f3f3; }
-tr.claim-group th { background: #e8eef6; font-size: 0.95rem; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.verdict { font-weight: 600; white-space: nowrap; } span.verdict { padding: 0 0.25rem; }
-.held { background: #d4edda; color: #155724; }
-.not-held { background: #f8d7da; color: #721c24; }
-.not-measurable { background: #e2e3e5; color: #383d41; }
-figure { margin: 1.5rem 0; } figure img { max-width: 100%; height: auto; }
-figcaption { font-size: 0.9rem; color: #444; margin-top: 0.4rem; }
-pre { background: #f6f8fa; padding: 0.8rem; overflow-x: auto; font-size: 0.85rem; }
-"""
-
-
-def esc(value) -> str:
-    return html.escape(str(value), quote=True)
+TEMPLATES = Path(__file__).with_name("templates")
 
 
 def is_missing(value) -> bool:
@@ -150,7 +134,7 @@ def data_sources(config: dict, runs: list[dict], key: str = "description") -> li
     return sorted(found) or [fallback]
 
 
-def summary_paragraph(
+def summary_text(
     config: dict, runs: list[dict], claims: pd.DataFrame, dln_runs: list[dict] = ()
 ) -> str:
     dataset = "; ".join(data_sources(config, runs))
@@ -168,7 +152,7 @@ def summary_paragraph(
         f"{runs_in_words(runs)}.{dln_text} {plural(diverged, 'run')} diverged. "
         f"Of the paper's claims, {len(claims)} were checked: {claim_counts}."
     )
-    return f"<p>{esc(text)}</p>"
+    return text
 
 
 CLAIM_HEADERS = ("Claim", "Figure", "Measured", "Paper", "Decision rule", "Verdict")
@@ -182,68 +166,45 @@ def group_title(group) -> str:
     return CLAIM_GROUPS.get(group, str(group))
 
 
-def group_header_row(group) -> str:
-    return (
-        f'<tr class="claim-group"><th colspan="{len(CLAIM_HEADERS)}">'
-        f"{esc(group_title(group))}</th></tr>"
-    )
-
-
-def claims_table(claims: pd.DataFrame) -> str:
-    """One table, rows in the given (figure) order; a heading row starts each claim group."""
-    header = "".join(f"<th>{name}</th>" for name in CLAIM_HEADERS)
-    body = []
-    previous_group = None
+def claim_rows(claims: pd.DataFrame) -> list[dict]:
+    """The claims in the given (figure) order; the first of each group carries its title."""
+    rows, previous_group = [], None
     for claim in claims.to_dict("records"):
         group = claim.get("group")
-        if not is_missing(group) and group != previous_group:
-            body.append(group_header_row(group))
+        starts_group = not is_missing(group) and group != previous_group
+        if starts_group:
             previous_group = group
-        css_class = verdict_class(claim["verdict"])
-        body.append(
-            "<tr>"
-            f"<td>{esc(claim['claim'])}</td>"
-            f"<td>{esc(claim['figure'])}</td>"
-            f"<td>{esc(claim['statistic'])}</td>"
-            f"<td>{esc(claim['paper'])}</td>"
-            f"<td>{esc(claim['rule'])}</td>"
-            f'<td class="verdict {css_class}">{esc(claim["verdict"])}</td>'
-            "</tr>"
+        rows.append(
+            {
+                **{key: claim[key] for key in ("claim", "figure", "statistic", "paper", "rule")},
+                "verdict": claim["verdict"],
+                "css": verdict_class(claim["verdict"]),
+                "group_title": group_title(group) if starts_group else None,
+            }
         )
-    return f'<table class="claims"><tr>{header}</tr>{"".join(body)}</table>'
+    return rows
 
 
-def figure_verdicts(name: str, claims: pd.DataFrame) -> str:
-    """The verdicts judged on this figure, as a caption line."""
-    judged = [
-        claim
-        for claim in claims.to_dict("records")
-        if name in [part.strip() for part in str(claim["figure"]).split(",")]
+def figure_verdicts(name: str, claims: pd.DataFrame) -> list[dict]:
+    """The verdicts judged on this figure (a claim's figure field may name several)."""
+    return [
+        {"claim": c["claim"], "verdict": c["verdict"], "css": verdict_class(c["verdict"])}
+        for c in claims.to_dict("records")
+        if name in [part.strip() for part in str(c["figure"]).split(",")]
     ]
-    if not judged:
-        return "No claim of the paper is judged on this figure."
-    items = "; ".join(
-        f"{esc(claim['claim'])}: "
-        f'<span class="verdict {verdict_class(claim["verdict"])}">'
-        f"{esc(claim['verdict'])}</span>"
-        for claim in judged
-    )
-    return f"Verdicts: {items}."
 
 
-def figure_block(figure: dict, claims: pd.DataFrame) -> str:
+def figure_item(figure: dict, claims: pd.DataFrame) -> dict:
+    """`figure` has a name, a png path and (optionally) its caption in reStructuredText;
+    without one, the registry's caption of that name is used."""
     name = figure["name"]
-    caption = caption_html(
-        figure.get("caption") or (FIGURE[name].caption() if name in FIGURE else name)
-    )
-    verdicts = figure_verdicts(figure["name"], claims)
-    return (
-        f'<figure id="{esc(figure["name"])}">'
-        f'<img src="{png_data_uri(figure["png"])}" alt="{esc(figure["name"])}">'
-        f"<figcaption><code>{esc(figure['name'])}</code> {caption}"
-        f'<br><span class="figure-verdicts">{verdicts}</span></figcaption>'
-        "</figure>"
-    )
+    rst = figure.get("caption") or (FIGURE[name].caption() if name in FIGURE else name)
+    return {
+        "name": name,
+        "src": png_data_uri(figure["png"]),
+        "caption": Markup(caption_html(rst)),
+        "verdicts": figure_verdicts(name, claims),
+    }
 
 
 RUN_COLUMNS = (
@@ -301,23 +262,12 @@ def sorted_runs(runs: list[dict]) -> list[dict]:
     return sorted(runs, key=key)
 
 
-def runs_table(runs: list[dict], dln: bool = False) -> str:
-    columns = DLN_RUN_COLUMNS if dln else RUN_COLUMNS
-    header = "".join(f"<th>{name}</th>" for name in columns)
-    body = []
-    for run in sorted_runs(runs):
-        cells = "".join(
-            f'<td class="num">{esc(text)}</td>' if numeric else f"<td>{esc(text)}</td>"
-            for text, numeric in run_cells(run, dln)
-        )
-        body.append(f"<tr>{cells}</tr>")
-    table_class = "dln-runs" if dln else "runs"
-    return f'<table class="{table_class}"><tr>{header}</tr>{"".join(body)}</table>'
-
-
-def config_block(config: dict) -> str:
-    dumped = yaml.safe_dump(config, sort_keys=False, allow_unicode=True, default_flow_style=False)
-    return f"<pre>{esc(dumped)}</pre>"
+def run_table(runs: list[dict], dln: bool = False) -> dict:
+    return {
+        "css": "dln-runs" if dln else "runs",
+        "columns": DLN_RUN_COLUMNS if dln else RUN_COLUMNS,
+        "rows": [run_cells(run, dln) for run in sorted_runs(runs)],
+    }
 
 
 def report_title(config: dict, runs: list[dict] = ()) -> str:
@@ -337,34 +287,23 @@ def build_report(
 
     `runs` are the VGG training runs' metadata, `dln_runs` the deep linear network's.
     """
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
     title = report_title(config, runs)
-    figure_html = (
-        "".join(figure_block(figure, claims) for figure in figures) or "<p>No figures.</p>"
-    )
-    sections = [
-        f"<h1>{esc(title)}</h1>",
-        summary_paragraph(config, runs, claims, dln_runs),
-        "<h2>Claims of the paper</h2>",
-        claims_table(claims),
-        "<h2>Figures</h2>",
-        figure_html,
-        "<h2>Runs</h2>",
-        runs_table(runs),
-        *(
-            ["<h2>Deep linear network runs</h2>", runs_table(dln_runs, dln=True)]
-            if dln_runs
-            else []
+    document = environment.get_template("report.html.j2").render(
+        title=title,
+        summary=summary_text(config, runs, claims, dln_runs),
+        claim_headers=CLAIM_HEADERS,
+        claims=claim_rows(claims),
+        figures=[figure_item(figure, claims) for figure in figures],
+        runs=run_table(runs),
+        dln_runs=run_table(dln_runs, dln=True) if dln_runs else None,
+        config_yaml=yaml.safe_dump(
+            config, sort_keys=False, allow_unicode=True, default_flow_style=False
         ),
-        "<h2>Resolved configuration</h2>",
-        config_block(config),
-    ]
-    document = (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)}</title><style>{CSS}</style></head>"
-        f"<body>{''.join(sections)}</body></html>\n"
     )
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(document, encoding="utf-8")
+    write_text(out_path, document)
