@@ -1,3 +1,4 @@
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -116,3 +117,18 @@ def tidy_rows(normalization, lr, quantity, steps, values, seed=0, diverged_at=np
         }
         for step, value in zip(steps, values, strict=True)
     ]
+
+
+def workflow_copy(folder: Path) -> Path:
+    """The workflow's own files in a fresh folder, as a user's clone would have them."""
+    for name in ("Snakefile", "environment.yml"):
+        shutil.copy(ROOT / name, folder / name)
+    for name in ("workflow", "config", "profiles"):
+        shutil.copytree(ROOT / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
+
+
+@pytest.fixture
+def copy(tmp_path):
+    """A user's copy of the workflow (tests/workflow)."""
+    return workflow_copy(tmp_path)

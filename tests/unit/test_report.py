@@ -2,7 +2,6 @@ import base64
 import html
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,8 +11,6 @@ from bnopt import report
 from bnopt.claims import CLAIM_GROUPS
 from bnopt.claims import COLUMNS as CLAIM_COLUMNS
 from bnopt.figures import FIGURE, PAPER_FIGURES
-
-ROOT = Path(__file__).resolve().parents[1]
 
 FIGURE_NAMES = list(PAPER_FIGURES)
 VERDICTS = [

@@ -1,0 +1,154 @@
+"""The workflow's DAG and its checks, by dry runs on a user's copy: targets, data, config."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from bnopt import data
+from workflow_helpers import (
+    FIGURES,
+    SNAKEMAKE,
+    own_package,
+    planned_jobs,
+    planned_runs,
+    snakemake,
+)
+
+
+def test_paper_config_dry_run_lists_download_prepare_and_every_run(copy):
+    jobs = planned_jobs(snakemake(copy, "-n", "--cores", "4").stdout)
+    assert jobs["download_cifar10"] == 1 and jobs["prepare_data"] == 1
+    # {none, batch} x {0.1, 0.5, 0.01}, and noisy_batch, l1, l2, linf at 0.1
+    assert jobs["train"] == 10 and jobs["tables"] == 5 and jobs["report"] == 1
+    # {none, batch, l1, l2, linf} x {1e-6, 1e-7}
+    assert jobs["dln_train"] == 10 and jobs["dln_tables"] == 1
+    assert jobs["figure"] == len(FIGURES) == 18
+
+
+def test_demo_config_dry_run_lists_synthetic_data(copy):
+    out = snakemake(copy, "-n", "--cores", "2", "--configfile", "config/demo.yaml").stdout
+    jobs = planned_jobs(out)
+    assert jobs["synthetic_data"] == 1 and jobs["prepare_data"] == 1
+    assert "download_cifar10" not in jobs
+
+
+def test_a_local_archive_replaces_the_download(copy, tmp_path):
+    archive = tmp_path / "cifar-10-binary.tar.gz"
+    archive.write_bytes(b"placeholder")
+    config = yaml.safe_load((copy / "config/config.yaml").read_text())
+    config["data"]["archive"] = str(archive)
+    (copy / "local.yaml").write_text(yaml.safe_dump(config))
+    out = snakemake(copy, "-n", "--cores", "2", "--configfile", "local.yaml").stdout
+    assert "download_cifar10" not in planned_jobs(out)
+    assert str(archive) in out
+
+
+def test_one_figure_as_target_schedules_only_its_runs(copy):
+    out = snakemake(copy, "-n", "--cores", "4", "results/figures/fig5_loss_landscape.png").stdout
+    assert planned_runs(out) == {"none_lr0.1_seed0", "batch_lr0.1_seed0"}
+    jobs = planned_jobs(out)
+    assert jobs["train"] == 2 and jobs["figure"] == 1 and "report" not in jobs
+
+
+BAD_VALUES = [
+    ("train: null", "train: null is not allowed"),
+    ("data: null", "data: null is not allowed"),
+    ("train: {batch_size: 6000}", "train.batch_size: 6000 is larger than the 5000 training"),
+    ("{data: {dataset: cifar10}, train: {batch_size: 60000}}", "than the 50000 training images"),
+    ("dln: {ics_layers: [9, 30]}", "dln.ics_layers: [30] outside 1..25"),
+    ("probes: {eta_multipliers: [0.5, 1, 1.0]}", "probes.eta_multipliers: [0.5, 1, 1.0] repeats"),
+    ("data: {dataset: cifar10, archive: nowhere.tar.gz}", "data.archive: nowhere.tar.gz is not a"),
+    ("train: {device: tpu}", "train.device: 'tpu' does not match"),
+]
+
+
+@pytest.mark.parametrize(("bad", "message"), BAD_VALUES, ids=[b for b, _ in BAD_VALUES])
+def test_a_bad_value_stops_the_dry_run_naming_the_key_without_a_traceback(copy, bad, message):
+    (copy / "bad.yaml").write_text(bad + "\n")
+    args = ("-n", "--configfile", "config/demo.yaml", "bad.yaml")
+    result = snakemake(copy, *args, check=False, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and message in output
+    assert "Traceback" not in output and 'File "' not in output
+
+
+def test_a_local_archive_older_than_the_code_is_read_and_never_deleted(copy, tmp_path):
+    archive = tmp_path / "my-cifar-copy.tar.gz"
+    data.write_synthetic_archive(archive, 100, 20, seed=1)
+    os.utime(archive, (1e9, 1e9))  # as after cp -p or untarring a backup: older than the code
+    content = archive.read_bytes()
+    (copy / "local.yaml").write_text(f"data: {{dataset: cifar10, archive: {archive}}}\n")
+    args = ("--cores", "1", "--configfile", "config/demo.yaml", "local.yaml")
+    snakemake(copy, "resources/cifar10.provenance.json", *args)
+    provenance = json.loads((copy / "resources/cifar10.provenance.json").read_text())
+    assert provenance["origin"] == "local" and provenance["official_cifar10"] is False
+    assert provenance["md5"] == data.md5sum(archive) and provenance["archive"] == archive.name
+    assert "not the official CIFAR-10" in provenance["description"]
+    with open(copy / "workflow/scripts/bnopt/data.py", "a") as f:
+        f.write("\n# an edit of the data code\n")
+    jobs = planned_jobs(snakemake(copy, "resources/cifar10.npz", "-n", *args).stdout)
+    assert jobs["prepare_data"] == 1 and "download_cifar10" not in jobs
+    snakemake(copy, "resources/cifar10.npz", *args)
+    assert archive.read_bytes() == content and archive.stat().st_mtime == 1e9
+
+
+def test_the_downloaded_archive_is_not_downloaded_again_when_code_changes(copy):
+    downloaded = copy / "resources/download/cifar-10-binary.tar.gz"
+    downloaded.parent.mkdir(parents=True)
+    downloaded.write_bytes(b"stands in for the verified download")
+    os.utime(downloaded, (1e9, 1e9))
+    for module in ("data.py", "logs.py"):
+        with open(copy / "workflow/scripts/bnopt" / module, "a") as f:
+            f.write("\n# an edit\n")
+    jobs = planned_jobs(snakemake(copy, "-n", "--cores", "1", "resources/cifar10.npz").stdout)
+    assert jobs == {"prepare_data": 1}
+
+
+def test_the_workflow_dry_runs_as_a_module_of_another_workflow(copy, tmp_path_factory):
+    host = tmp_path_factory.mktemp("host")
+    (host / "Snakefile").write_text(
+        f'configfile: "{copy}/config/demo.yaml"\n\n\n'
+        f'module reproduction:\n    snakefile:\n        "{copy}/Snakefile"\n'
+        "    config:\n        config\n\n\nuse rule * from reproduction\n"
+    )
+    result = subprocess.run(
+        [SNAKEMAKE, "-n", "--cores", "1"], cwd=host, capture_output=True, text=True,
+        timeout=300, env=own_package(copy),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = planned_jobs(result.stdout)
+    assert jobs["train"] == 10 and jobs["dln_train"] == 10 and jobs["report"] == 1
+    # the code inputs are the module's own files, relative to the host's folder
+    assert f"{os.path.relpath(copy, host)}/workflow/scripts/bnopt/training.py" in result.stdout
+
+
+def test_a_python_without_this_workflows_package_is_told_how_to_install_it(copy):
+    other = copy.parent / "other-checkout-scripts"
+    shutil.copytree(copy / "workflow" / "scripts", other)
+    result = subprocess.run(
+        [SNAKEMAKE, "-n"], cwd=copy, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(other)},
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert f"imports bnopt from {other / 'bnopt'}, not from this workflow" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_typo_in_a_config_key_stops_before_any_job(copy):
+    (copy / "typo.yaml").write_text("train:\n  stesp: 10\n")
+    result = snakemake(copy, "-n", "--configfile", "typo.yaml", check=False)
+    assert result.returncode != 0
+    assert "train.stesp" in result.stderr + result.stdout
+
+
+def test_training_jobs_take_a_gpu_token_unless_the_config_is_cpu_only(copy):
+    out = snakemake(copy, "-n", "--cores", "4", "results/runs/batch_lr0.1_seed0/meta.json").stdout
+    assert re.search(r"resources: .*gpu=1", out)
+    out = snakemake(copy, "results/runs/batch_lr0.1_seed0/meta.json", "-n", "--cores", "2",
+                    "--configfile", "config/demo.yaml").stdout  # fmt: skip
+    assert not re.search(r"resources: .*gpu=1", out)

@@ -1,0 +1,121 @@
+"""The demo run end to end on a user's copy: outputs, reruns, moves, restores, resume."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pandas as pd
+import pytest
+import yaml
+
+from workflow_helpers import (
+    FIGURES,
+    SNAKEMAKE,
+    own_package,
+    planned_jobs,
+    planned_runs,
+    snakemake,
+)
+
+
+@pytest.mark.slow
+def test_demo_end_to_end_then_reruns_only_what_changed(copy):
+    demo = ("--cores", "2", "--configfile", "config/demo.yaml")
+    started = time.perf_counter()
+    snakemake(copy, *demo)
+    elapsed = time.perf_counter() - started
+    print(f"demo DAG: {elapsed:.1f} s")
+    for figure in FIGURES:
+        for ext in ("png", "pdf"):
+            assert (copy / f"results/figures/{figure}.{ext}").stat().st_size > 1000
+    assert (copy / "results/figures/fig1_training.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    html = (copy / "results/report.html").read_text()
+    assert html.count("data:image/png;base64,") >= len(FIGURES) and "http://" not in html
+    config = yaml.safe_load((copy / "config/demo.yaml").read_text())
+    steps, every = config["train"]["steps"], config["probes"]["every"]
+    dln_steps, dln_every = config["dln"]["steps"], config["dln"]["probes_every"]
+    families = ("landscape", "predictiveness", "beta", "ics", "activations", "metrics")
+    tables = [(f"{e}/{f}", steps, every) for e in config["experiments"] for f in families]
+    tables += [(f"dln/{f}", dln_steps, dln_every) for f in families if f != "activations"]
+    for name, run_steps, run_every in tables:
+        table = pd.read_csv(copy / f"results/tables/{name}.tsv", sep="\t")
+        assert not table.empty and table["value"].notna().all(), name
+        assert table["value"].abs().lt(float("inf")).all(), name
+        # every run of the experiment, at every probed step (metrics: at every step and 0)
+        experiment = name.split("/")[0]
+        spec = config["dln"] if experiment == "dln" else config["experiments"][experiment]
+        seeds = config["dln" if experiment == "dln" else "train"]["seeds"]
+        runs = len(spec["normalizations"]) * len(spec["lrs"]) * len(seeds)
+        assert table["run"].nunique() == runs, name
+        expected = run_steps + 1 if name.endswith("/metrics") else run_steps // run_every
+        assert (table.groupby("run")["step"].nunique() == expected).all(), name
+    assert not list(copy.glob("results/runs/*/checkpoint.pt"))
+    meta = json.loads((copy / "results/runs/batch_lr0.1_seed0/meta.json").read_text())
+    assert meta["data"]["origin"] == "synthetic" and "seed 0" in meta["data"]["description"]
+    lines = (copy / "logs/train/batch_lr0.1_seed0.log").read_text().splitlines()
+    assert lines and all(line.startswith("[batch_lr0.1_seed0] ") for line in lines)
+
+    assert "Nothing to be done" in snakemake(copy, "-n", *demo).stdout
+    # Settings that cannot change a run's numbers schedule no training job.
+    config = yaml.safe_load((copy / "config/demo.yaml").read_text())
+    config["train"].update(threads=2, log_every=50, checkpoint_every=100)
+    (copy / "execution.yaml").write_text(yaml.safe_dump(config))
+    out = snakemake(copy, "-n", "--cores", "2", "--configfile", "execution.yaml").stdout
+    # (the report shows the resolved configuration, so it alone is redrawn)
+    assert set(planned_jobs(out)) == {"report", "all"}
+    # Editing plotting code reruns figures and the report, never a training job.
+    with open(copy / "workflow/scripts/bnopt/plots.py", "a") as f:
+        f.write("\n# an edit of the plotting code\n")
+    jobs = planned_jobs(snakemake(copy, "-n", *demo).stdout)
+    assert "train" not in jobs and "tables" not in jobs
+    assert jobs["figure"] == len(FIGURES) and jobs["report"] == 1
+    snakemake(copy, *demo)
+    # A new learning rate in an experiment adds only the new runs.
+    config = yaml.safe_load((copy / "config/demo.yaml").read_text())
+    config["experiments"]["landscape"]["lrs"] = [0.1, 0.05]
+    (copy / "more.yaml").write_text(yaml.safe_dump(config))
+    out = snakemake(copy, "-n", "--cores", "2", "--configfile", "more.yaml").stdout
+    assert planned_runs(out) == {"none_lr0.05_seed0", "batch_lr0.05_seed0"}
+    # snakemake --report builds the workflow report from the same results.
+    snakemake(copy, "--configfile", "config/demo.yaml", "--report", "wf-report.html")
+    assert (copy / "wf-report.html").stat().st_size > 10_000
+    # Moving (or renaming) the finished checkout reruns nothing.
+    moved = copy.rename(copy.with_name("moved-checkout"))
+    assert "Nothing to be done" in snakemake(moved, "-n", *demo).stdout
+    # A finished run whose outputs Snakemake deletes and reruns (as after it flagged them
+    # incomplete) is restored from its kept outputs in seconds, not trained again.
+    run = moved / "results/runs/none_lr0.1_seed0"
+    before = {name: (run / name).read_bytes() for name in ("metrics.tsv", "probes.tsv")}
+    started = time.perf_counter()
+    snakemake(moved, f"{run.relative_to(moved)}/meta.json", *demo, "--forcerun", "train")
+    print(f"rerun of a finished run: {time.perf_counter() - started:.1f} s")
+    log = (moved / "logs/train/none_lr0.1_seed0.log").read_text()
+    assert "restored the outputs of this finished run" in log and " step " not in log
+    assert {name: (run / name).read_bytes() for name in before} == before
+
+
+@pytest.mark.slow
+def test_a_training_job_killed_with_sigkill_resumes_on_rerun(copy):
+    config = yaml.safe_load((copy / "config/demo.yaml").read_text())
+    config["train"].update(steps=600, checkpoint_every=50)
+    (copy / "long.yaml").write_text(yaml.safe_dump(config))
+    target = "results/runs/none_lr0.1_seed0/meta.json"
+    args = [SNAKEMAKE, target, "--cores", "1", "--configfile", "long.yaml"]
+    proc = subprocess.Popen(args, cwd=copy, start_new_session=True, env=own_package(copy),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    checkpoint = copy / "results/runs/none_lr0.1_seed0/checkpoint.pt"
+    deadline = time.time() + 300
+    while not checkpoint.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert checkpoint.exists(), "no checkpoint was written before the kill"
+    # Snakemake itself was killed too (as on a node failure): its lock stays behind.
+    snakemake(copy, "--unlock", "--configfile", "long.yaml")
+    snakemake(copy, target, "--cores", "1", "--rerun-incomplete", "--configfile", "long.yaml")
+    log = (copy / "logs/train/none_lr0.1_seed0.log").read_text()
+    assert "resumed from" in log
+    metrics = pd.read_csv(copy / "results/runs/none_lr0.1_seed0/metrics.tsv", sep="\t")
+    assert metrics["step"].max() == 600 and not checkpoint.exists()

@@ -1,0 +1,42 @@
+"""Helpers of the workflow tests: a user's copy of the workflow, Snakemake on it, its plan."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from bnopt.figures import FIGURE
+
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+FIGURES = list(FIGURE)
+
+
+def own_package(folder: Path) -> dict:
+    """The environment of a copy that imports its own package, as its own install would."""
+    return {**os.environ, "PYTHONPATH": str(folder / "workflow" / "scripts")}
+
+
+def snakemake(folder, *args, check=True, timeout=600):
+    result = subprocess.run(
+        [SNAKEMAKE, *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=own_package(folder),
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stderr[-4000:]}")
+    return result
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """Job counts from the 'Job stats' table of a dry run."""
+    stats = output.split("Job stats:")[1].split("total")[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M)}
+
+
+def planned_runs(output: str) -> set[str]:
+    """The runs whose training jobs a dry run schedules."""
+    return set(re.findall(r"^rule train:\n.*\n\s+output: results/runs/([^/\s]+)/", output, re.M))
