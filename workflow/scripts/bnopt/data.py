@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from .errors import UserError
-from .files import write_text
+from .files import file_digest, write_text
 
 BINARY_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
 BINARY_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"
@@ -62,11 +62,7 @@ class _NotRetried(Exception):
 
 
 def md5sum(path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(_CHUNK_BYTES), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_digest(path, "md5")
 
 
 def download(url, dest, md5, retries=4, backoff_s=2.0, timeout_s=60.0) -> Path:

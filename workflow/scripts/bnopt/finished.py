@@ -20,21 +20,12 @@ import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from .files import atomic_output
+from .files import atomic_output, file_digest
 
 log = logging.getLogger("bnopt.finished")
 
 FOLDER = ".finished"
 MANIFEST = "manifest.json"
-_CHUNK = 1 << 20
-
-
-def file_digest(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def run_identity(settings: Mapping, files: Iterable = ()) -> str:
