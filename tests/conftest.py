@@ -65,6 +65,9 @@ def tiny_settings(**overrides) -> dict:
             "ics_layers": [5, 10],
             "activation_layers": [2, 9, 10],
             "activation_samples": 16,
+            "curvature_every": 10,
+            "curvature_iterations": 5,
+            "curvature_tolerance": 1e-3,
         },
     }
     settings.update(overrides)

@@ -12,8 +12,8 @@ def test_bench_prints_every_measure(tmp_path, capsys):
             "--json", str(out)]  # fmt: skip
     bench.main(args)
     printed = capsys.readouterr().out
-    for word in ("ms/step", "bare ms", "img/s", "MFU", "probe overhead", "evaluation",
-                 "noise floor"):  # fmt: skip
+    for word in ("ms/step", "bare ms", "img/s", "MFU", "probe overhead", "with curvature",
+                 "evaluation", "noise floor"):  # fmt: skip
         assert word in printed
     rows = json.loads(out.read_text())
     steps = [r for r in rows if "ms_per_step" in r]

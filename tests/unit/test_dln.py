@@ -210,7 +210,9 @@ def test_outputs_have_the_vgg_run_format(trained):
     assert list(probes.columns) == ["step", "probe", "layer", "eta", "quantity", "value"]
     assert sorted(probes["step"].unique()) == [0, 4, 8]
     assert set(probes["quantity"]) == {
-        "loss", "grad_diff", "beta_ratio", "grad_norm", "effective_beta", "ics_l2", "ics_cosine"
+        "loss", "grad_diff", "beta_ratio", "grad_norm", "effective_beta", "step_grad_norm",
+        "step_grad_cosine", "ics_l2", "ics_cosine", "ics_grad_norm", "ics_shifted_grad_norm",
+        "ics_relative",
     }  # fmt: skip
     etas = sorted(probes["eta"].dropna().unique())
     np.testing.assert_allclose(etas, [m * 1e-6 for m in CONFIG["dln"]["eta_multipliers"]])

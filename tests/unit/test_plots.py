@@ -494,3 +494,34 @@ def test_lr_envelope_is_labelled_as_not_the_landscape(metrics):
     np.testing.assert_allclose(marker.get_xdata(), [100])
     assert any("not a range over η" in legend.get_title().get_text() for legend in fig.legends)
     assert "Standard: runs at lr 0.1, 0.5" in legend_labels(fig)
+
+
+def test_beta_and_curvature_draws_the_table_and_the_share_of_eta_that_overshot():
+    steps = [0, 100]
+    beta = tidy_table(
+        series("none", 0.1, "effective_beta", steps, [40.0, 22.0])
+        + series("none", 0.1, "lambda_max", steps, [30.0, 18.0])
+        + series("none", 0.1, "directional_curvature", steps, [5.0, 4.0])
+        + series("none", 0.1, "grad_norm", steps, [2.0, 1.0])
+        + series("batch", 0.1, "effective_beta", steps, [20.0, 20.0])
+        + series("batch", 0.1, "grad_norm", steps, [1.0, 1.0])
+    )
+    # eta grid of two: at step 0 one of two gradient changes reaches ||g||, at 100 both
+    predictiveness = tidy_table(
+        series("none", 0.1, "grad_diff", steps, [1.0, 1.5], eta=0.05)
+        + series("none", 0.1, "grad_diff", steps, [2.5, 1.0], eta=0.1)
+        + series("batch", 0.1, "grad_diff", steps, [0.5, 0.5], eta=0.05)
+        + series("batch", 0.1, "grad_diff", steps, [0.9, 0.9], eta=0.1)
+    )
+    fig = plots.beta_and_curvature(predictiveness, beta)
+    standard_top, batch_top, standard_low, batch_low = fig.axes[:4]
+    lines = lines_by_gid(standard_top)
+    np.testing.assert_allclose(lines["none|0.1|lambda_max"].get_ydata(), [30.0, 18.0])
+    np.testing.assert_allclose(lines["none|0.1|directional_curvature"].get_ydata(), [5.0, 4.0])
+    np.testing.assert_allclose(lines["reference"].get_ydata(), [20.0, 20.0])
+    assert standard_top.get_yscale() == "log"
+    np.testing.assert_allclose(lines_by_gid(standard_low)["none|0.1|overshoot"].get_ydata(),
+                               [0.5, 1.0])  # fmt: skip
+    np.testing.assert_allclose(lines_by_gid(batch_low)["batch|0.1|overshoot"].get_ydata(),
+                               [0.0, 0.0])  # fmt: skip
+    assert "batch|0.1|lambda_max" not in lines_by_gid(batch_top)  # not measured: not drawn

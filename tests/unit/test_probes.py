@@ -266,3 +266,108 @@ def test_activation_recorder_samples_a_fixed_channel_without_touching_the_global
     assert len(records[0]["samples"]) == 10
     assert len(records[1]["samples"]) == 4  # a Linear layer's channel has one value per sample
     assert recorder.channels == probes.ActivationRecorder(model, [2, 9], 10, 3).channels
+
+
+# Saturation and curvature (issue: verdicts a researcher can trust)
+
+
+def test_landscape_records_the_new_gradient_and_its_angle_in_closed_form():
+    model, loss_fn, h, w = quadratic_setup(seed=3)
+    etas = [0.01, 0.1, 1.0]
+    result = probes.landscape_probe(model, loss_fn, None, None, etas)
+    g = h @ w
+    for eta, norm, cosine in zip(
+        etas, result.step_grad_norms, result.step_grad_cosines, strict=True
+    ):
+        new = g - eta * h @ g  # the gradient of 0.5 w^T H w at w - eta g
+        assert norm == pytest.approx(torch.linalg.vector_norm(new).item(), rel=1e-10)
+        expected = (g @ new / (torch.linalg.vector_norm(g) * torch.linalg.vector_norm(new))).item()
+        assert cosine == pytest.approx(expected, rel=1e-10)
+    # ||delta g|| = eta ||Hg||: the gradient has changed as much as it measures once
+    # eta >= ||g|| / ||Hg||, and only then.
+    threshold = (torch.linalg.vector_norm(g) / torch.linalg.vector_norm(h @ g)).item()
+    assert result.overshot == [eta >= threshold for eta in etas]
+    assert any(result.overshot) and not all(result.overshot)
+
+
+def test_ics_records_both_gradient_norms_and_the_relative_change():
+    model = small_bn_net()
+    x, y = batch()
+    (r,) = probes.ics_probe(model, nn.functional.cross_entropy, x, y, 0.1, [3])
+    layers = weight_layers(model)
+    g = torch.autograd.grad(nn.functional.cross_entropy(model(x), y), [layers[2].weight])[0]
+    assert r.grad_norm == pytest.approx(torch.linalg.vector_norm(g).item(), rel=1e-12)
+    assert r.shifted_grad_norm > 0 and r.relative == pytest.approx(r.l2 / r.grad_norm)
+
+
+def spectrum_quadratic(eigenvalues, seed=0):
+    """0.5 w^T H w with H = Q diag(eigenvalues) Q^T for a random rotation Q."""
+    n = len(eigenvalues)
+    gen = torch.Generator().manual_seed(seed)
+    q, _ = torch.linalg.qr(torch.randn(n, n, generator=gen))
+    h = q @ torch.diag(torch.tensor(eigenvalues)) @ q.T
+    w = torch.randn(n, generator=gen)
+    return Quadratic(w), (lambda out, targets: 0.5 * out @ h @ out), h, w
+
+
+@pytest.mark.parametrize(
+    "eigenvalues",
+    [[5.0, 3.0, 1.0, 0.5, 0.1, 0.01], [2.0, -7.0, 1.0, 0.3, 0.2, 0.1], [1e3, 1.0, 1e-3, 0.0]],
+    ids=["positive", "a larger negative one", "spread over decades"],
+)
+def test_curvature_on_quadratics_with_known_spectra(eigenvalues):
+    model, loss_fn, h, w = spectrum_quadratic(eigenvalues)
+    result = probes.curvature_probe(model, loss_fn, None, None, max_iterations=20, tolerance=0)
+    g = h @ w
+    assert result.directional == pytest.approx((g @ h @ g / (g @ g)).item(), rel=1e-10)
+    # The top algebraic eigenvalue (not the largest in size), exact once the Krylov space
+    # is the whole space; never below the Rayleigh quotient of the starting vector g.
+    assert result.lambda_max == pytest.approx(max(eigenvalues), rel=1e-8)
+    assert result.lambda_max >= result.directional
+    assert result.converged and result.iterations <= len(eigenvalues)
+    assert torch.equal(model.w.detach(), w)
+
+
+def test_curvature_matches_the_dense_hessian_of_a_tiny_network():
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Tanh(), nn.Linear(4, 2))
+    x, y = torch.randn(12, 3), torch.randint(0, 2, (12,))
+    params = list(model.parameters())
+    shapes = [p.shape for p in params]
+    flat = torch.cat([p.detach().flatten() for p in params])
+
+    def loss_of(vector):
+        chunks, start = [], 0
+        for shape in shapes:
+            size = shape.numel()
+            chunks.append(vector[start : start + size].view(shape))
+            start += size
+        names = [name for name, _ in model.named_parameters()]
+        out = torch.func.functional_call(model, dict(zip(names, chunks, strict=True)), (x,))
+        return nn.functional.cross_entropy(out, y)
+
+    dense = torch.autograd.functional.hessian(loss_of, flat)
+    top = torch.linalg.eigvalsh(dense).max().item()
+    result = probes.curvature_probe(
+        model, nn.functional.cross_entropy, x, y, max_iterations=flat.numel(), tolerance=1e-12
+    )
+    assert result.lambda_max == pytest.approx(top, rel=1e-6)
+    point = flat.clone().requires_grad_()
+    (grad,) = torch.autograd.grad(loss_of(point), point)
+    assert result.directional == pytest.approx(
+        (grad @ dense @ grad / (grad @ grad)).item(), rel=1e-8
+    )
+
+
+def test_the_curvature_probe_leaves_the_model_and_its_gradient_untouched():
+    model = small_bn_net()
+    x, y = batch()
+    nn.functional.cross_entropy(model(x), y).backward()
+    before = [t.clone() for t in (*model.parameters(), *model.buffers())]
+    grads = [p.grad.clone() for p in model.parameters()]
+    rng = torch.get_rng_state()
+    probes.curvature_probe(model, nn.functional.cross_entropy, x, y, max_iterations=5)
+    after = [*model.parameters(), *model.buffers()]
+    assert all(torch.equal(a, b) for a, b in zip(before, after, strict=True))
+    assert all(torch.equal(a, p.grad) for a, p in zip(grads, model.parameters(), strict=True))
+    assert torch.equal(rng, torch.get_rng_state())

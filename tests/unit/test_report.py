@@ -340,7 +340,7 @@ def test_the_title_and_summary_say_where_the_data_came_from(tmp_path):
     out = tmp_path / "report.html"
     report.build_report(CONFIG, make_runs(), [], make_claims(), out)
     title = re.search(r"<title>(.*?)</title>", out.read_text()).group(1)
-    assert title.endswith("(mine.tar.gz (md5 0123abcd, not official))")
+    assert title.endswith("report, mine.tar.gz (md5 0123abcd, not official)")
     # Runs recorded before provenance was fall back to the config's dataset name.
     old_runs = [{k: v for k, v in run.items() if k != "data"} for run in make_runs()]
     report.build_report(CONFIG, old_runs, [], make_claims(), out)

@@ -1,6 +1,7 @@
 """Training runs: outputs, determinism, probes that do not steer, resume after SIGKILL."""
 
 import json
+import logging
 import os
 import re
 import runpy
@@ -142,27 +143,32 @@ def test_a_finished_run_whose_outputs_were_deleted_is_restored_not_retrained(
 
 
 def test_a_kept_run_is_not_restored_for_other_settings_code_data_or_damaged_files(
-    tmp_path, tiny_dataset
+    tmp_path, tiny_dataset, caplog
 ):
     meta, folder = train(tmp_path, "run", tiny_dataset, steps=10)
     outputs = run_outputs(folder)
     code = tmp_path / "training_code.py"
     code.write_text("# version 1\n")
 
-    def rerun(settings=None, code_files=()):
+    def restored(settings=None, code_files=()) -> bool:
         for path in outputs.values():
             os.remove(path)
-        return train_run(tiny_dataset, outputs, settings or tiny_settings(steps=10),
-                         tiny_execution(), code_files=code_files)  # fmt: skip
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="bnopt"):
+            train_run(tiny_dataset, outputs, settings or tiny_settings(steps=10),
+                      tiny_execution(), code_files=code_files)  # fmt: skip
+        return "restored the outputs of this finished run" in caplog.text
 
-    assert rerun(tiny_settings(steps=10, lr=0.05))["identity"] != meta["identity"]
-    first = rerun(code_files=[code])
+    assert not restored(tiny_settings(steps=10, lr=0.05))  # other settings
+    assert not restored(code_files=[code])  # other code (none was recorded before)
+    assert restored(code_files=[code])
     code.write_text("# version 2\n")
-    assert rerun(code_files=[code])["wall_time_s"] != first["wall_time_s"]
+    assert not restored(code_files=[code])
     (folder / ".finished" / "metrics").write_text("damaged\n")
-    retrained = rerun(code_files=[code])
-    assert retrained["wall_time_s"] != first["wall_time_s"]
+    assert not restored(code_files=[code])
     assert (folder / "metrics.tsv").read_text() != "damaged\n"
+    assert restored(code_files=[code])
+    assert meta["identity"] != json.loads((folder / "meta.json").read_text())["identity"]
 
 
 def test_a_write_failure_names_the_path_and_leaves_no_temporary_file(

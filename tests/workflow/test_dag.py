@@ -7,6 +7,7 @@ import shutil
 import subprocess
 
 import pytest
+import torch
 import yaml
 
 from bnopt import data
@@ -27,7 +28,7 @@ def test_paper_config_dry_run_lists_download_prepare_and_every_run(copy):
     assert jobs["train"] == 10 and jobs["tables"] == 5 and jobs["report"] == 1
     # {none, batch, l1, l2, linf} x {1e-6, 1e-7}
     assert jobs["dln_train"] == 10 and jobs["dln_tables"] == 1
-    assert jobs["figure"] == len(FIGURES) == 18
+    assert jobs["figure"] == len(FIGURES) == 19
 
 
 def test_demo_config_dry_run_lists_synthetic_data(copy):
@@ -74,6 +75,18 @@ def test_a_bad_value_stops_the_dry_run_naming_the_key_without_a_traceback(copy, 
     result = snakemake(copy, *args, check=False, timeout=120)
     output = result.stdout + result.stderr
     assert result.returncode != 0 and message in output
+    assert "Traceback" not in output and 'File "' not in output
+
+
+@pytest.mark.skipif(shutil.which("sbatch") is not None, reason="jobs may run elsewhere")
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+@pytest.mark.parametrize("device", ["cuda", "cuda:0"])
+def test_a_gpu_device_on_a_machine_without_one_stops_the_dry_run(copy, device):
+    (copy / "gpu.yaml").write_text(f"train: {{device: '{device}'}}\n")
+    result = snakemake(copy, "-n", "--configfile", "gpu.yaml", check=False, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"train.device is '{device}' but torch finds no CUDA device" in output
     assert "Traceback" not in output and 'File "' not in output
 
 

@@ -1,4 +1,5 @@
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -20,6 +21,7 @@ if Path(bnopt.__file__).resolve().parent != PACKAGE:
     )
 
 from bnopt.config import ConfigError, check_config
+from bnopt.execution import device_problem
 from bnopt.figures import FIGURE
 from bnopt.runs import (
     dln_runs,
@@ -38,6 +40,13 @@ try:
     check_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 except ConfigError as error:
     sys.exit(str(error))
+
+# The device is checked here when the jobs run on this machine; a machine that can submit
+# to SLURM (sbatch) may have no GPU itself, so there each job checks it where it runs.
+if not shutil.which("sbatch"):
+    problem = device_problem(config["train"]["device"])
+    if problem:
+        sys.exit(f"invalid configuration (1 problem(s)):\n  - {problem}")
 
 DATASET = config["data"]["dataset"]
 PREPARED = f"resources/{DATASET}.npz"

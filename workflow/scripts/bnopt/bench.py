@@ -77,7 +77,9 @@ def fake_dataset(folder: Path, n_train: int, n_test: int) -> str:
     return str(path)
 
 
-def settings_for(norm, width, precision, device, steps, batch, threads, probe_every) -> dict:
+def settings_for(
+    norm, width, precision, device, steps, batch, threads, probe_every, curvature_every=0
+) -> dict:
     return {
         "run": f"{norm}_lr0.1_seed0",
         "normalization": norm,
@@ -102,6 +104,9 @@ def settings_for(norm, width, precision, device, steps, batch, threads, probe_ev
             "ics_layers": [5, 10],
             "activation_layers": [2, 9, 10],
             "activation_samples": 256,
+            "curvature_every": curvature_every,
+            "curvature_iterations": 20,
+            "curvature_tolerance": 1e-3,
         },
     }
 
@@ -284,20 +289,26 @@ def probe_and_eval(data, tmp, device, precision, args) -> list[dict]:
     for norm in [n for n in ("none", "batch") if n in args.norms] or args.norms[:1]:
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
-        timings = {0: [], args.probe_every: []}
+        # (probe cadence, curvature cadence): none; the default probes; both at the cadence
+        cadences = ((0, 0), (args.probe_every, 0), (args.probe_every, args.probe_every))
+        timings = {cadence: [] for cadence in cadences}
         for repeat in range(max(1, args.repeats)):
-            for every in timings:
+            for every, curvature in cadences:
                 settings = settings_for(
-                    norm, width, precision, args.device, steps, args.batch_size, args.threads, every
-                )
-                folder = tmp / f"probe-{precision}-{norm}-{every}-{repeat}"
-                timings[every].append(workflow_step_seconds(data, settings, folder)[0])
-        timings = {every: min(runs) for every, runs in timings.items()}
+                    norm, width, precision, args.device, steps, args.batch_size, args.threads,
+                    every, curvature,
+                )  # fmt: skip
+                folder = tmp / f"probe-{precision}-{norm}-{every}-{curvature}-{repeat}"
+                seconds = workflow_step_seconds(data, settings, folder)[0]
+                timings[(every, curvature)].append(seconds)
+        plain, probed, curved = (min(timings[cadence]) for cadence in cadences)
         evaluation = eval_seconds(data, settings, device)
-        overhead = timings[args.probe_every] / timings[0] - 1
+        overhead = probed / plain - 1
+        curvature_overhead = curved / plain - 1
         memory = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
         print(
             f"        {norm:<11} probe overhead {overhead * 100:6.1f}%   "
+            f"with curvature {curvature_overhead * 100:6.1f}%   "
             f"evaluation {evaluation:6.2f} s   "
             + (f"peak GPU memory {memory:.2f} GiB" if memory is not None else "")
         )
@@ -308,6 +319,7 @@ def probe_and_eval(data, tmp, device, precision, args) -> list[dict]:
                 "normalization": norm,
                 "probe_every": args.probe_every,
                 "probe_overhead": overhead,
+                "probe_overhead_with_curvature": curvature_overhead,
                 "eval_seconds": evaluation,
                 "peak_gpu_memory_gib": memory,
             }

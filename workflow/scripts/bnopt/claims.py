@@ -513,7 +513,9 @@ def claim_bn_lowers_beta(beta: pd.DataFrame) -> dict:
         "Over the probed steps of each run (>= "
         f"{MIN_STEPS}), the maximum and the standard deviation of the effective β; held if "
         f"both are lower for BN than for Standard at every lr probed in both. {SEED_RULE}. "
-        "Medians are shown next to 2/lr, where SGD's sharpness tends to settle."
+        "Medians are shown next to 2/lr, which for the default η grid is also 1/η_min, "
+        "the value β takes by construction when every η overshoots (see "
+        "beta_and_curvature; this rule does not yet exclude such steps)."
     )
     make_row = row_maker(
         "BatchNorm lowers and flattens the effective β-smoothness",

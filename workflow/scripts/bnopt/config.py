@@ -95,6 +95,14 @@ def cross_field_problems(config: dict) -> list[str]:
             f"train.batch_size: {train['batch_size']} is larger than the {n_train} training "
             f"images ({where}); at most {n_train}"
         )
+    probes = config["probes"]
+    if probes["curvature_every"] and (
+        not probes["every"] or probes["curvature_every"] % probes["every"]
+    ):
+        problems.append(
+            f"probes.curvature_every: {probes['curvature_every']} is not a multiple of "
+            f"probes.every ({probes['every']}); the curvature is measured at probed steps"
+        )
     archive = data["archive"]
     if data["dataset"] == "cifar10" and archive and not Path(archive).is_file():
         problems.append(

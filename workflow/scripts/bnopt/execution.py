@@ -37,3 +37,25 @@ def execution(config: dict, threads: int) -> Execution:
 def device_type(device: str) -> str:
     """cpu or cuda: `auto`, `cuda` and `cuda:N` all ask for a GPU and give the same numbers."""
     return "cpu" if device == "cpu" else "cuda"
+
+
+def device_problem(name: str) -> str | None:
+    """Why `train.device` cannot be used on this machine, or None (imports torch for cuda)."""
+    if not name.startswith("cuda"):
+        return None
+    import torch
+
+    if not torch.cuda.is_available():
+        return (
+            f"train.device is {name!r} but torch finds no CUDA device on this machine "
+            f"(torch {torch.__version__}, CUDA build {torch.version.cuda}); set train.device "
+            f"to auto or cpu"
+        )
+    index = torch.device(name).index
+    count = torch.cuda.device_count()
+    if index is not None and index >= count:
+        return (
+            f"train.device is {name!r} but this machine has {count} CUDA device(s), "
+            f"cuda:0..cuda:{count - 1}"
+        )
+    return None

@@ -76,6 +76,8 @@ FIGURES: tuple[FigureSpec, ...] = (
                "l_p normalisation", "Fig 13"),
     FigureSpec("lp_landscape", "lp", LANDSCAPE, "plots.lp_landscape",
                "l_p normalisation", "Fig 6"),
+    FigureSpec("beta_and_curvature", "landscape", ("predictiveness", "beta"),
+               "plots.beta_and_curvature", "Loss landscape", "not in the paper"),
     FigureSpec("grad_change_vs_eta", "landscape", ("predictiveness",),
                "plots.grad_change_vs_eta", "Loss landscape", "Fig 11"),
     FigureSpec("lr_envelope_not_a_landscape", "training", ("metrics",),

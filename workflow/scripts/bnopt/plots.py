@@ -566,6 +566,83 @@ def fig7_beta_smoothness(beta: pd.DataFrame) -> Figure:
     return fig
 
 
+CURVATURE_LINES = (
+    # quantity, label, line style, marker
+    ("effective_beta", "effective β = max over η of ‖Δg‖ / ‖ηg‖", "-", None),
+    ("lambda_max", "λ_max (top Hessian eigenvalue, Lanczos)", "--", "o"),
+    ("directional_curvature", "gᵀHg / ‖g‖² (curvature along g)", ":", "s"),
+)
+
+
+def overshoot_fraction(predictiveness: pd.DataFrame, beta: pd.DataFrame) -> pd.DataFrame:
+    """Per run and probed step, the fraction of the η grid at which ‖∇L(w − ηg) − g‖ ≥ ‖g‖:
+    there the gradient has changed by as much as it measures, and the ratio of β reads
+    about 1/η whatever the curvature (protocol section 4)."""
+    diffs = finite_rows(predictiveness, "grad_diff")
+    norms = finite_rows(beta, "grad_norm")
+    if diffs.empty or norms.empty:
+        return pd.DataFrame(columns=["run", "normalization", "lr", "seed", "step", "value"])
+    keys = ["run", "normalization", "lr", "seed", "step"]
+    merged = diffs.merge(norms[[*keys, "value"]], on=keys, suffixes=("", "_g"))
+    merged["overshot"] = merged["value"] >= merged["value_g"]
+    return (
+        merged.groupby(keys, as_index=False)["overshot"]
+        .mean()
+        .rename(columns={"overshot": "value"})
+    )
+
+
+@styled
+def beta_and_curvature(predictiveness: pd.DataFrame, beta: pd.DataFrame) -> Figure:
+    """Effective β next to the curvature it stands for, and where its η grid saturates."""
+    title = "Effective β and the curvature of the minibatch loss"
+    rows = beta[beta["quantity"].isin([q for q, *_ in CURVATURE_LINES])] if not beta.empty else beta
+    rows = rows[np.isfinite(rows["value"].astype(float))] if not rows.empty else rows
+    if rows.empty:
+        return no_data_figure(title, "Step", "1 / step length", panels=2)
+    groups = sorted(
+        {(n, float(lr)) for n, lr in zip(rows["normalization"], rows["lr"], strict=True)},
+        key=lambda g: (sorted_normalizations([g[0]]), g[1]),
+    )
+    groups = [g for n in sorted_normalizations({g[0] for g in groups}) for g in groups if g[0] == n]
+    fig, axes = new_figure(2, len(groups), panel_size=(4.6, 3.0))
+    top, bottom = axes[: len(groups)], axes[len(groups) :]
+    overshoot = overshoot_fraction(predictiveness, beta)
+    for ax, low, (normalization, lr) in zip(top, bottom, groups, strict=True):
+        color = normalization_color(normalization)
+        here = rows[(rows["normalization"] == normalization) & np.isclose(rows["lr"], lr)]
+        for quantity, label, style, marker in CURVATURE_LINES:
+            line = here[here["quantity"] == quantity].groupby("step")["value"].mean()
+            if line.empty:
+                continue
+            ax.plot(
+                line.index, line.values, color=color, linestyle=style, marker=marker,
+                markersize=4, label=label, gid=f"{normalization}|{format_lr(lr)}|{quantity}",
+            )  # fmt: skip
+        draw_two_over_lr(ax, lr)
+        ax.set_yscale("log")
+        ax.set_title(group_label(normalization, lr))
+        ax.set_ylabel("1 / step length")
+        share = overshoot[
+            (overshoot["normalization"] == normalization) & np.isclose(overshoot["lr"], lr)
+        ]
+        share = share.groupby("step")["value"].mean()
+        low.step(share.index, share.values, where="mid", color=color,
+                 gid=f"{normalization}|{format_lr(lr)}|overshoot")  # fmt: skip
+        low.set_ylim(-0.05, 1.05)
+        low.set_xlabel("Step")
+        low.set_ylabel("share of η with ‖Δg‖ ≥ ‖g‖")
+    set_suptitle(fig, title, rows)
+    # Colour is the panel's normalisation; the legend says what each line style means.
+    proxies = [
+        Line2D([], [], color="0.3", linestyle=style, marker=marker, markersize=4, label=label)
+        for _, label, style, marker in CURVATURE_LINES
+    ]
+    proxies.append(Line2D([], [], color="0.4", linestyle=":", linewidth=1.0, label="2 / lr"))
+    fig.legend(handles=proxies, loc="outside lower center", ncols=2)
+    return fig
+
+
 # Figures of the noisy-BatchNorm and l_p experiments (paper Figs 2, 5, 6, 8, 11-13) and the
 # seed notebooks' "landscape", labelled as what it is.
 

@@ -28,6 +28,15 @@ class LandscapeResult:
     grad_diffs: list[float]  # ||grad L(w - eta g) - g||_2
     beta_ratios: list[float]  # grad_diff / ||eta g||_2
     grad_norm: float  # ||g||_2
+    step_grad_norms: list[float]  # ||grad L(w - eta g)||_2
+    step_grad_cosines: list[float]  # cos(g, grad L(w - eta g))
+
+    @property
+    def overshot(self) -> list[bool]:
+        """Per eta: ||grad L(w - eta g) - g|| >= ||g||, the gradient has changed as much as
+        it measures (or reversed): beta's ratio then says more about eta than about the
+        curvature, since it is ~ ||g|| / (eta ||g||) = 1 / eta (protocol section 4)."""
+        return [diff >= self.grad_norm for diff in self.grad_diffs]
 
     @property
     def loss_range(self) -> tuple[float, float]:
@@ -47,6 +56,21 @@ class IcsResult:
     layer: int
     l2: float  # ||G - G'||_2
     cosine: float  # cos(G, G')
+    grad_norm: float  # ||G||_2
+    shifted_grad_norm: float  # ||G'||_2
+
+    @property
+    def relative(self) -> float:
+        """||G - G'|| / ||G||: the change relative to the gradient's own size."""
+        return self.l2 / self.grad_norm if self.grad_norm > 0 else float("nan")
+
+
+@dataclass
+class CurvatureResult:
+    directional: float  # g^T H g / ||g||^2, the curvature along the gradient
+    lambda_max: float  # the top Ritz value of H from a Lanczos run started at g
+    iterations: int  # Hessian-vector products the Lanczos run took
+    converged: bool  # the top Ritz value changed by less than the tolerance
 
 
 def trainable(model: nn.Module) -> list[nn.Parameter]:
@@ -131,7 +155,7 @@ def landscape_probe(
     in parameter order); otherwise it is computed on this batch.
     """
     params = trainable(model)
-    losses, diffs, ratios = [], [], []
+    losses, diffs, ratios, norms, cosines = [], [], [], [], []
     with preserved_state(model) as w0:
         g = batch_gradient(model, loss_fn, inputs, targets, grad)
         g_norm = flat_norm(g)
@@ -140,10 +164,14 @@ def landscape_probe(
             loss = loss_at(model, loss_fn, inputs, targets)
             new_grad = torch.autograd.grad(loss, params)
             diff = flat_norm(torch._foreach_sub(new_grad, g))
+            norm = flat_norm(new_grad)
             losses.append(loss.item())
             diffs.append(diff)
             ratios.append(diff / (eta * g_norm) if g_norm > 0 else float("nan"))
-    return LandscapeResult(list(map(float, etas)), losses, diffs, ratios, g_norm)
+            norms.append(norm)
+            product = g_norm * norm
+            cosines.append(flat_dot(g, new_grad) / product if product > 0 else float("nan"))
+    return LandscapeResult(list(map(float, etas)), losses, diffs, ratios, g_norm, norms, cosines)
 
 
 def ics_probe(
@@ -187,7 +215,8 @@ def ics_probe(
             cosine = nn.functional.cosine_similarity(
                 g_here.flatten(), g_shifted.flatten(), dim=0, eps=1e-30
             ).item()
-            results.append(IcsResult(number, l2, cosine))
+            norms = (torch.linalg.vector_norm(t).item() for t in (g_here, g_shifted))
+            results.append(IcsResult(number, l2, cosine, *norms))
     return results
 
 
@@ -243,3 +272,71 @@ class ActivationRecorder:
     def remove(self) -> None:
         for handle in self._handles:
             handle.remove()
+
+
+def hessian_vector_product(grads, params, vector) -> list[torch.Tensor]:
+    """H v for the loss whose gradient `grads` was taken with create_graph=True."""
+    dot = sum((g * v).sum() for g, v in zip(grads, vector, strict=True))
+    return [h.detach() for h in torch.autograd.grad(dot, params, retain_graph=True)]
+
+
+def flat_dot(a: Sequence[torch.Tensor], b: Sequence[torch.Tensor]) -> float:
+    """Sum of the elementwise products, accumulated in float64."""
+    return sum(float((x.double() * y.double()).sum()) for x, y in zip(a, b, strict=True))
+
+
+def curvature_probe(
+    model: nn.Module,
+    loss_fn: LossFn,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    max_iterations: int = 20,
+    tolerance: float = 1e-3,
+) -> CurvatureResult:
+    """Curvature of the minibatch loss at w_t: along g, and the top Hessian eigenvalue.
+
+    Hessian-vector products by double backward, in train mode on this batch, the model's
+    state restored like every probe. The Lanczos run starts from g with full
+    re-orthogonalisation, so its Krylov space holds g and its top Ritz value is never below
+    the Rayleigh quotient g^T H g / ||g||^2 (the directional curvature); it stops when that
+    value changes by less than `tolerance` relative to its size, or after `max_iterations`
+    products, and is a lower bound of lambda_max that the iterations tighten.
+    """
+    params = trainable(model)
+    with preserved_state(model):
+        grads = torch.autograd.grad(
+            loss_at(model, loss_fn, inputs, targets), params, create_graph=True
+        )
+        g = [t.detach() for t in grads]
+        g_norm = flat_norm(g)
+        if not g_norm > 0:
+            return CurvatureResult(float("nan"), float("nan"), 0, False)
+        basis = [[t / g_norm for t in g]]
+        alphas: list[float] = []
+        betas: list[float] = []
+        top, converged = float("nan"), False
+        for _ in range(max_iterations):
+            w = hessian_vector_product(grads, params, basis[-1])
+            alphas.append(flat_dot(w, basis[-1]))
+            for v in basis:  # full re-orthogonalisation
+                torch._foreach_add_(w, v, alpha=-flat_dot(w, v))
+            ritz = torch.linalg.eigvalsh(tridiagonal(alphas, betas)).max().item()
+            converged = abs(ritz - top) <= tolerance * abs(ritz)
+            top = ritz
+            beta = flat_norm(w)
+            if converged or beta <= 1e-12 * max(abs(top), 1.0):
+                converged = True
+                break
+            betas.append(beta)
+            basis.append([t / beta for t in w])
+    return CurvatureResult(alphas[0], top, len(alphas), converged)
+
+
+def tridiagonal(alphas: Sequence[float], betas: Sequence[float]) -> torch.Tensor:
+    """The Lanczos matrix T_k (float64) from its diagonal and its first k-1 off-diagonals."""
+    k = len(alphas)
+    t = torch.diag(torch.tensor(alphas, dtype=torch.float64))
+    if k > 1:
+        off = torch.tensor(betas[: k - 1], dtype=torch.float64)
+        t += torch.diag(off, 1) + torch.diag(off, -1)
+    return t

@@ -271,8 +271,8 @@ def run_table(runs: list[dict], dln: bool = False) -> dict:
 
 
 def report_title(config: dict, runs: list[dict] = ()) -> str:
-    suffix = f" ({'; '.join(data_sources(config, runs, 'short'))})"
-    return f"How does batch normalization help optimization? Reproduction report{suffix}"
+    sources = "; ".join(data_sources(config, runs, "short"))
+    return f"How does batch normalization help optimization? Reproduction report, {sources}"
 
 
 def build_report(

@@ -19,8 +19,23 @@ METRIC_QUANTITIES = ["train_loss", "train_accuracy", "test_loss", "test_accuracy
 PROBE_QUANTITIES = {
     "landscape": ("landscape", ["loss"]),
     "predictiveness": ("landscape", ["grad_diff"]),
-    "beta": ("landscape", ["beta_ratio", "effective_beta", "grad_norm"]),
-    "ics": ("ics", ["ics_l2", "ics_cosine"]),
+    "beta": (
+        "landscape",
+        [
+            "beta_ratio",
+            "effective_beta",
+            "grad_norm",
+            "step_grad_norm",
+            "step_grad_cosine",
+            "directional_curvature",
+            "lambda_max",
+            "lanczos_iterations",
+        ],
+    ),
+    "ics": (
+        "ics",
+        ["ics_l2", "ics_cosine", "ics_grad_norm", "ics_shifted_grad_norm", "ics_relative"],
+    ),
     "activations": ("activation", ["mean", "var", "sample"]),
 }
 

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from . import finished, probes
 from .data import DataError, load_prepared
 from .errors import UserError
-from .execution import Execution
+from .execution import Execution, device_problem
 from .files import atomic_output, write_text
 from .models import flops_per_image, vgg_a, weight_layers
 
@@ -34,6 +34,7 @@ MEAN, STD = 0.5, 0.5
 EVAL_BATCH = 1000
 METRIC_COLUMNS = ["step", "train_loss", "train_accuracy", "test_loss", "test_accuracy"]
 PROBE_COLUMNS = ["step", "probe", "layer", "eta", "quantity", "value"]
+UNDEFINED_AT_ZERO = ("ics_relative", "step_grad_cosine")
 
 
 class DeviceError(UserError):
@@ -47,24 +48,12 @@ def resolve_device(name: str) -> torch.device:
             return torch.device("cuda")
         log.warning("train.device is auto and torch finds no CUDA device: training on the CPU")
         return torch.device("cpu")
-    if name == "cpu":
-        return torch.device("cpu")
-    if not name.startswith("cuda"):
+    if name != "cpu" and not name.startswith("cuda"):
         raise DeviceError(f"train.device: {name!r} is not one of auto, cpu, cuda, cuda:N")
-    if not torch.cuda.is_available():
-        raise DeviceError(
-            f"train.device is {name!r} but torch finds no CUDA device on this machine "
-            f"(torch {torch.__version__}, CUDA build {torch.version.cuda}); set train.device "
-            f"to auto or cpu"
-        )
-    device = torch.device(name)
-    count = torch.cuda.device_count()
-    if device.index is not None and device.index >= count:
-        raise DeviceError(
-            f"train.device is {name!r} but this machine has {count} CUDA device(s), "
-            f"cuda:0..cuda:{count - 1}"
-        )
-    return device
+    problem = device_problem(name)
+    if problem:
+        raise DeviceError(problem)
+    return torch.device(name)
 
 
 def configure_backend(settings: dict, execution: Execution, device: torch.device) -> None:
@@ -137,26 +126,48 @@ def probe_records(model, loss_fn, x, y, lr, probe_cfg, step, grad, layers) -> li
     etas = [m * lr for m in probe_cfg["eta_multipliers"]]
     land = probes.landscape_probe(model, loss_fn, x, y, etas, grad=grad)
     rows = []
-    for eta, loss, diff, ratio in zip(
-        land.etas, land.losses, land.grad_diffs, land.beta_ratios, strict=True
-    ):
+    for k, eta in enumerate(land.etas):
         rows += [
-            (step, "landscape", None, eta, "loss", loss),
-            (step, "landscape", None, eta, "grad_diff", diff),
-            (step, "landscape", None, eta, "beta_ratio", ratio),
+            (step, "landscape", None, eta, "loss", land.losses[k]),
+            (step, "landscape", None, eta, "grad_diff", land.grad_diffs[k]),
+            (step, "landscape", None, eta, "beta_ratio", land.beta_ratios[k]),
+            (step, "landscape", None, eta, "step_grad_norm", land.step_grad_norms[k]),
+            (step, "landscape", None, eta, "step_grad_cosine", land.step_grad_cosines[k]),
         ]
     rows += [
         (step, "landscape", None, None, "grad_norm", land.grad_norm),
         (step, "landscape", None, None, "effective_beta", land.effective_beta),
     ]
+    every = probe_cfg.get("curvature_every", 0)
+    if every and step % every == 0:
+        curvature = probes.curvature_probe(
+            model,
+            loss_fn,
+            x,
+            y,
+            max_iterations=probe_cfg["curvature_iterations"],
+            tolerance=probe_cfg["curvature_tolerance"],
+        )
+        if math.isfinite(curvature.lambda_max):  # not at a zero gradient (a dead network)
+            rows += [
+                (step, "landscape", None, None, "directional_curvature", curvature.directional),
+                (step, "landscape", None, None, "lambda_max", curvature.lambda_max),
+                (step, "landscape", None, None, "lanczos_iterations", curvature.iterations),
+            ]
     if probe_cfg["ics_layers"]:
         ics = probes.ics_probe(
             model, loss_fn, x, y, lr, probe_cfg["ics_layers"], grad=grad, layers=layers
         )
         for r in ics:
-            rows += [(step, "ics", r.layer, None, "ics_l2", r.l2)]
-            rows += [(step, "ics", r.layer, None, "ics_cosine", r.cosine)]
-    return rows
+            rows += [
+                (step, "ics", r.layer, None, "ics_l2", r.l2),
+                (step, "ics", r.layer, None, "ics_cosine", r.cosine),
+                (step, "ics", r.layer, None, "ics_grad_norm", r.grad_norm),
+                (step, "ics", r.layer, None, "ics_shifted_grad_norm", r.shifted_grad_norm),
+                (step, "ics", r.layer, None, "ics_relative", r.relative),
+            ]
+    # A ratio of a zero gradient (a dead network) is undefined: its row is left out.
+    return [r for r in rows if not (r[4] in UNDEFINED_AT_ZERO and math.isnan(r[5]))]
 
 
 def probe_step(model, layers, settings, x, y, step, recorder) -> list[tuple]:
