@@ -41,3 +41,11 @@ def test_other_errors_pass_through_and_still_clean_up(tmp_path):
             tmp.write_text("partial")
             raise KeyError("a bug, not an I/O error")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_runtime_error_that_is_not_about_writing_passes_through(tmp_path):
+    with pytest.raises(RuntimeError, match="CUDA error: an illegal memory access"):
+        with atomic_output(tmp_path / "out.pt") as tmp:
+            tmp.write_bytes(b"x")
+            raise RuntimeError("CUDA error: an illegal memory access was encountered")
+    assert list(tmp_path.iterdir()) == []

@@ -513,6 +513,10 @@ def test_beta_and_curvature_draws_the_table_and_the_share_of_eta_that_overshot()
         + series("batch", 0.1, "grad_diff", steps, [0.5, 0.5], eta=0.05)
         + series("batch", 0.1, "grad_diff", steps, [0.9, 0.9], eta=0.1)
     )
+    blown_up = tidy_table(series("batch", 0.1, "grad_diff", [100], [float("inf")], eta=0.2))
+    shares = plots.overshoot_fraction(pd.concat([predictiveness, blown_up]), beta)
+    batch_shares = shares[shares["normalization"] == "batch"].set_index("step")["value"]
+    assert batch_shares.to_dict() == {0: 0.0, 100: 1 / 3}  # a blown-up step overshot
     fig = plots.beta_and_curvature(predictiveness, beta)
     standard_top, batch_top, standard_low, batch_low = fig.axes[:4]
     lines = lines_by_gid(standard_top)

@@ -17,7 +17,14 @@ import pytest
 import torch
 
 from bnopt.files import OutputError
-from bnopt.training import DeviceError, epoch_order, resolve_device, train_run
+from bnopt.training import (
+    DeviceError,
+    epoch_order,
+    identity_of,
+    numeric_code,
+    resolve_device,
+    train_run,
+)
 from conftest import ROOT, FakeIO, FakeSnakemake, run_outputs, tiny_execution, tiny_settings
 
 
@@ -147,7 +154,7 @@ def test_a_kept_run_is_not_restored_for_other_settings_code_data_or_damaged_file
 ):
     meta, folder = train(tmp_path, "run", tiny_dataset, steps=10)
     outputs = run_outputs(folder)
-    code = tmp_path / "training_code.py"
+    code = tmp_path / "training.py"  # a module whose code counts for the identity
     code.write_text("# version 1\n")
 
     def restored(settings=None, code_files=()) -> bool:
@@ -270,3 +277,11 @@ print(sum(p.numel() for p in model.parameters()))
     )
     assert result.returncode == 0, result.stderr
     assert int(result.stdout) > 0
+
+
+def test_the_identity_holds_the_device_a_run_really_used_and_only_numeric_code():
+    settings = tiny_settings(device_type="cuda")  # train.device: auto
+    on_cpu, on_gpu = (identity_of(settings, torch.device(d)) for d in ("cpu", "cuda"))
+    assert on_cpu != on_gpu and on_cpu["torch"] == torch.__version__
+    code = ["workflow/scripts/bnopt/logs.py", "workflow/scripts/bnopt/training.py"]
+    assert numeric_code(code) == ["workflow/scripts/bnopt/training.py"]

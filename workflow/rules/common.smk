@@ -42,8 +42,9 @@ except ConfigError as error:
     sys.exit(str(error))
 
 # The device is checked here when the jobs run on this machine; a machine that can submit
-# to SLURM (sbatch) may have no GPU itself, so there each job checks it where it runs.
-if not shutil.which("sbatch"):
+# to SLURM (sbatch) may have no GPU itself, so there each job checks it where it runs (and
+# the jobs' own parse of this file, on whatever node, skips it).
+if workflow.is_main_process and not shutil.which("sbatch"):
     problem = device_problem(config["train"]["device"])
     if problem:
         sys.exit(f"invalid configuration (1 problem(s)):\n  - {problem}")

@@ -104,7 +104,12 @@ def cross_field_problems(config: dict) -> list[str]:
             f"probes.every ({probes['every']}); the curvature is measured at probed steps"
         )
     archive = data["archive"]
-    if data["dataset"] == "cifar10" and archive and not Path(archive).is_file():
+    if archive and Path(archive).resolve().is_relative_to(Path("resources").resolve()):
+        problems.append(
+            f"data.archive: {archive} is inside resources/, which the workflow writes (and "
+            f"may delete before a rerun); keep your copy anywhere else"
+        )
+    elif data["dataset"] == "cifar10" and archive and not Path(archive).is_file():
         problems.append(
             f"data.archive: {archive} is not a file (relative paths start at the working "
             f"directory, {Path.cwd()}); give the path of a copy of cifar-10-binary.tar.gz, "

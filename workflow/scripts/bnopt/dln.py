@@ -37,7 +37,15 @@ from torch import nn
 from . import finished, probes
 from .files import write_text
 from .models import make_norm, weight_layers
-from .training import METRIC_COLUMNS, PROBE_COLUMNS, format_seconds, probe_records, write_table
+from .training import (
+    METRIC_COLUMNS,
+    PROBE_COLUMNS,
+    format_seconds,
+    identity_of,
+    numeric_code,
+    probe_records,
+    write_table,
+)
 
 log = logging.getLogger("bnopt.dln")
 
@@ -118,7 +126,9 @@ def train_dln(settings: dict, outputs: dict, code_files=(), reuse_finished=True)
     of trained again (bnopt.finished). Returns the metadata written.
     """
     started = time.perf_counter()
-    identity = finished.run_identity(settings, code_files)
+    identity = finished.run_identity(
+        identity_of(settings, torch.device("cpu")), numeric_code(code_files)
+    )
     if reuse_finished and finished.restore(outputs, identity):
         return json.loads(Path(outputs["meta"]).read_text())
     torch.set_num_threads(max(1, int(settings.get("threads", 1))))

@@ -30,10 +30,18 @@ def atomic_output(path) -> Iterator[Path]:
         yield tmp
         os.replace(tmp, path)
     except (OSError, RuntimeError) as error:
+        if isinstance(error, RuntimeError) and not is_write_error(error):
+            raise
         raise OutputError(f"cannot write {path}: {type(error).__name__}: {error}") from error
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
+
+
+def is_write_error(error: RuntimeError) -> bool:
+    """torch.save reports a failed write as a RuntimeError from its zip writer."""
+    text = str(error)
+    return "inline_container" in text or "file" in text.lower()
 
 
 def write_text(path, text: str) -> None:

@@ -578,13 +578,19 @@ def overshoot_fraction(predictiveness: pd.DataFrame, beta: pd.DataFrame) -> pd.D
     """Per run and probed step, the fraction of the η grid at which ‖∇L(w − ηg) − g‖ ≥ ‖g‖:
     there the gradient has changed by as much as it measures, and the ratio of β reads
     about 1/η whatever the curvature (protocol section 4)."""
-    diffs = finite_rows(predictiveness, "grad_diff")
+    # A non-finite gradient change (a step that blew up) has overshot most of all.
+    diffs = (
+        predictiveness[predictiveness["quantity"] == "grad_diff"]
+        if not (predictiveness.empty or "quantity" not in predictiveness.columns)
+        else finite_rows(None, "grad_diff")
+    )
     norms = finite_rows(beta, "grad_norm")
     if diffs.empty or norms.empty:
         return pd.DataFrame(columns=["run", "normalization", "lr", "seed", "step", "value"])
     keys = ["run", "normalization", "lr", "seed", "step"]
     merged = diffs.merge(norms[[*keys, "value"]], on=keys, suffixes=("", "_g"))
-    merged["overshot"] = merged["value"] >= merged["value_g"]
+    change = merged["value"].astype(float)
+    merged["overshot"] = ~np.isfinite(change) | (change >= merged["value_g"])
     return (
         merged.groupby(keys, as_index=False)["overshot"]
         .mean()
@@ -620,7 +626,11 @@ def beta_and_curvature(predictiveness: pd.DataFrame, beta: pd.DataFrame) -> Figu
                 markersize=4, label=label, gid=f"{normalization}|{format_lr(lr)}|{quantity}",
             )  # fmt: skip
         draw_two_over_lr(ax, lr)
-        ax.set_yscale("log")
+        # gᵀHg can be negative where the loss is not convex: a log axis would hide it.
+        if (here["value"] <= 0).any():
+            ax.set_yscale("symlog", linthresh=1e-2 * float(here["value"].abs().max()))
+        else:
+            ax.set_yscale("log")
         ax.set_title(group_label(normalization, lr))
         ax.set_ylabel("1 / step length")
         share = overshoot[

@@ -69,8 +69,9 @@ class IcsResult:
 class CurvatureResult:
     directional: float  # g^T H g / ||g||^2, the curvature along the gradient
     lambda_max: float  # the top Ritz value of H from a Lanczos run started at g
+    lambda_min: float  # the bottom Ritz value (negative curvature, if any)
     iterations: int  # Hessian-vector products the Lanczos run took
-    converged: bool  # the top Ritz value changed by less than the tolerance
+    converged: bool  # the top Ritz pair's residual fell below the tolerance
 
 
 def trainable(model: nn.Module) -> list[nn.Parameter]:
@@ -293,14 +294,16 @@ def curvature_probe(
     max_iterations: int = 20,
     tolerance: float = 1e-3,
 ) -> CurvatureResult:
-    """Curvature of the minibatch loss at w_t: along g, and the top Hessian eigenvalue.
+    """Curvature of the minibatch loss at w_t: along g, and the extreme Hessian eigenvalues.
 
     Hessian-vector products by double backward, in train mode on this batch, the model's
     state restored like every probe. The Lanczos run starts from g with full
     re-orthogonalisation, so its Krylov space holds g and its top Ritz value is never below
-    the Rayleigh quotient g^T H g / ||g||^2 (the directional curvature); it stops when that
-    value changes by less than `tolerance` relative to its size, or after `max_iterations`
-    products, and is a lower bound of lambda_max that the iterations tighten.
+    the Rayleigh quotient g^T H g / ||g||^2 (the directional curvature). It stops when the
+    residual of the top Ritz pair, beta_k |s_k|, is below `tolerance` times the Ritz value
+    (then that value is within about that of an eigenvalue), when the Krylov space is
+    exhausted, or after `max_iterations` products: the top Ritz value is a lower bound of
+    lambda_max that more iterations can only raise.
     """
     params = trainable(model)
     with preserved_state(model):
@@ -310,26 +313,27 @@ def curvature_probe(
         g = [t.detach() for t in grads]
         g_norm = flat_norm(g)
         if not g_norm > 0:
-            return CurvatureResult(float("nan"), float("nan"), 0, False)
+            return CurvatureResult(float("nan"), float("nan"), float("nan"), 0, False)
         basis = [[t / g_norm for t in g]]
         alphas: list[float] = []
         betas: list[float] = []
-        top, converged = float("nan"), False
+        converged = False
         for _ in range(max_iterations):
             w = hessian_vector_product(grads, params, basis[-1])
             alphas.append(flat_dot(w, basis[-1]))
             for v in basis:  # full re-orthogonalisation
                 torch._foreach_add_(w, v, alpha=-flat_dot(w, v))
-            ritz = torch.linalg.eigvalsh(tridiagonal(alphas, betas)).max().item()
-            converged = abs(ritz - top) <= tolerance * abs(ritz)
-            top = ritz
             beta = flat_norm(w)
-            if converged or beta <= 1e-12 * max(abs(top), 1.0):
+            values, vectors = torch.linalg.eigh(tridiagonal(alphas, betas))
+            top, bottom = values[-1].item(), values[0].item()
+            residual = beta * abs(vectors[-1, -1].item())
+            exhausted = len(alphas) == sum(p.numel() for p in params)
+            if residual <= tolerance * abs(top) or exhausted or beta == 0:
                 converged = True
                 break
             betas.append(beta)
             basis.append([t / beta for t in w])
-    return CurvatureResult(alphas[0], top, len(alphas), converged)
+    return CurvatureResult(alphas[0], top, bottom, len(alphas), converged)
 
 
 def tridiagonal(alphas: Sequence[float], betas: Sequence[float]) -> torch.Tensor:

@@ -29,7 +29,9 @@ PROBE_QUANTITIES = {
             "step_grad_cosine",
             "directional_curvature",
             "lambda_max",
+            "lambda_min",
             "lanczos_iterations",
+            "lanczos_converged",
         ],
     ),
     "ics": (

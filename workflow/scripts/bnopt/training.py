@@ -152,7 +152,9 @@ def probe_records(model, loss_fn, x, y, lr, probe_cfg, step, grad, layers) -> li
             rows += [
                 (step, "landscape", None, None, "directional_curvature", curvature.directional),
                 (step, "landscape", None, None, "lambda_max", curvature.lambda_max),
+                (step, "landscape", None, None, "lambda_min", curvature.lambda_min),
                 (step, "landscape", None, None, "lanczos_iterations", curvature.iterations),
+                (step, "landscape", None, None, "lanczos_converged", int(curvature.converged)),
             ]
     if probe_cfg["ics_layers"]:
         ics = probes.ics_probe(
@@ -183,6 +185,21 @@ def probe_step(model, layers, settings, x, y, step, recorder) -> list[tuple]:
             rows += [(step, "activation", layer, None, "var", rec["var"])]
             rows += [(step, "activation", layer, None, "sample", v) for v in rec["samples"]]
     return rows
+
+
+# The package modules whose code can change a run's numbers: a run's identity hashes them
+# (its other code inputs, such as logging, rerun the job but then restore it in seconds).
+NUMERIC_MODULES = ("data.py", "dln.py", "models.py", "probes.py", "training.py")
+
+
+def numeric_code(code_files) -> list:
+    return [path for path in code_files if Path(path).name in NUMERIC_MODULES]
+
+
+def identity_of(settings: dict, device: torch.device) -> dict:
+    """A run's settings plus what they leave open: the device it really runs on (`auto` may
+    fall back to the CPU) and the torch version."""
+    return {**settings, "resolved_device": device.type, "torch": torch.__version__}
 
 
 def save_torch(path, state) -> None:
@@ -226,19 +243,22 @@ def train_run(
     """
     started = time.perf_counter()
     execution = execution or Execution()
-    identity = finished.run_identity(settings, [data_path, *code_files])
+    device = resolve_device(execution.device)
+    identity = finished.run_identity(
+        identity_of(settings, device), [data_path, *numeric_code(code_files)]
+    )
+    checkpoint_path = Path(checkpoint_path or Path(outputs["meta"]).with_name("checkpoint.pt"))
     if reuse_finished and finished.restore(outputs, identity):
+        checkpoint_path.unlink(missing_ok=True)  # if a kill came between keeping and this
         meta = json.loads(Path(outputs["meta"]).read_text())
         if data_info is not None and meta.get("data") != data_info:
             # The same bytes from another source (e.g. a local copy of the official archive).
             meta["data"] = data_info
             write_text(outputs["meta"], json.dumps(meta, indent=2) + "\n")
         return meta
-    device = resolve_device(execution.device)
     configure_backend(settings, execution, device)
     ctx = autocast(settings, device)
     steps, batch_size, seed = settings["steps"], settings["batch_size"], settings["seed"]
-    checkpoint_path = Path(checkpoint_path or Path(outputs["meta"]).with_name("checkpoint.pt"))
     checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
 
     data = load_prepared(data_path)
