@@ -206,6 +206,7 @@ def main(argv=None) -> None:
 def run_benchmarks(args) -> None:
 
     device = resolve_device(args.device)
+    args.device = device.type  # resolved once: the runs below need not resolve `auto` again
     cuda = device.type == "cuda"
     precisions = args.precisions or (["fp32", "tf32", "bf16"] if cuda else ["fp32"])
     n_test = 10_000 if cuda else 1_000
