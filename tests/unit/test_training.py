@@ -17,11 +17,10 @@ import pytest
 import torch
 
 from bnopt.files import OutputError
+from bnopt.finished import numeric_code, run_identity
 from bnopt.training import (
     DeviceError,
     epoch_order,
-    identity_of,
-    numeric_code,
     resolve_device,
     train_run,
 )
@@ -279,9 +278,15 @@ print(sum(p.numel() for p in model.parameters()))
     assert int(result.stdout) > 0
 
 
-def test_the_identity_holds_the_device_a_run_really_used_and_only_numeric_code():
+def test_the_identity_holds_the_device_a_run_really_used_and_only_numeric_code(tmp_path):
     settings = tiny_settings(device_type="cuda")  # train.device: auto
-    on_cpu, on_gpu = (identity_of(settings, torch.device(d)) for d in ("cpu", "cuda"))
-    assert on_cpu != on_gpu and on_cpu["torch"] == torch.__version__
-    code = ["workflow/scripts/bnopt/logs.py", "workflow/scripts/bnopt/training.py"]
-    assert numeric_code(code) == ["workflow/scripts/bnopt/training.py"]
+    assert run_identity(settings, "cpu") != run_identity(settings, "cuda")
+    logs, training = tmp_path / "logs.py", tmp_path / "training.py"
+    logs.write_text("# logging\n")
+    training.write_text("# numerics\n")
+    before = run_identity(settings, "cpu", code_files=[logs, training])
+    logs.write_text("# other logging\n")
+    assert run_identity(settings, "cpu", code_files=[logs, training]) == before
+    training.write_text("# other numerics\n")
+    assert run_identity(settings, "cpu", code_files=[logs, training]) != before
+    assert numeric_code([logs, training]) == [training]

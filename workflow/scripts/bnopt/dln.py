@@ -28,7 +28,6 @@ import logging
 import math
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -37,15 +36,7 @@ from torch import nn
 from . import finished, probes
 from .files import write_text
 from .models import make_norm, weight_layers
-from .training import (
-    METRIC_COLUMNS,
-    PROBE_COLUMNS,
-    format_seconds,
-    identity_of,
-    numeric_code,
-    probe_records,
-    write_table,
-)
+from .training import METRIC_COLUMNS, PROBE_COLUMNS, format_seconds, probe_records, write_table
 
 log = logging.getLogger("bnopt.dln")
 
@@ -126,11 +117,10 @@ def train_dln(settings: dict, outputs: dict, code_files=(), reuse_finished=True)
     of trained again (bnopt.finished). Returns the metadata written.
     """
     started = time.perf_counter()
-    identity = finished.run_identity(
-        identity_of(settings, torch.device("cpu")), numeric_code(code_files)
-    )
-    if reuse_finished and finished.restore(outputs, identity):
-        return json.loads(Path(outputs["meta"]).read_text())
+    identity = finished.run_identity(settings, "cpu", code_files=code_files)
+    restored = finished.restore(outputs, identity) if reuse_finished else None
+    if restored is not None:
+        return restored
     torch.set_num_threads(max(1, int(settings.get("threads", 1))))
     steps, lr, seed = settings["steps"], settings["lr"], settings["seed"]
     probes_every = settings["probes_every"]

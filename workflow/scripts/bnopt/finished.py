@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 from collections.abc import Iterable, Mapping
+from importlib.metadata import version
 from pathlib import Path
 
 from .files import atomic_output, file_digest
@@ -28,13 +29,28 @@ FOLDER = ".finished"
 MANIFEST = "manifest.json"
 
 
-def run_identity(settings: Mapping, files: Iterable = ()) -> str:
-    """What a run's numbers depend on: its settings and the contents of `files`.
+# The package modules whose code can change a run's numbers: a run's identity hashes them
+# (its other code inputs, such as logging, rerun the job but then restore it in seconds).
+NUMERIC_MODULES = ("data.py", "dln.py", "models.py", "probes.py", "training.py")
+
+
+def numeric_code(code_files: Iterable) -> list:
+    return [path for path in code_files if Path(path).name in NUMERIC_MODULES]
+
+
+def run_identity(
+    settings: Mapping, device_type: str, data_files: Iterable = (), code_files: Iterable = ()
+) -> str:
+    """What a run's numbers depend on: its settings, what they leave open (the device type
+    it really runs on, since `auto` may fall back to the CPU, and the torch version), the
+    contents of its data files and of the numeric modules among its code files.
 
     Files count by content only (not by name or order), so a moved checkout keeps the
     identity of its runs.
     """
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    identity = {**settings, "resolved_device": device_type, "torch": version("torch")}
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode())
+    files = [*data_files, *numeric_code(code_files)]
     for file_hash in sorted(file_digest(path) for path in files):
         digest.update(file_hash.encode())
     return digest.hexdigest()[:16]
@@ -74,16 +90,18 @@ def record(outputs: Mapping, identity: str) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def restore(outputs: Mapping, identity: str) -> bool:
-    """Put back the outputs kept under `identity`; False (and nothing written) otherwise."""
+def restore(outputs: Mapping, identity: str) -> dict | None:
+    """Put back the outputs kept under `identity` and return their meta.json; None (and
+    nothing written) when there are none, or they belong to another identity or are damaged.
+    """
     folder = folder_of(outputs)
     try:
         manifest = json.loads((folder / MANIFEST).read_text())
     except (OSError, ValueError):
-        return False
+        return None
     if manifest.get("identity") != identity:
         log.info("%s holds a run with other settings, code or data: training", folder)
-        return False
+        return None
     kept = manifest.get("sha256", {})
     try:
         intact = set(kept) >= set(outputs) and all(
@@ -93,9 +111,9 @@ def restore(outputs: Mapping, identity: str) -> bool:
         intact = False
     if not intact:
         log.warning("the finished outputs in %s are incomplete or damaged: training", folder)
-        return False
+        return None
     for key, path in outputs.items():
         with atomic_output(path) as tmp:
             _link_or_copy(folder / key, tmp)
     log.info("restored the outputs of this finished run from %s (identity %s)", folder, identity)
-    return True
+    return json.loads(Path(outputs["meta"]).read_text())

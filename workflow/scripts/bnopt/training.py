@@ -187,21 +187,6 @@ def probe_step(model, layers, settings, x, y, step, recorder) -> list[tuple]:
     return rows
 
 
-# The package modules whose code can change a run's numbers: a run's identity hashes them
-# (its other code inputs, such as logging, rerun the job but then restore it in seconds).
-NUMERIC_MODULES = ("data.py", "dln.py", "models.py", "probes.py", "training.py")
-
-
-def numeric_code(code_files) -> list:
-    return [path for path in code_files if Path(path).name in NUMERIC_MODULES]
-
-
-def identity_of(settings: dict, device: torch.device) -> dict:
-    """A run's settings plus what they leave open: the device it really runs on (`auto` may
-    fall back to the CPU) and the torch version."""
-    return {**settings, "resolved_device": device.type, "torch": torch.__version__}
-
-
 def save_torch(path, state) -> None:
     """torch.save through an open file, atomically: errors name the path, no partial file."""
     with atomic_output(path) as tmp, open(tmp, "wb") as f:
@@ -244,13 +229,11 @@ def train_run(
     started = time.perf_counter()
     execution = execution or Execution()
     device = resolve_device(execution.device)
-    identity = finished.run_identity(
-        identity_of(settings, device), [data_path, *numeric_code(code_files)]
-    )
+    identity = finished.run_identity(settings, device.type, [data_path], code_files)
     checkpoint_path = Path(checkpoint_path or Path(outputs["meta"]).with_name("checkpoint.pt"))
-    if reuse_finished and finished.restore(outputs, identity):
+    meta = finished.restore(outputs, identity) if reuse_finished else None
+    if meta is not None:
         checkpoint_path.unlink(missing_ok=True)  # if a kill came between keeping and this
-        meta = json.loads(Path(outputs["meta"]).read_text())
         if data_info is not None and meta.get("data") != data_info:
             # The same bytes from another source (e.g. a local copy of the official archive).
             meta["data"] = data_info
