@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from .errors import UserError
-from .files import file_digest, write_text
+from .files import atomic_output, file_digest, write_text
 
 BINARY_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
 BINARY_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"
@@ -253,19 +253,13 @@ def _synthetic_records(rng, shifted_prototypes: np.ndarray, labels: np.ndarray) 
 
 def _write_tar_gz_atomically(path: Path, members: dict) -> Path:
     """Write ``members`` (name -> bytes) as a reproducible tar.gz (fixed times and owners)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.name}.part-{os.getpid()}")
-    try:
-        with open(partial, "wb") as raw:
-            # Stored, not compressed: noisy pixels shrink by under 5% and compressing 180 MB
-            # costs seconds. It is still a valid gzip stream, like the real archive.
-            with gzip.GzipFile(filename="", mode="wb", compresslevel=0, fileobj=raw, mtime=0) as gz:
-                with tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
-                    for name, payload in members.items():
-                        tar.addfile(_tar_entry(name, len(payload)), io.BytesIO(payload))
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    with atomic_output(path) as partial, open(partial, "wb") as raw:
+        # Stored, not compressed: noisy pixels shrink by under 5% and compressing 180 MB
+        # costs seconds. It is still a valid gzip stream, like the real archive.
+        with gzip.GzipFile(filename="", mode="wb", compresslevel=0, fileobj=raw, mtime=0) as gz:
+            with tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
+                for name, payload in members.items():
+                    tar.addfile(_tar_entry(name, len(payload)), io.BytesIO(payload))
     return path
 
 
@@ -522,12 +516,6 @@ def summarize(arrays: dict) -> dict:
 
 
 def _save_npz_atomically(path: Path, arrays: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.name}.part-{os.getpid()}")
-    try:
-        # Writing through a file object stops np.savez from appending ".npz" to the name.
-        with open(partial, "wb") as f:
-            np.savez(f, **{key: arrays[key] for key in ARRAY_KEYS})
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    # Writing through a file object stops np.savez from appending ".npz" to the name.
+    with atomic_output(path) as partial, open(partial, "wb") as f:
+        np.savez(f, **{key: arrays[key] for key in ARRAY_KEYS})
