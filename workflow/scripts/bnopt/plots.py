@@ -130,13 +130,17 @@ def normalization_color(normalization: str) -> tuple:
     return NORMALIZATION_COLORS.get(normalization, PALETTE[-1])
 
 
-def finite_rows(table: pd.DataFrame | None, quantity: str) -> pd.DataFrame:
-    """Rows of one quantity with a finite value, sorted by step; empty if nothing usable."""
+def quantity_rows(table: pd.DataFrame | None, quantity: str) -> pd.DataFrame:
+    """Rows of one quantity, finite or not; empty if there is no table."""
     if table is None or table.empty or "quantity" not in table.columns:
         return pd.DataFrame(columns=TIDY_COLUMNS)
-    rows = table[table["quantity"] == quantity]
-    rows = rows[np.isfinite(rows["value"].astype(float))]
-    return rows.sort_values("step")
+    return table[table["quantity"] == quantity]
+
+
+def finite_rows(table: pd.DataFrame | None, quantity: str) -> pd.DataFrame:
+    """Rows of one quantity with a finite value, sorted by step; empty if nothing usable."""
+    rows = quantity_rows(table, quantity)
+    return rows[np.isfinite(rows["value"].astype(float))].sort_values("step")
 
 
 def new_figure(nrows: int, ncols: int, panel_size=(4.6, 3.4), sharey=False):
@@ -579,11 +583,7 @@ def overshoot_fraction(predictiveness: pd.DataFrame, beta: pd.DataFrame) -> pd.D
     there the gradient has changed by as much as it measures, and the ratio of β reads
     about 1/η whatever the curvature (protocol section 4)."""
     # A non-finite gradient change (a step that blew up) has overshot most of all.
-    diffs = (
-        predictiveness[predictiveness["quantity"] == "grad_diff"]
-        if not (predictiveness.empty or "quantity" not in predictiveness.columns)
-        else finite_rows(None, "grad_diff")
-    )
+    diffs = quantity_rows(predictiveness, "grad_diff")
     norms = finite_rows(beta, "grad_norm")
     if diffs.empty or norms.empty:
         return pd.DataFrame(columns=["run", "normalization", "lr", "seed", "step", "value"])
@@ -606,11 +606,11 @@ def beta_and_curvature(predictiveness: pd.DataFrame, beta: pd.DataFrame) -> Figu
     rows = rows[np.isfinite(rows["value"].astype(float))] if not rows.empty else rows
     if rows.empty:
         return no_data_figure(title, "Step", "1 / step length", panels=2)
+    order = sorted_normalizations(rows["normalization"].unique())
     groups = sorted(
         {(n, float(lr)) for n, lr in zip(rows["normalization"], rows["lr"], strict=True)},
-        key=lambda g: (sorted_normalizations([g[0]]), g[1]),
+        key=lambda group: (order.index(group[0]), group[1]),
     )
-    groups = [g for n in sorted_normalizations({g[0] for g in groups}) for g in groups if g[0] == n]
     fig, axes = new_figure(2, len(groups), panel_size=(4.6, 3.0))
     top, bottom = axes[: len(groups)], axes[len(groups) :]
     overshoot = overshoot_fraction(predictiveness, beta)
