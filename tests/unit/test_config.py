@@ -29,7 +29,7 @@ def test_defaults_fill_missing_keys():
     config = {"train": {"steps": 10}}
     validate(config, str(SCHEMA))
     assert config["train"]["batch_size"] == 128
-    assert config["probes"]["eta_multipliers"] == [0.5, 1, 2, 4]
+    assert config["probes"]["eta_multipliers"] == [0.05, 0.1, 0.25, 0.5, 1, 2, 4]
     assert config["experiments"]["landscape"]["lrs"] == [0.1]
     assert config["data"]["dataset"] == "cifar10"
     assert config["data"]["synthetic"]["n_train"] == 50000

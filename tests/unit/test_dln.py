@@ -12,7 +12,7 @@ import torch
 from matplotlib.collections import PolyCollection
 from torch import nn
 
-from bnopt import dln, dln_claims, dln_plots
+from bnopt import claims, dln, dln_plots
 from bnopt import runs as bn_runs
 from bnopt.claims import COLUMNS as CLAIM_COLUMNS
 from bnopt.claims import HELD, NOT_HELD, NOT_MEASURABLE
@@ -424,8 +424,14 @@ def test_dln_landscape_draws_ranges_over_eta_and_effective_beta():
 # Claims
 
 
+def dln_rows(tables: dict) -> list[dict]:
+    """The deep linear network's claim rows, from its tables keyed by family."""
+    keyed = {f"dln/{family}": frame for family, frame in tables.items()}
+    return [claim.evaluate(keyed) for claim in claims.CLAIMS if claim.group == "dln"]
+
+
 def verdicts(tables: dict) -> list[str]:
-    rows = dln_claims.dln_claims(tables)
+    rows = dln_rows(tables)
     assert all(list(row) == CLAIM_COLUMNS for row in rows)
     return [row["verdict"] for row in rows]
 
@@ -441,7 +447,7 @@ def test_claims_fail_when_standard_decorrelates_or_bn_is_not_smoother():
     ics = pd.concat([ics, ics_table([0.9, 0.2, 0.1, 0.3], [0.9, 0.1, -0.5, 0.2], lrs=(1e-7,))])
     _, _, beta = landscape_tables(lrs=(1e-6,))
     beta.loc[beta["normalization"] == "none", "value"] = 5e6  # only 5x BN's 1e6
-    rows = dln_claims.dln_claims({"ics": ics, "beta": beta})
+    rows = dln_rows({"ics": ics, "beta": beta})
     assert [row["verdict"] for row in rows] == [NOT_HELD, NOT_HELD, NOT_MEASURABLE]
     assert "lr 1e-07" in rows[0]["statistic"] and "Standard / BN = 5" in rows[1]["statistic"]
 
@@ -458,7 +464,7 @@ def test_claims_are_not_measurable_without_a_standard_bn_pair():
 
 def test_the_beta_claim_reports_other_learning_rates_as_context():
     _, _, beta = landscape_tables(lrs=(1e-6, 1e-7))
-    row = dln_claims.dln_claims({"beta": beta})[1]
+    row = dln_rows({"beta": beta})[1]
     assert row["verdict"] == HELD
     assert "Context, not judged: lr 1e-07" in row["statistic"]
 
@@ -468,7 +474,7 @@ LP_SCALES = (("none", 100.0), ("batch", 1.0), ("l1", 2.0), ("l2", 1.0))
 
 def test_the_lp_claim_holds_when_every_lp_run_is_far_smoother_than_standard():
     _, _, beta = landscape_tables(lrs=(1e-6, 1e-7), scales=LP_SCALES)
-    row = dln_claims.dln_claims({"beta": beta})[2]
+    row = dln_rows({"beta": beta})[2]
     assert row["verdict"] == HELD
     assert "lr 1e-06" in row["statistic"] and "lr 1e-07" not in row["statistic"]
     assert "Standard / ℓ1 = 50" in row["statistic"] and "Not measured: ℓ∞" in row["statistic"]
@@ -476,7 +482,7 @@ def test_the_lp_claim_holds_when_every_lp_run_is_far_smoother_than_standard():
 
 def test_the_lp_claim_fails_when_one_lp_run_is_not_smoother():
     _, _, beta = landscape_tables(scales=(*LP_SCALES, ("linf", 20.0)))
-    row = dln_claims.dln_claims({"beta": beta})[2]
+    row = dln_rows({"beta": beta})[2]
     assert row["verdict"] == NOT_HELD
     assert "Standard / ℓ∞ = 5" in row["statistic"] and "Not measured" not in row["statistic"]
 
@@ -484,7 +490,7 @@ def test_the_lp_claim_fails_when_one_lp_run_is_not_smoother():
 def test_the_lp_claim_is_judged_at_another_lr_when_1e6_lacks_lp_runs():
     _, _, beta = landscape_tables(lrs=(1e-7,), scales=LP_SCALES)
     standard_only = landscape_tables(lrs=(1e-6,), scales=(("none", 100.0),))[2]
-    row = dln_claims.dln_claims({"beta": pd.concat([beta, standard_only])})[2]
+    row = dln_rows({"beta": pd.concat([beta, standard_only])})[2]
     assert row["verdict"] == HELD and "lr 1e-07" in row["statistic"]
     two_steps = beta[beta["step"] <= 100]
-    assert dln_claims.dln_claims({"beta": two_steps})[2]["verdict"] == NOT_MEASURABLE
+    assert dln_rows({"beta": two_steps})[2]["verdict"] == NOT_MEASURABLE

@@ -30,6 +30,7 @@ def series(normalization, lr, quantity, steps, values, **extra) -> list[dict]:
 STEPS = [0, 100, 200, 300]
 STANDARD_ACCURACY = [0.1, 0.3, 0.5, 0.6]
 BN_ACCURACY = [0.1, 0.6, 0.8, 0.9]
+NO_METRICS = pd.DataFrame()  # figures that mark the claims' early window, drawn without it
 
 
 @pytest.fixture
@@ -187,8 +188,22 @@ def band_edges(collection) -> dict[float, tuple[float, float]]:
     return edges
 
 
+def test_fig5_uses_the_papers_eta_range_and_marks_the_claims_window():
+    small_eta = series("none", 0.1, "loss", [0, 100, 200], [50.0, 50.0, 50.0], eta=0.005)
+    steps = np.arange(0, 1001, 10)
+    loss = series("none", 0.1, "train_loss", steps, 2.3 * np.exp(-np.log(2) * steps / 300))
+    fig = plots.fig5_loss_landscape(
+        tidy_table(loss), pd.concat([eta_table("loss"), tidy_table(small_eta)])
+    )
+    ax = visible_axes(fig)[0]
+    # η = 0.005 is 0.05 x lr, outside the paper's [0.5, 4] x lr: the band stays at 2..9
+    assert band_edges(collections_by_gid(ax)["none|0.1|range"])[0.0] == (2.0, 9.0)
+    window = lines_by_gid(ax)["early-window"]
+    assert window.get_xdata()[0] == 400  # where the claims' early window ends (test_claims)
+
+
 def test_fig5_band_covers_min_to_max_over_eta():
-    fig = plots.fig5_loss_landscape(eta_table("loss"))
+    fig = plots.fig5_loss_landscape(NO_METRICS, eta_table("loss"))
     ax = visible_axes(fig)[0]
     assert ax.get_yscale() == "log"
     edges = band_edges(collections_by_gid(ax)["none|0.1|range"])
@@ -201,7 +216,7 @@ def test_fig5_seeds_combine_as_mean_of_per_seed_min_and_max():
     one = eta_table("loss")
     other = one.assign(seed=1, run=one["run"].str.replace("seed0", "seed1"))
     other["value"] = other["value"] * 3
-    fig = plots.fig5_loss_landscape(pd.concat([one, other]))
+    fig = plots.fig5_loss_landscape(NO_METRICS, pd.concat([one, other]))
     edges = band_edges(collections_by_gid(visible_axes(fig)[0])["none|0.1|range"])
     assert edges[0.0] == pytest.approx((4.0, 18.0))
 
@@ -210,7 +225,9 @@ def test_fig5_marks_diverged_run_and_splits_lrs():
     landscape = eta_table("loss")
     large_lr = landscape[landscape["step"] < 200].assign(lr=0.5, diverged_at=150.0)
     large_lr["run"] = large_lr["run"].str.replace("lr0.1", "lr0.5")
-    fig = plots.fig5_loss_landscape(pd.concat([landscape.assign(diverged_at=np.nan), large_lr]))
+    fig = plots.fig5_loss_landscape(
+        NO_METRICS, pd.concat([landscape.assign(diverged_at=np.nan), large_lr])
+    )
     axes = visible_axes(fig)
     assert [ax.get_title() for ax in axes] == ["lr 0.1", "lr 0.5"]
     marker = lines_by_gid(axes[1])["none|0.5|diverged"]
@@ -220,7 +237,7 @@ def test_fig5_marks_diverged_run_and_splits_lrs():
 
 
 def test_fig6_predictiveness_linear_axis():
-    fig = plots.fig6_gradient_predictiveness(eta_table("grad_diff"))
+    fig = plots.fig6_gradient_predictiveness(NO_METRICS, eta_table("grad_diff"))
     ax = visible_axes(fig)[0]
     assert ax.get_yscale() == "linear"
     assert band_edges(collections_by_gid(ax)["none|0.1|range"])[100.0] == (1.0, 4.0)
@@ -230,7 +247,7 @@ def test_fig7_effective_beta_lines_and_two_over_lr():
     records = series("none", 0.1, "effective_beta", [0, 100, 200], [45.0, 30.0, 21.0])
     records += series("batch", 0.1, "effective_beta", [0, 100, 200], [19.0, 20.0, 20.5])
     records += series("none", 0.1, "beta_ratio", [0], [3.0], eta=0.1)
-    fig = plots.fig7_beta_smoothness(tidy_table(records))
+    fig = plots.fig7_beta_smoothness(NO_METRICS, tidy_table(records))
     ax = visible_axes(fig)[0]
     lines = lines_by_gid(ax)
     np.testing.assert_allclose(lines["none|0.1"].get_ydata(), [45.0, 30.0, 21.0])
@@ -506,12 +523,12 @@ def test_beta_and_curvature_draws_the_table_and_the_share_of_eta_that_overshot()
         + series("batch", 0.1, "effective_beta", steps, [20.0, 20.0])
         + series("batch", 0.1, "grad_norm", steps, [1.0, 1.0])
     )
-    # eta grid of two: at step 0 one of two gradient changes reaches ||g||, at 100 both
+    # eta grid of two: at step 0 one of two gradient changes reaches 0.9 ||g||, at 100 both
     predictiveness = tidy_table(
         series("none", 0.1, "grad_diff", steps, [1.0, 1.5], eta=0.05)
         + series("none", 0.1, "grad_diff", steps, [2.5, 1.0], eta=0.1)
         + series("batch", 0.1, "grad_diff", steps, [0.5, 0.5], eta=0.05)
-        + series("batch", 0.1, "grad_diff", steps, [0.9, 0.9], eta=0.1)
+        + series("batch", 0.1, "grad_diff", steps, [0.85, 0.85], eta=0.1)
     )
     blown_up = tidy_table(series("batch", 0.1, "grad_diff", [100], [float("inf")], eta=0.2))
     shares = plots.overshoot_fraction(pd.concat([predictiveness, blown_up]), beta)

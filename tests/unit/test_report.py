@@ -179,7 +179,7 @@ def test_all_figures_embedded_as_png_data_uris(built):
 def test_captions_shown(built):
     text = " ".join(built[0].split())
     assert "<strong>Loss landscape</strong> (paper Fig 4a). At every probed step t" in text
-    assert "the η grid of the config, multiples of the learning rate" in text
+    assert "only η in [0.5, 4] × lr are shown" in text
 
 
 def test_claims_table_lists_every_claim_and_verdict(built):

@@ -28,7 +28,7 @@ def test_paper_config_dry_run_lists_download_prepare_and_every_run(copy):
     assert jobs["train"] == 10 and jobs["tables"] == 5 and jobs["report"] == 1
     # {none, batch, l1, l2, linf} x {1e-6, 1e-7}
     assert jobs["dln_train"] == 10 and jobs["dln_tables"] == 1
-    assert jobs["figure"] == len(FIGURES) == 19
+    assert jobs["figure"] == len(FIGURES) == 20
 
 
 def test_demo_config_dry_run_lists_synthetic_data(copy):

@@ -20,6 +20,7 @@ if Path(bnopt.__file__).resolve().parent != PACKAGE:
         f"workflow ({PACKAGE}): run `pip install -e {PACKAGE.parents[2]}`"
     )
 
+from bnopt.claims import CLAIM_TABLES
 from bnopt.config import ConfigError, check_config
 from bnopt.execution import device_problem
 from bnopt.figures import FIGURE
@@ -27,7 +28,6 @@ from bnopt.runs import (
     dln_runs,
     dln_runtime_minutes,
     dln_settings,
-    EXTRA_CLAIM_TABLES,
     FAMILIES,
     RUN_PATTERN,
     all_runs,
@@ -57,6 +57,12 @@ PROVENANCE = f"resources/{DATASET}.provenance.json"
 DOWNLOADED = "resources/download/cifar-10-binary.tar.gz"
 # On a CPU-only configuration training jobs take no GPU token, so they run side by side.
 GPU_TOKENS = 0 if config["train"]["device"] == "cpu" else 1
+
+
+# The claims package: every module of it decides verdicts, so each is an input of the report.
+CLAIM_MODULES = sorted(
+    str(path.relative_to(PACKAGE)) for path in (PACKAGE / "claims").glob("*.py")
+)
 
 
 def package(*modules):

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from . import probes
+from .config import section_defaults
 from .execution import Execution, device_type
 from .models import NORMALIZATIONS, flops_per_image, vgg_a
 from .training import autocast, configure_backend, evaluate, resolve_device, to_inputs, train_run
@@ -98,15 +99,11 @@ def settings_for(
         "augment": False,
         # Not part of a run's identity: how train_run executes it (see workflow_step_seconds).
         "execution": Execution(device, threads, log_every=steps, checkpoint_every=0),
+        # The default config's probe set (the schema's defaults) at the cadence asked for.
         "probes": {
+            **section_defaults("probes"),
             "every": probe_every,
-            "eta_multipliers": [0.5, 1, 2, 4],
-            "ics_layers": [5, 10],
-            "activation_layers": [2, 9, 10],
-            "activation_samples": 256,
             "curvature_every": curvature_every,
-            "curvature_iterations": 20,
-            "curvature_tolerance": 1e-3,
         },
     }
 

@@ -16,8 +16,17 @@ class ConfigError(UserError, ValueError):
     pass
 
 
-def load_schema(path) -> dict:
+SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
+
+
+def load_schema(path=SCHEMA) -> dict:
     return yaml.safe_load(Path(path).read_text())
+
+
+def section_defaults(section: str) -> dict:
+    """The schema's default of every key of a config section (what an empty section means)."""
+    properties = load_schema()["properties"][section]["properties"]
+    return {key: spec["default"] for key, spec in properties.items() if "default" in spec}
 
 
 def key_path(error: jsonschema.ValidationError) -> str:

@@ -148,23 +148,28 @@ def _download_failure_message(url, dest: Path, md5: str, error) -> str:
 # ---------------------------------------------------------------------------------------------
 # Synthetic stand-in for CIFAR-10
 
-_PROTOTYPE_GRID = 8
+# Each class is one local motif (a 12x12 blocky pattern of edges in one colour) pasted at
+# random positions: a convolutional net must detect a local feature wherever it sits, as on
+# natural images, rather than match a global template. The amplitudes were chosen, before
+# any claim was judged, so that the demo's standard VGG leaves its initial plateau within
+# about a hundred steps at lr 0.1 (with fainter motifs it stays near 10% accuracy for the
+# whole demo, as the previous generator's global prototypes in noise did).
+_MOTIF_SIDE = 12
+_MOTIF_GRID = 3
+_COPIES = 3
+_MOTIF_AMPLITUDE = 110.0
+_CONTRAST_RANGE = (0.7, 1.3)
 _NUISANCE_GRID = 4
-_MAX_SHIFT = 3
-_MODES_PER_CLASS = 3
-_PROTOTYPE_STD = 18.0
-_COLOUR_BIAS_STD = 5.0
-_NUISANCE_STD = 45.0
-_NOISE_STD = 35.0
-_CONTRAST_RANGE = (0.6, 1.4)
+_NUISANCE_STD = 20.0
+_NOISE_STD = 10.0
 
 
 def write_synthetic_archive(path, n_train, n_test, seed, num_classes=10) -> Path:
     """Write a learnable stand-in for CIFAR-10, in exactly the binary archive's format.
 
-    Each class has a few smooth colour prototypes; a sample is one prototype of its class,
-    shifted by up to a few pixels and scaled in contrast, plus a smooth random nuisance image
-    and pixel noise. Labels are balanced and shuffled. The same arguments give the same bytes.
+    A sample of class c is a smooth random background with pixel noise and _COPIES copies of
+    class c's motif, each at a uniformly random position and contrast. Labels are balanced
+    and shuffled. The same arguments give the same bytes.
     """
     if not 2 <= num_classes <= NUM_CLASSES:
         raise ValueError(f"num_classes must be in 2..{NUM_CLASSES}, got {num_classes}")
@@ -174,15 +179,15 @@ def write_synthetic_archive(path, n_train, n_test, seed, num_classes=10) -> Path
             f"got {n_train} and {n_test}"
         )
     rng = np.random.default_rng(seed)
-    shifted_prototypes = _shifted_class_prototypes(rng, num_classes)
+    motifs = _class_motifs(rng, num_classes)
     y_train = _balanced_labels(rng, n_train, num_classes)
     y_test = _balanced_labels(rng, n_test, num_classes)
     members = {}
     for name, labels in zip(
         TRAIN_BATCHES, np.array_split(y_train, len(TRAIN_BATCHES)), strict=True
     ):
-        members[f"{name}.bin"] = _synthetic_records(rng, shifted_prototypes, labels)
-    members[f"{TEST_BATCH}.bin"] = _synthetic_records(rng, shifted_prototypes, y_test)
+        members[f"{name}.bin"] = _synthetic_records(rng, motifs, labels)
+    members[f"{TEST_BATCH}.bin"] = _synthetic_records(rng, motifs, y_test)
     class_names = "".join(f"synthetic_class_{c}\n" for c in range(num_classes))
     members["batches.meta.txt"] = class_names.encode()
     return _write_tar_gz_atomically(
@@ -208,42 +213,37 @@ def _upsample(images: np.ndarray, n_out: int) -> np.ndarray:
     return matrix @ images @ matrix.T
 
 
-def _shifted_class_prototypes(rng, num_classes: int) -> np.ndarray:
-    """Every shifted 32x32 crop of every prototype: (classes, modes, shifts, shifts, 3, 32, 32).
-
-    A class has several prototypes (modes), so its mean image is a poor template for it.
-    """
-    padded_side = IMAGE_SIDE + 2 * _MAX_SHIFT
-    grid = (num_classes, _MODES_PER_CLASS, 3, _PROTOTYPE_GRID, _PROTOTYPE_GRID)
-    prototypes = _upsample(rng.standard_normal(grid), padded_side)
-    prototypes /= prototypes.std(axis=(2, 3, 4), keepdims=True)
-    prototypes *= _PROTOTYPE_STD
-    prototypes += _COLOUR_BIAS_STD * rng.standard_normal((num_classes, 1, 3, 1, 1))
-    n_shifts = 2 * _MAX_SHIFT + 1
-    crops = np.empty((*grid[:2], n_shifts, n_shifts, 3, IMAGE_SIDE, IMAGE_SIDE), np.float32)
-    for dy in range(n_shifts):
-        for dx in range(n_shifts):
-            crops[:, :, dy, dx] = prototypes[..., dy : dy + IMAGE_SIDE, dx : dx + IMAGE_SIDE]
-    return crops
+def _class_motifs(rng, num_classes: int) -> np.ndarray:
+    """One motif per class, (classes, 3, side, side): the sign of a smooth random field (so
+    edges in several orientations) times a colour, centred per channel and scaled to a root
+    mean square (over pixels, of the colour vector's norm) of 1."""
+    field = _upsample(rng.standard_normal((num_classes, 1, _MOTIF_GRID, _MOTIF_GRID)), _MOTIF_SIDE)
+    colour = rng.standard_normal((num_classes, 3, 1, 1))
+    colour /= np.linalg.norm(colour, axis=1, keepdims=True)
+    motifs = np.sign(field) * colour
+    # Zero mean per channel: a class's average image carries no colour of its own, so only
+    # the local pattern tells the classes apart (not a global template or the mean colour).
+    motifs -= motifs.mean(axis=(2, 3), keepdims=True)
+    motifs /= np.sqrt((motifs**2).sum(axis=1).mean(axis=(1, 2)))[:, None, None, None]
+    return motifs.astype(np.float32)
 
 
 def _balanced_labels(rng, n: int, num_classes: int) -> np.ndarray:
     return rng.permutation(np.arange(n) % num_classes).astype(np.uint8)
 
 
-def _synthetic_records(rng, shifted_prototypes: np.ndarray, labels: np.ndarray) -> bytes:
+def _synthetic_records(rng, motifs: np.ndarray, labels: np.ndarray) -> bytes:
     """Binary CIFAR-10 records (label byte + channel-first image) for ``labels``."""
-    n = len(labels)
-    n_modes, n_shifts = shifted_prototypes.shape[1:3]
-    mode = rng.integers(0, n_modes, n)
-    dy = rng.integers(0, n_shifts, n)
-    dx = rng.integers(0, n_shifts, n)
-    contrast = rng.uniform(*_CONTRAST_RANGE, (n, 1, 1, 1)).astype(np.float32)
+    n, side = len(labels), _MOTIF_SIDE
     low_res = rng.standard_normal((n, 3, _NUISANCE_GRID, _NUISANCE_GRID), dtype=np.float32)
-    images = shifted_prototypes[labels, mode, dy, dx]
-    images *= contrast
-    images += _NUISANCE_STD * _upsample(low_res, IMAGE_SIDE)
+    images = _NUISANCE_STD * _upsample(low_res, IMAGE_SIDE)
     images += _NOISE_STD * rng.standard_normal(images.shape, dtype=np.float32)
+    for _ in range(_COPIES):
+        contrast = rng.uniform(*_CONTRAST_RANGE, (n, 1, 1, 1)).astype(np.float32)
+        pasted = _MOTIF_AMPLITUDE * contrast * motifs[labels]
+        rows, cols = rng.integers(0, IMAGE_SIDE - side + 1, (2, n))
+        for i in range(n):
+            images[i, :, rows[i] : rows[i] + side, cols[i] : cols[i] + side] += pasted[i]
     images += 128.0
     records = np.empty((n, RECORD_BYTES), np.uint8)
     records[:, 0] = labels

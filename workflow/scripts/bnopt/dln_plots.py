@@ -1,5 +1,5 @@
 """Figures of the deep linear network experiment (protocol section 7); its claims are in
-bnopt.dln_claims.
+bnopt.claims.dln.
 
 The figures take the tidy tables of results/tables/dln/ and reuse the style of bnopt.plots:
 colour = normalisation (the palette of the VGG landscape figures: Standard blue, BN orange)

@@ -28,6 +28,16 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import NullFormatter, PercentFormatter
 
+from .claims.core import (
+    OVERSHOOT,
+    PAPER_ETA,
+    Window,
+    early_window,
+    finite_rows,
+    paper_etas,
+    quantity_rows,
+)
+
 # Figures are drawn on Figure objects, never through pyplot; Agg keeps any pyplot use headless.
 matplotlib.use("Agg")
 
@@ -128,19 +138,6 @@ def lr_colors(lrs) -> dict[float, tuple]:
 
 def normalization_color(normalization: str) -> tuple:
     return NORMALIZATION_COLORS.get(normalization, PALETTE[-1])
-
-
-def quantity_rows(table: pd.DataFrame | None, quantity: str) -> pd.DataFrame:
-    """Rows of one quantity, finite or not; empty if there is no table."""
-    if table is None or table.empty or "quantity" not in table.columns:
-        return pd.DataFrame(columns=TIDY_COLUMNS)
-    return table[table["quantity"] == quantity]
-
-
-def finite_rows(table: pd.DataFrame | None, quantity: str) -> pd.DataFrame:
-    """Rows of one quantity with a finite value, sorted by step; empty if nothing usable."""
-    rows = quantity_rows(table, quantity)
-    return rows[np.isfinite(rows["value"].astype(float))].sort_values("step")
 
 
 def new_figure(nrows: int, ncols: int, panel_size=(4.6, 3.4), sharey=False):
@@ -441,6 +438,20 @@ def fig3_ics_l2(ics: pd.DataFrame, layers: Sequence[int] | None = None) -> Figur
 
 
 @styled
+def ics_relative(ics: pd.DataFrame, layers: Sequence[int] | None = None) -> Figure:
+    """ICS relative to the gradient, ||G - G'|| / ||G||, one panel per layer: the quantity
+    the ICS claim is judged on, free of the gradient's size in each phase of training."""
+    return ics_figure(
+        ics,
+        "ics_relative",
+        "‖G − G′‖₂ / ‖G‖₂",
+        "Internal covariate shift relative to the gradient: ‖G − G′‖₂ / ‖G‖₂",
+        layers,
+        decorate_ics_l2_panel,
+    )
+
+
+@styled
 def fig4_ics_cosine(ics: pd.DataFrame, layers: Sequence[int] | None = None) -> Figure:
     """ICS as the cosine between a layer's gradient before and after (paper Fig 3)."""
     return ics_figure(
@@ -494,8 +505,27 @@ def range_panel(
     return handles
 
 
-def range_figure(table: pd.DataFrame, quantity: str, ylabel: str, title: str, log_y: bool):
-    rows = finite_rows(table, quantity)
+def mark_early_window(ax, metrics: pd.DataFrame | None, lr: float) -> list:
+    """A dotted vertical line where early training ends (the claims' window, first seed)."""
+    if metrics is None or metrics.empty:
+        return []
+    seeds = sorted(metrics.loc[np.isclose(metrics["lr"].astype(float), lr), "seed"].unique())
+    window = early_window(metrics, lr, seeds[0]) if seeds else None
+    if not isinstance(window, Window):
+        return []
+    return [
+        ax.axvline(window.end, color="0.25", linestyle=(0, (1, 2)), linewidth=1.0,
+                   label="end of early training (claims' window)", gid="early-window")
+    ]  # fmt: skip
+
+
+PAPER_ETA_NOTE = f"η in [{PAPER_ETA[0]:g}, {PAPER_ETA[1]:g}] × lr, as in the paper"
+
+
+def range_figure(
+    table: pd.DataFrame, quantity: str, ylabel: str, title: str, log_y: bool, metrics=None
+):
+    rows = paper_etas(finite_rows(table, quantity))
     lrs = sorted(rows["lr"].unique()) if not rows.empty else []
     if not lrs:
         return no_data_figure(title, "Step", ylabel)
@@ -505,24 +535,30 @@ def range_figure(table: pd.DataFrame, quantity: str, ylabel: str, title: str, lo
         ax.set_title(f"lr {format_lr(lr)}")
         ax.set_xlabel("Step")
         handles += range_panel(ax, rows[rows["lr"] == lr], lr)
+        handles += mark_early_window(ax, metrics, lr)
     axes[0].set_ylabel(ylabel)
     if log_y:
         set_log_scale_if_positive(axes[0], rows["value"])
     set_suptitle(fig, title, rows, SEED_RANGE_NOTE)
-    add_figure_legend(fig, handles, "shaded band = range over η")
+    add_figure_legend(fig, handles, f"shaded band = range over {PAPER_ETA_NOTE}")
     return fig
 
 
 @styled
-def fig5_loss_landscape(landscape: pd.DataFrame) -> Figure:
+def fig5_loss_landscape(metrics: pd.DataFrame, landscape: pd.DataFrame) -> Figure:
     """Range over eta of L(w_t - eta g) at every probed step, log y (paper Fig 4a)."""
     return range_figure(
-        landscape, "loss", "Loss L(w − ηg)", "Loss landscape\nrange over η of L(w − ηg)", True
+        landscape,
+        "loss",
+        "Loss L(w − ηg)",
+        "Loss landscape\nrange over η of L(w − ηg)",
+        True,
+        metrics,
     )
 
 
 @styled
-def fig6_gradient_predictiveness(predictiveness: pd.DataFrame) -> Figure:
+def fig6_gradient_predictiveness(metrics: pd.DataFrame, predictiveness: pd.DataFrame) -> Figure:
     """Range over eta of ||grad L(w_t - eta g) - g||_2 at every probed step (paper Fig 4b)."""
     return range_figure(
         predictiveness,
@@ -530,6 +566,7 @@ def fig6_gradient_predictiveness(predictiveness: pd.DataFrame) -> Figure:
         "‖∇L(w − ηg) − g‖₂",
         "Gradient predictiveness\nrange over η of ‖∇L(w − ηg) − g‖₂",
         False,
+        metrics,
     )
 
 
@@ -545,7 +582,7 @@ def draw_two_over_lr(ax, lr: float) -> Line2D:
 
 
 @styled
-def fig7_beta_smoothness(beta: pd.DataFrame) -> Figure:
+def fig7_beta_smoothness(metrics: pd.DataFrame, beta: pd.DataFrame) -> Figure:
     """Effective beta-smoothness (max over eta of the gradient change per step length), Fig 4c."""
     rows = finite_rows(beta, "effective_beta")
     title = "Effective β-smoothness\nmax over η of ‖∇L(w − ηg) − g‖₂ / ‖ηg‖₂"
@@ -565,6 +602,7 @@ def fig7_beta_smoothness(beta: pd.DataFrame) -> Figure:
             lambda _normalization, _lr: "-",
         )
         handles.append(draw_two_over_lr(ax, lr))
+        handles += mark_early_window(ax, metrics, lr)
     set_suptitle(fig, title, rows)
     add_figure_legend(fig, handles)
     return fig
@@ -579,9 +617,10 @@ CURVATURE_LINES = (
 
 
 def overshoot_fraction(predictiveness: pd.DataFrame, beta: pd.DataFrame) -> pd.DataFrame:
-    """Per run and probed step, the fraction of the η grid at which ‖∇L(w − ηg) − g‖ ≥ ‖g‖:
-    there the gradient has changed by as much as it measures, and the ratio of β reads
-    about 1/η whatever the curvature (protocol section 4)."""
+    """Per run and probed step, the fraction of the η grid at which ‖∇L(w − ηg) − g‖ ≥
+    OVERSHOOT ‖g‖: there the gradient has changed about as much as it measures, and the
+    ratio of β reads about 1/η whatever the curvature (protocol section 4). The β claim
+    leaves out the steps where this holds at the smallest η."""
     # A non-finite gradient change (a step that blew up) has overshot most of all.
     diffs = quantity_rows(predictiveness, "grad_diff")
     norms = finite_rows(beta, "grad_norm")
@@ -590,7 +629,7 @@ def overshoot_fraction(predictiveness: pd.DataFrame, beta: pd.DataFrame) -> pd.D
     keys = ["run", "normalization", "lr", "seed", "step"]
     merged = diffs.merge(norms[[*keys, "value"]], on=keys, suffixes=("", "_g"))
     change = merged["value"].astype(float)
-    merged["overshot"] = ~np.isfinite(change) | (change >= merged["value_g"])
+    merged["overshot"] = ~np.isfinite(change) | (change >= OVERSHOOT * merged["value_g"])
     return (
         merged.groupby(keys, as_index=False)["overshot"]
         .mean()
@@ -641,7 +680,7 @@ def beta_and_curvature(predictiveness: pd.DataFrame, beta: pd.DataFrame) -> Figu
                  gid=f"{normalization}|{format_lr(lr)}|overshoot")  # fmt: skip
         low.set_ylim(-0.05, 1.05)
         low.set_xlabel("Step")
-        low.set_ylabel("share of η with ‖Δg‖ ≥ ‖g‖")
+        low.set_ylabel(f"share of η with ‖Δg‖ ≥ {OVERSHOOT:g}‖g‖")
     set_suptitle(fig, title, rows)
     # Colour is the panel's normalisation; the legend says what each line style means.
     proxies = [
@@ -1073,8 +1112,10 @@ def lp_landscape(
 ) -> Figure:
     """Loss range, gradient-change range and effective beta for l_p normalisation (Fig 6)."""
     title = "Loss landscape with $\\ell_p$ normalisation"
-    loss = only_normalizations(finite_rows(landscape, "loss"), LP_NORMALIZATIONS)
-    change = only_normalizations(finite_rows(predictiveness, "grad_diff"), LP_NORMALIZATIONS)
+    loss = only_normalizations(paper_etas(finite_rows(landscape, "loss")), LP_NORMALIZATIONS)
+    change = only_normalizations(
+        paper_etas(finite_rows(predictiveness, "grad_diff")), LP_NORMALIZATIONS
+    )
     effective = only_normalizations(finite_rows(beta, "effective_beta"), LP_NORMALIZATIONS)
     lrs = sorted(set(loss["lr"]) | set(change["lr"]) | set(effective["lr"]))
     if not lrs:

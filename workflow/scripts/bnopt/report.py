@@ -18,7 +18,7 @@ import yaml
 from docutils.core import publish_parts
 from markupsafe import Markup
 
-from bnopt.claims import CLAIM_GROUPS
+from bnopt.claims import CLAIM_GROUPS, HELD, NOT_HELD, NOT_MEASURABLE
 from bnopt.figures import FIGURE
 from bnopt.files import write_text
 
@@ -39,11 +39,7 @@ NORMALIZATION_LABELS = {
     "l2": "Standard + l2 norm",
     "linf": "Standard + l∞ norm",
 }
-VERDICT_CLASSES = {
-    "held": "held",
-    "did not hold": "not-held",
-    "not measurable at this scale": "not-measurable",
-}
+VERDICT_CLASSES = {HELD: "held", NOT_HELD: "not-held", NOT_MEASURABLE: "not-measurable"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DASH = "—"
 
@@ -155,7 +151,7 @@ def summary_text(
     return text
 
 
-CLAIM_HEADERS = ("Claim", "Figure", "Measured", "Paper", "Decision rule", "Verdict")
+CLAIM_HEADERS = ("Claim", "Judged on", "Paper", "Measured", "Verdict")
 
 
 def verdict_class(verdict) -> str:
@@ -176,7 +172,11 @@ def claim_rows(claims: pd.DataFrame) -> list[dict]:
             previous_group = group
         rows.append(
             {
-                **{key: claim[key] for key in ("claim", "figure", "statistic", "paper", "rule")},
+                **{
+                    key: claim[key]
+                    for key in ("claim", "figure", "statistic", "paper", "rule", "reading")
+                },
+                "figures": figure_names(claim["figure"]),
                 "verdict": claim["verdict"],
                 "css": verdict_class(claim["verdict"]),
                 "group_title": group_title(group) if starts_group else None,
@@ -188,10 +188,20 @@ def claim_rows(claims: pd.DataFrame) -> list[dict]:
 def figure_verdicts(name: str, claims: pd.DataFrame) -> list[dict]:
     """The verdicts judged on this figure (a claim's figure field may name several)."""
     return [
-        {"claim": c["claim"], "verdict": c["verdict"], "css": verdict_class(c["verdict"])}
+        {
+            "claim": c["claim"],
+            "verdict": c["verdict"],
+            "reading": c.get("reading", ""),
+            "css": verdict_class(c["verdict"]),
+        }
         for c in claims.to_dict("records")
-        if name in [part.strip() for part in str(c["figure"]).split(",")]
+        if name in figure_names(c["figure"])
     ]
+
+
+def figure_names(field) -> list[str]:
+    """The registry names in a claim's figure field ("fig6_a, grad_change_vs_eta")."""
+    return [part.strip() for part in str(field).split(",") if part.strip()]
 
 
 def figure_item(figure: dict, claims: pd.DataFrame) -> dict:

@@ -11,15 +11,6 @@ import re
 
 from .execution import EXECUTION_KEYS, device_type
 
-# Tables of the extra experiments that the report's claims read, as "<experiment>/<family>".
-EXTRA_CLAIM_TABLES = (
-    "noisy/metrics",
-    "noisy/activations",
-    "lp/metrics",
-    "lp/landscape",
-    "lp/predictiveness",
-    "lp/beta",
-)
 FAMILIES = ("metrics", "ics", "landscape", "predictiveness", "beta", "activations")
 RUN_PATTERN = r"(none|batch|noisy_batch|l1|l2|linf)_lr[0-9.e+-]+_seed[0-9]+"
 _RUN = re.compile(r"(?P<normalization>[a-z0-9_]+?)_lr(?P<lr>[0-9.e+-]+)_seed(?P<seed>[0-9]+)")

@@ -1,0 +1,114 @@
+"""Claim of the paper's Fig 6 (and 12, 13): ℓ1, ℓ2 and ℓ∞ normalisation, in BN's place,
+smooth the loss landscape about as much as BN, although they do not stabilise the
+activation distributions."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .core import (
+    BATCHNORM,
+    LP_LABELS,
+    LP_NORMALIZATIONS,
+    SEED_RULE,
+    STANDARD,
+    Judgement,
+    SeedResult,
+    across_seeds,
+    finite_rows,
+    fmt,
+    fraction_below,
+    median_ratio,
+    runs_present,
+)
+from .landscape import (
+    EARLY_WINDOW_RULE,
+    PAPER_GRID,
+    SMOOTHER_SHARE,
+    early_pairs,
+    largest_change,
+    loss_range,
+)
+
+LIKE_BN_FACTOR = 2.0
+
+RULE = (
+    f"{EARLY_WINDOW_RULE}. For each of ℓ1, ℓ2, ℓ∞ run beside Standard and BN at the same lr "
+    f"and seed, at each probed step of that window: the loss range (max − min over {PAPER_GRID}"
+    f" of L(w − ηg)) and the largest gradient change (max over the same η of "
+    "‖∇L(w − ηg) − g‖₂). The ℓp network smooths like BN if, for both quantities, it is below "
+    f"Standard at more than {SMOOTHER_SHARE:g} of the steps and its median ratio to BN at the "
+    f"same step is <= {LIKE_BN_FACTOR:g}. Held if every ℓp normalisation measured does (those "
+    f"not measured are listed). {SEED_RULE}."
+)
+QUANTITIES = (("loss", loss_range, "loss range"), ("grad_diff", largest_change, "gradient change"))
+
+
+def lp_entry(metrics, tables, lr, seed, normalization) -> dict | str:
+    entry = {"normalization": normalization, "lr": lr, "parts": [], "holds": True}
+    for quantity, per_step, what in QUANTITIES:
+        rows = tables[quantity]
+        versus_standard = early_pairs(metrics, rows, per_step, lr, seed, normalization)
+        versus_bn = early_pairs(metrics, rows, per_step, lr, seed, normalization, BATCHNORM)
+        for found in (versus_standard, versus_bn):
+            if isinstance(found, str):
+                return found
+        share = fraction_below(versus_standard[1])
+        to_bn = median_ratio(versus_bn[1])
+        entry["holds"] &= share > SMOOTHER_SHARE and to_bn <= LIKE_BN_FACTOR
+        entry["parts"].append(
+            f"{what} below Standard's at share {fmt(share)} of steps, median ratio to BN "
+            f"{fmt(to_bn)}"
+        )
+    entry["window"] = versus_standard[0]
+    return entry
+
+
+def judge_lp(
+    metrics: pd.DataFrame, landscape: pd.DataFrame, predictiveness: pd.DataFrame
+) -> Judgement:
+    tables = {
+        "loss": finite_rows(landscape, "loss"),
+        "grad_diff": finite_rows(predictiveness, "grad_diff"),
+    }
+    by_seed: dict = {}
+    reasons = []
+    measured = set()
+    for lr, seed in runs_present(tables["loss"], (STANDARD, BATCHNORM)):
+        for normalization in LP_NORMALIZATIONS:
+            if not runs_present(tables["loss"][tables["loss"]["seed"] == seed], (normalization,)):
+                continue
+            entry = lp_entry(metrics, tables, lr, seed, normalization)
+            if isinstance(entry, str):
+                reasons.append(entry)
+                continue
+            measured.add(normalization)
+            by_seed.setdefault(seed, []).append(entry)
+    results = []
+    for seed, entries in sorted(by_seed.items()):
+        texts = [
+            f"{LP_LABELS[e['normalization']]} (lr {e['lr']:g}, {e['window'].text()}): "
+            + "; ".join(e["parts"])
+            + (": meets the rule" if e["holds"] else ": fails the rule")
+            for e in entries
+        ]
+        passed = [LP_LABELS[e["normalization"]] for e in entries if e["holds"]]
+        failed = [LP_LABELS[e["normalization"]] for e in entries if not e["holds"]]
+        reading = (
+            "In early training "
+            + (
+                f"{', '.join(passed)} smoothed the landscape like BN"
+                if passed
+                else "no ℓp norm smoothed like BN"
+            )
+            + (f"; {', '.join(failed)} did not." if failed and passed else ".")
+        )
+        holds = all(e["holds"] for e in entries)
+        results.append(SeedResult(seed, holds, float(len(passed)), "; ".join(texts), reading))
+    missing = "; ".join(dict.fromkeys(reasons)) or "no ℓp run beside Standard and BN runs"
+    judgement = across_seeds(results, "ℓp norms meeting the rule", missing)
+    absent = [LP_LABELS[n] for n in LP_NORMALIZATIONS if n not in measured]
+    if results and absent:
+        note = f" Not measured: {', '.join(absent)}."
+        return Judgement(judgement.verdict, judgement.statistic + note, judgement.reading)
+    return judgement
