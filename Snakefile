@@ -14,7 +14,7 @@ include: "workflow/rules/common.smk"
 
 wildcard_constraints:
     run=RUN_PATTERN,
-    experiment="|".join(config["experiments"]),
+    experiment="|".join(experiments(config)),
     family="|".join(FAMILIES),
     figure="|".join(FIGURE),
 
@@ -24,7 +24,6 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/probes.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/report.smk"
-include: "workflow/rules/dln.smk"
 
 
 rule all:

@@ -25,6 +25,9 @@ class FakeIO(list):
             return self._named[key]
         return super().__getitem__(key)
 
+    def get(self, key, default=None):
+        return self._named.get(key, default)
+
 
 class FakeSnakemake:
     def __init__(
@@ -45,6 +48,7 @@ def tiny_settings(**overrides) -> dict:
     """A training run that takes about a second on a CPU."""
     settings = {
         "run": "batch_lr0.1_seed0",
+        "model": "vgg_a",
         "normalization": "batch",
         "lr": 0.1,
         "seed": 0,

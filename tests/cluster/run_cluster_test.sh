@@ -24,7 +24,8 @@
 #   EXPECTED_OUTPUTS  space-separated paths/globs relative to the workflow
 #                     (default: the report, fig{1..7}_*.png and dln_*.png)
 #   TRAIN_RULE=train  rule whose jobs must request a GPU
-#   CPU_RULE=dln_train  rule whose jobs must not request one (empty: no check)
+#   CPU_JOBS=^rule_train_wildcards_dln_  SLURM comment (regex) of the jobs that must
+#                     not request a GPU: the deep linear network's (empty: no check)
 #   CONFIGFILE=config/demo.yaml   RUN_TIMEOUT=1500   FAIL_TIMEOUT=150
 #   FAIL_RETRIES=0    --retries for the failing run; empty: the profile's (2),
 #                     3 failing SLURM jobs, 84-127 s instead of ~48 s
@@ -42,7 +43,7 @@ PROFILE=${PROFILE:-$REPO/profiles/slurm}
 CONFIGFILE=${CONFIGFILE:-config/demo.yaml}
 EXPECTED_OUTPUTS=${EXPECTED_OUTPUTS:-results/report.html $(printf 'results/figures/fig%d_*.png ' 1 2 3 4 5 6 7)results/figures/dln_*.png}
 TRAIN_RULE=${TRAIN_RULE:-train}
-CPU_RULE=${CPU_RULE-dln_train}
+CPU_JOBS=${CPU_JOBS-^rule_train_wildcards_dln_}
 FAIL_RULE=fail_in_slurm
 # 208 s on a 2-core AVX-512 machine (2026-12-01); an AVX2-only one is about 2.5x slower.
 RUN_TIMEOUT=${RUN_TIMEOUT:-1500}
@@ -191,8 +192,10 @@ slurm_jobs "$SCRATCH/jobs.txt"
 say "SLURM jobs of the run (jobid|comment|requested TRES|state):"
 sed 's/^/   /' "$SCRATCH/jobs.txt"
 train_re="^rule_${TRAIN_RULE}(_wildcards_.*)?$"
-n_train=$(awk -F'|' -v re="$train_re" '$2 ~ re' "$SCRATCH/jobs.txt" | wc -l)
-n_train_gpu=$(awk -F'|' -v re="$train_re" '$2 ~ re && $3 ~ /(^|,)gres\/gpu=1(,|$)/' "$SCRATCH/jobs.txt" | wc -l)
+# the GPU jobs of the train rule: all but the CPU ones (the deep linear network's)
+gpu_jobs() { awk -F'|' -v re="$train_re" -v cpu="${CPU_JOBS:-^$}" '$2 ~ re && $2 !~ cpu' "$SCRATCH/jobs.txt"; }
+n_train=$(gpu_jobs | wc -l)
+n_train_gpu=$(gpu_jobs | awk -F'|' '$3 ~ /(^|,)gres\/gpu=1(,|$)/' | wc -l)
 n_train_ok=$(awk -F'|' -v re="$train_re" '$2 ~ re && $4 == "COMPLETED"' "$SCRATCH/jobs.txt" | wc -l)
 # how many train jobs Snakemake planned: its "Job stats" table
 n_planned=$(awk -v r="$TRAIN_RULE" '$1 == r && $2 ~ /^[0-9]+$/ {print $2; exit}' "$SCRATCH/run.log")
@@ -205,15 +208,14 @@ fi
 if [[ -n $n_planned && $n_train_ok -ne $n_planned ]]; then
     fail "Snakemake planned $n_planned '$TRAIN_RULE' jobs but SLURM completed $n_train_ok"
 fi
-if [[ -n $CPU_RULE ]]; then
-    cpu_re="^rule_${CPU_RULE}(_wildcards_.*)?$"
-    n_cpu=$(awk -F'|' -v re="$cpu_re" '$2 ~ re' "$SCRATCH/jobs.txt" | wc -l)
-    n_cpu_gpu=$(awk -F'|' -v re="$cpu_re" '$2 ~ re && $3 ~ /gres\/gpu/' "$SCRATCH/jobs.txt" | wc -l)
-    say "'$CPU_RULE' jobs: in SLURM $n_cpu, asking for a GPU $n_cpu_gpu"
+if [[ -n $CPU_JOBS ]]; then
+    n_cpu=$(awk -F'|' -v re="$CPU_JOBS" '$2 ~ re' "$SCRATCH/jobs.txt" | wc -l)
+    n_cpu_gpu=$(awk -F'|' -v re="$CPU_JOBS" '$2 ~ re && $3 ~ /gres\/gpu/' "$SCRATCH/jobs.txt" | wc -l)
+    say "CPU-only jobs ($CPU_JOBS): in SLURM $n_cpu, asking for a GPU $n_cpu_gpu"
     if ((n_cpu == 0)); then
-        fail "no SLURM job of rule '$CPU_RULE' found"
+        fail "no SLURM job matching '$CPU_JOBS' found"
     elif ((n_cpu_gpu > 0)); then
-        fail "$n_cpu_gpu of $n_cpu '$CPU_RULE' jobs requested a GPU"
+        fail "$n_cpu_gpu of $n_cpu CPU-only jobs ('$CPU_JOBS') requested a GPU"
     fi
 fi
 

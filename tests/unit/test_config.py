@@ -137,7 +137,10 @@ def test_runs_are_derived_from_the_experiments():
     config = shipped("config.yaml")
     validate(config, str(SCHEMA))
     assert experiment_runs(config, "landscape") == ["none_lr0.1_seed0", "batch_lr0.1_seed0"]
-    assert len(all_runs(config)) == 10  # {none, batch} x {0.1, 0.5, 0.01}; 4 more at 0.1
+    runs = all_runs(config)
+    vgg = [run for run in runs if not run.startswith("dln_")]
+    assert len(vgg) == 10  # {none, batch} x {0.1, 0.5, 0.01}; 4 more at 0.1
+    assert len(runs) == 20  # and the DLN's {none, batch, l1, l2, linf} x {1e-6, 1e-7}
     config["train"]["seeds"] = [0, 1]
     config["experiments"]["landscape"]["lrs"] = [0.1, 0.2]
     assert len(experiment_runs(config, "landscape")) == 8
@@ -147,12 +150,19 @@ def test_runs_are_derived_from_the_experiments():
 def test_run_names_round_trip_and_settings_are_resolved():
     name = run_name("noisy_batch", 1e-06, 3)
     assert name == "noisy_batch_lr1e-06_seed3"
-    assert parse_run_name(name) == {"normalization": "noisy_batch", "lr": 1e-06, "seed": 3}
+    expected = {"model": "vgg_a", "normalization": "noisy_batch", "lr": 1e-06, "seed": 3}
+    assert parse_run_name(name) == expected
+    deep = run_name("l2", 1e-07, 0, model="dln")
+    assert deep == "dln_l2_lr1e-07_seed0" and parse_run_name(deep)["model"] == "dln"
     config = shipped("demo.yaml")
     settings = run_settings(config, "batch_lr0.5_seed0")
     assert settings["lr"] == 0.5 and settings["normalization"] == "batch"
     assert settings["steps"] == config["train"]["steps"]
     assert settings["probes"] == config["probes"]
+    assert settings["model"] == "vgg_a"
+    deep = run_settings(config, "dln_none_lr1e-06_seed0")
+    assert deep["model"] == "dln" and deep["device_type"] == "cpu"
+    assert deep["probes"]["eta_multipliers"] == config["dln"]["eta_multipliers"]
     with pytest.raises(ValueError):
         parse_run_name("batch-0.1")
 

@@ -16,9 +16,12 @@ from bnopt import claims, dln, dln_plots
 from bnopt import runs as bn_runs
 from bnopt.claims import COLUMNS as CLAIM_COLUMNS
 from bnopt.claims import HELD, NOT_HELD, NOT_MEASURABLE
+from bnopt.execution import Execution, execution
 from bnopt.figures import FIGURES
 from bnopt.models import LpNorm, weight_layers
+from bnopt.runs import FAMILIES
 from bnopt.tables import family_table, read_run, read_table
+from bnopt.training import train_run
 from conftest import ROOT, FakeIO, FakeSnakemake, tidy_rows
 
 CONFIG = {
@@ -37,7 +40,7 @@ CONFIG = {
 }
 
 
-def settings(run="batch_lr1e-06_seed0", **overrides) -> dict:
+def settings(run="dln_batch_lr1e-06_seed0", **overrides) -> dict:
     config = {"dln": {**CONFIG["dln"], **overrides}}
     return bn_runs.dln_settings(config, run)
 
@@ -47,7 +50,17 @@ def outputs(folder: Path) -> dict:
 
 
 def dln_output_names() -> dict:
-    return {"metrics": "metrics.tsv", "probes": "probes.tsv", "meta": "meta.json"}
+    return {
+        "metrics": "metrics.tsv",
+        "probes": "probes.tsv",
+        "meta": "meta.json",
+        "weights": "model.pt",
+    }
+
+
+def train(settings: dict, paths: dict) -> dict:
+    """One DLN run in the training loop of every run, as the train rule runs it."""
+    return train_run(None, paths, settings, execution({}, 1, settings))
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +70,7 @@ def trained(tmp_path_factory) -> dict:
     runs = {}
     for run in bn_runs.dln_runs(CONFIG):
         paths = outputs(root / run)
-        runs[run] = (paths, dln.train_dln(bn_runs.dln_settings(CONFIG, run), paths))
+        runs[run] = (paths, train(bn_runs.dln_settings(CONFIG, run), paths))
     return runs
 
 
@@ -124,6 +137,19 @@ def test_the_loss_is_the_squared_frobenius_norm_of_the_product_residual():
     assert dln.dln_loss(model(x), x @ a.T).item() == pytest.approx(expected.item(), rel=1e-12)
 
 
+def full_gradient(model, x, targets):
+    loss = dln.dln_loss(model(x), targets)
+    return loss.detach(), list(torch.autograd.grad(loss, list(model.parameters())))
+
+
+def sgd_step(model, x, targets, lr):
+    """One update as the training loop makes it: torch's SGD, no momentum, on .grad."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, foreach=True)
+    optimizer.zero_grad(set_to_none=True)
+    dln.dln_loss(model(x), targets).backward()
+    optimizer.step()
+
+
 def test_the_gradient_matches_the_analytic_gradient_of_a_two_layer_product():
     torch.manual_seed(1)
     model = dln.build_dln("none", depth=2, dim=3, dtype=torch.float64)
@@ -131,7 +157,7 @@ def test_the_gradient_matches_the_analytic_gradient_of_a_two_layer_product():
     a = torch.randn(3, 3, dtype=torch.float64)
     w1, w2 = (m.weight.detach() for m in model)
     residual = w2 @ w1 @ x.T - a @ x.T
-    loss, (g1, g2) = dln.full_gradient(model, x, x @ a.T)
+    loss, (g1, g2) = full_gradient(model, x, x @ a.T)
     assert loss.item() == pytest.approx((residual**2).sum().item())
     torch.testing.assert_close(g1, 2 * w2.T @ residual @ x)
     torch.testing.assert_close(g2, 2 * residual @ (w1 @ x.T).T)
@@ -143,8 +169,8 @@ def test_a_descent_step_is_w_minus_lr_times_the_gradient():
     x, targets = dln.make_problem(0, n=16, dim=3)
     params = list(model.parameters())
     before = [p.detach().clone() for p in params]
-    _, grad = dln.full_gradient(model, x, targets)
-    dln.descent_step(params, grad, lr=1e-3)
+    _, grad = full_gradient(model, x, targets)
+    sgd_step(model, x, targets, lr=1e-3)
     for p, w, g in zip(params, before, grad, strict=True):
         exact = w.double() - 1e-3 * g.double()  # to within float32 rounding (one ulp)
         torch.testing.assert_close(p.detach().double(), exact, rtol=0, atol=1.2e-7)
@@ -158,8 +184,8 @@ def test_float32_steps_at_lr_1e6_move_the_weights():
     x, targets = dln.make_problem(0)
     params = list(model.parameters())
     before = [p.detach().clone() for p in params]
-    _, grad = dln.full_gradient(model, x, targets)
-    dln.descent_step(params, grad, lr=1e-6)
+    _, grad = full_gradient(model, x, targets)
+    sgd_step(model, x, targets, lr=1e-6)
     exact = [w.double() - 1e-6 * g.double() for w, g in zip(before, grad, strict=True)]
     for p, w, e in zip(params, before, exact, strict=True):
         moved = (p.detach() != w).float().mean().item()
@@ -172,33 +198,35 @@ def test_float32_steps_at_lr_1e6_move_the_weights():
 
 def test_runs_and_settings_come_from_the_config():
     assert bn_runs.dln_runs(CONFIG) == [
-        "none_lr1e-06_seed0",
-        "none_lr1e-07_seed0",
-        "batch_lr1e-06_seed0",
-        "batch_lr1e-07_seed0",
-        "l2_lr1e-06_seed0",
-        "l2_lr1e-07_seed0",
+        "dln_none_lr1e-06_seed0",
+        "dln_none_lr1e-07_seed0",
+        "dln_batch_lr1e-06_seed0",
+        "dln_batch_lr1e-07_seed0",
+        "dln_l2_lr1e-06_seed0",
+        "dln_l2_lr1e-07_seed0",
     ]
-    resolved = settings("batch_lr1e-07_seed0")
+    resolved = settings("dln_batch_lr1e-07_seed0")
     assert resolved["normalization"] == "batch"
     assert resolved["lr"] == 1e-7 and resolved["seed"] == 0
-    assert resolved["precision"] == "fp32" and resolved["threads"] == 1
+    assert resolved["precision"] == "fp32" and resolved["model"] == "dln"
+    assert resolved["device_type"] == "cpu" and "threads" not in resolved
     assert settings(precision="fp64")["precision"] == "fp64"
     with pytest.raises(ValueError, match="ics_layers"):
         settings(ics_layers=[9, 30])
 
 
-def test_the_dln_rules_ask_for_no_gpu():
-    text = (ROOT / "workflow/rules/dln.smk").read_text()
-    assert "gpu" not in text
-    assert "threads: 1" in text
+def test_a_dln_run_trains_on_one_cpu_thread_whatever_train_device_says():
+    config = {"train": {"device": "cuda", "log_every": 7, "checkpoint_every": 9}}
+    chosen = execution(config, 4, settings(steps=50))
+    assert chosen == Execution("cpu", 4, 5, 0)  # ten progress lines, no checkpoints
+    assert execution(config, 4, {"model": "vgg_a"}).device == "cuda"
 
 
 # Training outputs
 
 
 def test_outputs_have_the_vgg_run_format(trained):
-    paths, meta = trained["batch_lr1e-06_seed0"]
+    paths, meta = trained["dln_batch_lr1e-06_seed0"]
     metrics = pd.read_csv(paths["metrics"], sep="\t")
     assert list(metrics.columns) == [
         "step", "train_loss", "train_accuracy", "test_loss", "test_accuracy"
@@ -224,23 +252,24 @@ def test_outputs_have_the_vgg_run_format(trained):
         "final_train_loss", "wall_time_s", "steps_per_second", "device", "precision", "settings",
     ):  # fmt: skip
         assert key in meta
-    assert meta["device"] == "cpu" and meta["precision"] == "fp32"
+    assert meta["device"].startswith("cpu") and meta["precision"] == "fp32"
+    assert meta["model"] == "dln" and meta["final_train_accuracy"] is None
     assert meta["steps_done"] == 12 and meta["diverged"] is False
     assert meta["final_train_loss"] == metrics["train_loss"].iloc[-1]
 
 
 def test_full_batch_training_is_deterministic(tmp_path, trained):
-    paths, _ = trained["none_lr1e-06_seed0"]
+    paths, _ = trained["dln_none_lr1e-06_seed0"]
     again = outputs(tmp_path / "again")
-    dln.train_dln(settings("none_lr1e-06_seed0"), again)
+    train(settings("dln_none_lr1e-06_seed0"), again)
     for key in ("metrics", "probes"):
         assert Path(again[key]).read_text() == Path(paths[key]).read_text()
 
 
 def test_probing_does_not_change_the_trajectory(tmp_path, trained):
-    paths, _ = trained["batch_lr1e-06_seed0"]
+    paths, _ = trained["dln_batch_lr1e-06_seed0"]
     quiet = outputs(tmp_path / "quiet")
-    dln.train_dln(settings("batch_lr1e-06_seed0", probes_every=0), quiet)
+    train(settings("dln_batch_lr1e-06_seed0", probes_every=0), quiet)
     probed = pd.read_csv(paths["metrics"], sep="\t")["train_loss"]
     unprobed = pd.read_csv(quiet["metrics"], sep="\t")["train_loss"]
     assert probed.tolist() == unprobed.tolist()
@@ -248,7 +277,7 @@ def test_probing_does_not_change_the_trajectory(tmp_path, trained):
 
 
 def test_the_loss_decreases_and_gradient_descent_on_standard_stays_aligned(trained):
-    paths, _ = trained["none_lr1e-07_seed0"]
+    paths, _ = trained["dln_none_lr1e-07_seed0"]
     losses = pd.read_csv(paths["metrics"], sep="\t")["train_loss"]
     assert losses.iloc[-1] < losses.iloc[0]
     probes = pd.read_csv(paths["probes"], sep="\t")
@@ -258,7 +287,7 @@ def test_the_loss_decreases_and_gradient_descent_on_standard_stays_aligned(train
 
 def test_a_non_finite_loss_stops_the_run_and_marks_it_diverged(tmp_path):
     paths = outputs(tmp_path / "diverged")
-    meta = dln.train_dln(settings("none_lr1_seed0", steps=50), paths)
+    meta = train(settings("dln_none_lr1_seed0", steps=50), paths)
     assert meta["diverged"] is True
     stop = meta["diverged_at"]
     assert 0 < stop < 50 and meta["steps_done"] == stop
@@ -272,7 +301,8 @@ def test_a_non_finite_loss_stops_the_run_and_marks_it_diverged(tmp_path):
 
 def test_outputs_parse_into_finite_family_tables(trained):
     runs = [read_run(p["metrics"], p["probes"], p["meta"]) for p, _ in trained.values()]
-    for family in dln.DLN_FAMILIES:
+    assert family_table(runs, "activations").empty  # no nonlinearity to sample
+    for family in (f for f in FAMILIES if f != "activations"):
         table = family_table(runs, family)
         assert not table.empty, family
         assert np.isfinite(table["value"].astype(float)).all(), family
@@ -290,21 +320,22 @@ def test_the_training_adapter_with_a_fake_snakemake_object(tmp_path):
     paths = outputs(tmp_path / "adapter")
     fake = FakeSnakemake(
         input=FakeIO(code=[str(ROOT / "workflow/scripts/bnopt/dln.py")]),
+        config={"train": {"device": "cuda", "log_every": 1, "checkpoint_every": 1}},
         output=FakeIO(**paths),
         params=FakeIO(settings=settings(steps=10)),
         log=FakeIO(str(tmp_path / "dln.log")),
-        wildcards=FakeIO(run="none_lr1e-06_seed0"),
+        wildcards=FakeIO(run="dln_none_lr1e-06_seed0"),
     )
-    runpy.run_path(str(ROOT / "workflow/scripts/dln.py"), init_globals={"snakemake": fake})
+    runpy.run_path(str(ROOT / "workflow/scripts/train.py"), init_globals={"snakemake": fake})
     assert all(Path(p).exists() for p in paths.values())
     lines = (tmp_path / "dln.log").read_text().splitlines()
     assert any("step 10/10" in line for line in lines)
-    assert lines and all(line.startswith("[dln/none_lr1e-06_seed0] ") for line in lines)
+    assert lines and all(line.startswith("[dln_none_lr1e-06_seed0] ") for line in lines)
 
 
 def run_tables_adapter(trained, folder: Path) -> dict:
     paths = [p for p, _ in trained.values()]
-    tables = {family: str(folder / f"{family}.tsv") for family in dln.DLN_FAMILIES}
+    tables = {family: str(folder / f"{family}.tsv") for family in FAMILIES}
     fake = FakeSnakemake(
         input=FakeIO(
             metrics=[p["metrics"] for p in paths],
@@ -313,8 +344,9 @@ def run_tables_adapter(trained, folder: Path) -> dict:
         ),
         output=FakeIO(**tables),
         log=FakeIO(str(folder / "tables.log")),
+        wildcards=FakeIO(experiment="dln"),
     )
-    runpy.run_path(str(ROOT / "workflow/scripts/dln_tables.py"), init_globals={"snakemake": fake})
+    runpy.run_path(str(ROOT / "workflow/scripts/tables.py"), init_globals={"snakemake": fake})
     return tables
 
 

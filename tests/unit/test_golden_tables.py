@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bnopt import dln
 from bnopt import runs as bn_runs
+from bnopt.execution import execution
 from bnopt.tables import read_run, write_tables
 from bnopt.training import train_run
 from conftest import run_outputs, tiny_execution, tiny_settings
@@ -26,6 +26,7 @@ KEYS = ["run", "step", "quantity", "layer", "eta"]
 # Counters of an iterative method: their exact value may differ with the last bits.
 NOT_COMPARED = {"lanczos_iterations", "lanczos_converged"}
 VGG_FAMILIES = ("metrics", "ics", "landscape", "predictiveness", "beta", "activations")
+DLN_FAMILIES = VGG_FAMILIES[:-1]  # no nonlinearity, no activations
 DLN_CONFIG = {
     "dln": {
         "steps": 12, "lrs": [1e-7], "normalizations": ["none", "batch"], "seeds": [0],
@@ -47,18 +48,18 @@ def tables(tmp_path_factory, tiny_dataset) -> dict[str, pd.DataFrame]:
         vgg.append(read_run(paths["metrics"], paths["probes"], paths["meta"]))
     deep = []
     for run in bn_runs.dln_runs(DLN_CONFIG):
-        paths = {k: str(root / "dln" / run / f"{k}.tsv") for k in ("metrics", "probes")}
-        paths["meta"] = str(root / "dln" / run / "meta.json")
-        dln.train_dln(bn_runs.dln_settings(DLN_CONFIG, run), paths, reuse_finished=False)
+        paths = run_outputs(root / run)
+        settings = bn_runs.dln_settings(DLN_CONFIG, run)
+        train_run(None, paths, settings, execution({}, 1, settings), reuse_finished=False)
         deep.append(read_run(paths["metrics"], paths["probes"], paths["meta"]))
     out = {f"vgg_{f}": root / f"vgg_{f}.tsv" for f in VGG_FAMILIES}
-    out |= {f"dln_{f}": root / f"dln_{f}.tsv" for f in dln.DLN_FAMILIES}
+    out |= {f"dln_{f}": root / f"dln_{f}.tsv" for f in DLN_FAMILIES}
     write_tables(vgg, {f: out[f"vgg_{f}"] for f in VGG_FAMILIES})
-    write_tables(deep, {f: out[f"dln_{f}"] for f in dln.DLN_FAMILIES})
+    write_tables(deep, {f: out[f"dln_{f}"] for f in DLN_FAMILIES})
     return {name: pd.read_csv(path, sep="\t") for name, path in out.items()}
 
 
-NAMES = [f"vgg_{f}" for f in VGG_FAMILIES] + [f"dln_{f}" for f in dln.DLN_FAMILIES]
+NAMES = [f"vgg_{f}" for f in VGG_FAMILIES] + [f"dln_{f}" for f in DLN_FAMILIES]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -24,10 +24,10 @@ from workflow_helpers import (
 def test_paper_config_dry_run_lists_download_prepare_and_every_run(copy):
     jobs = planned_jobs(snakemake(copy, "-n", "--cores", "4").stdout)
     assert jobs["download_cifar10"] == 1 and jobs["prepare_data"] == 1
-    # {none, batch} x {0.1, 0.5, 0.01}, and noisy_batch, l1, l2, linf at 0.1
-    assert jobs["train"] == 10 and jobs["tables"] == 5 and jobs["report"] == 1
-    # {none, batch, l1, l2, linf} x {1e-6, 1e-7}
-    assert jobs["dln_train"] == 10 and jobs["dln_tables"] == 1
+    # VGG: {none, batch} x {0.1, 0.5, 0.01}, and noisy_batch, l1, l2, linf at 0.1; the deep
+    # linear network: {none, batch, l1, l2, linf} x {1e-6, 1e-7}; one train rule for both
+    assert jobs["train"] == 20 and jobs["report"] == 1
+    assert jobs["tables"] == 6  # five VGG experiments and the DLN
     assert jobs["figure"] == len(FIGURES) == 20
 
 
@@ -135,7 +135,7 @@ def test_the_workflow_dry_runs_as_a_module_of_another_workflow(copy, tmp_path_fa
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = planned_jobs(result.stdout)
-    assert jobs["train"] == 10 and jobs["dln_train"] == 10 and jobs["report"] == 1
+    assert jobs["train"] == 20 and jobs["report"] == 1
     # the code inputs are the module's own files, relative to the host's folder
     assert f"{os.path.relpath(copy, host)}/workflow/scripts/bnopt/training.py" in result.stdout
 
@@ -162,6 +162,10 @@ def test_a_typo_in_a_config_key_stops_before_any_job(copy):
 def test_training_jobs_take_a_gpu_token_unless_the_config_is_cpu_only(copy):
     out = snakemake(copy, "-n", "--cores", "4", "results/runs/batch_lr0.1_seed0/meta.json").stdout
     assert re.search(r"resources: .*gpu=1", out)
+    # the deep linear network, in the same rule, takes none even on the paper's config
+    dln_run = "results/runs/dln_none_lr1e-06_seed0/meta.json"
+    out = snakemake(copy, "-n", "--cores", "4", dln_run).stdout
+    assert re.search(r"resources: .*gpu=0", out) and not re.search(r"gpu=1", out)
     out = snakemake(copy, "results/runs/batch_lr0.1_seed0/meta.json", "-n", "--cores", "2",
                     "--configfile", "config/demo.yaml").stdout  # fmt: skip
     assert not re.search(r"resources: .*gpu=1", out)

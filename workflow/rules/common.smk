@@ -25,14 +25,14 @@ from bnopt.config import ConfigError, check_config
 from bnopt.execution import device_problem
 from bnopt.figures import FIGURE
 from bnopt.runs import (
-    dln_runs,
-    dln_runtime_minutes,
-    dln_settings,
     FAMILIES,
     RUN_PATTERN,
     all_runs,
     experiment_runs,
+    experiments,
+    parse_run_name,
     run_settings,
+    runtime_minutes,
 )
 
 # Every configuration problem stops here, before any job, with a message naming the key.
@@ -111,9 +111,34 @@ def experiment_outputs(kind):
     )
 
 
-def train_runtime_minutes(wildcards):
-    """SLURM time limit: 30 min + 1 min per 500 steps (paper: 60 min per run)."""
-    return 30 + config["train"]["steps"] // 500
+def is_dln(run):
+    return parse_run_name(run)["model"] == "dln"
+
+
+# The modules that compute a run's numbers, per network (the identity of its outputs).
+TRAINING_CODE = ("errors.py", "execution.py", "files.py", "finished.py", "models.py",
+                 "probes.py", "training.py")  # fmt: skip
+
+
+def train_inputs(wildcards):
+    """A VGG run reads the prepared images; the deep linear network makes its own data."""
+    if is_dln(wildcards.run):
+        return {"code": package(*TRAINING_CODE, "dln.py")}
+    return {
+        "data": PREPARED,
+        "provenance": PROVENANCE,
+        "code": package(*TRAINING_CODE, "data.py"),
+    }
+
+
+def train_threads(wildcards):
+    """The deep linear network's tiny matrices run fastest on one thread."""
+    return 1 if is_dln(wildcards.run) else config["train"]["threads"]
+
+
+def train_gpu_tokens(wildcards):
+    """The deep linear network always trains on the CPU and takes no GPU."""
+    return 0 if is_dln(wildcards.run) else GPU_TOKENS
 
 
 def figure_inputs(wildcards):

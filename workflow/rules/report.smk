@@ -8,7 +8,6 @@ rule report:
         captions=[os.path.relpath(spec.caption_path) for spec in FIGURE.values()],
         claim_tables=expand("results/tables/{table}.tsv", table=CLAIM_TABLES),
         meta=run_outputs("meta.json", all_runs(config)),
-        dln_meta=expand("results/dln/runs/{run}/meta.json", run=dln_runs(config)),
         code=package("figures.py", "tables.py", "report.py", *CLAIM_MODULES),
     output:
         "results/report.html",

@@ -1,17 +1,6 @@
 rule train:
     input:
-        data=PREPARED,
-        provenance=PROVENANCE,
-        code=package(
-            "data.py",
-            "errors.py",
-            "execution.py",
-            "files.py",
-            "finished.py",
-            "models.py",
-            "probes.py",
-            "training.py",
-        ),
+        unpack(train_inputs),
     output:
         metrics="results/runs/{run}/metrics.tsv",
         probes="results/runs/{run}/probes.tsv",
@@ -23,11 +12,11 @@ rule train:
         "benchmarks/train/{run}.tsv"
     conda:
         "../../environment.yml"
-    threads: config["train"]["threads"]
+    threads: train_threads
     resources:
-        gpu=GPU_TOKENS,
-        runtime=train_runtime_minutes,
-        mem_mb=8000,
+        gpu=train_gpu_tokens,
+        runtime=lambda wildcards: runtime_minutes(config, wildcards.run),
+        mem_mb=lambda wildcards: 2000 if is_dln(wildcards.run) else 8000,
     params:
         settings=lambda wildcards: run_settings(config, wildcards.run),
     script:

@@ -11,8 +11,9 @@ with log_to(snakemake.log[0], "report") as log:
     i = snakemake.input
     keys = snakemake.params.claim_tables
     tables = {key: read_table(path) for key, path in zip(keys, i.claim_tables, strict=True)}
-    runs = [json.loads(Path(path).read_text()) for path in i.meta]
-    dln_runs = [json.loads(Path(path).read_text()) for path in i.dln_meta]
+    metas = [json.loads(Path(path).read_text()) for path in i.meta]
+    runs = [meta for meta in metas if meta.get("model") != "dln"]
+    dln_runs = [meta for meta in metas if meta.get("model") == "dln"]
     figures = [
         {"name": Path(p).stem, "png": p, "caption": FIGURE[Path(p).stem].caption()}
         for p in i.figures

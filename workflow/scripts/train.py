@@ -6,13 +6,15 @@ from bnopt.logs import log_to
 from bnopt.training import train_run
 
 with log_to(snakemake.log[0], snakemake.wildcards.run):
+    settings = dict(snakemake.params.settings)
     outputs = {k: snakemake.output[k] for k in ("metrics", "probes", "meta", "weights")}
+    provenance = getattr(snakemake.input, "provenance", None)  # none for the DLN
     # Threads are what Snakemake granted (e.g. fewer than train.threads under --cores 2).
     train_run(
-        snakemake.input.data,
+        getattr(snakemake.input, "data", None),
         outputs,
-        dict(snakemake.params.settings),
-        execution(snakemake.config, snakemake.threads),
+        settings,
+        execution(snakemake.config, snakemake.threads, settings),
         code_files=snakemake.input.code,
-        data_info=json.loads(Path(snakemake.input.provenance).read_text()),
+        data_info=json.loads(Path(provenance).read_text()) if provenance else None,
     )

@@ -83,6 +83,7 @@ def settings_for(
 ) -> dict:
     return {
         "run": f"{norm}_lr0.1_seed0",
+        "model": "vgg_a",
         "normalization": norm,
         "lr": 0.1,
         "seed": 0,

@@ -23,8 +23,18 @@ class Execution:
     checkpoint_every: int = 1000
 
 
-def execution(config: dict, threads: int) -> Execution:
-    """The job's execution settings; `threads` is what Snakemake granted the job."""
+DLN_PROGRESS_LINES = 10
+
+
+def execution(config: dict, threads: int, settings: dict | None = None) -> Execution:
+    """The job's execution settings; `threads` is what Snakemake granted the job.
+
+    A deep linear network run (settings["model"] == "dln") runs on the CPU whatever
+    train.device says, logs ten progress lines and is too short to need checkpoints.
+    """
+    if settings is not None and settings.get("model") == "dln":
+        steps = int(settings["steps"])
+        return Execution("cpu", int(threads), max(1, steps // DLN_PROGRESS_LINES), 0)
     train = config["train"]
     return Execution(
         device=train["device"],

@@ -12,16 +12,21 @@ import re
 from .execution import EXECUTION_KEYS, device_type
 
 FAMILIES = ("metrics", "ics", "landscape", "predictiveness", "beta", "activations")
-RUN_PATTERN = r"(none|batch|noisy_batch|l1|l2|linf)_lr[0-9.e+-]+_seed[0-9]+"
-_RUN = re.compile(r"(?P<normalization>[a-z0-9_]+?)_lr(?P<lr>[0-9.e+-]+)_seed(?P<seed>[0-9]+)")
+MODELS = ("vgg_a", "dln")
+DLN_PREFIX = "dln_"  # a deep linear network's run name starts with it: dln_none_lr1e-06_seed0
+RUN_PATTERN = r"(dln_)?(none|batch|noisy_batch|l1|l2|linf)_lr[0-9.e+-]+_seed[0-9]+"
+_RUN = re.compile(
+    r"(?P<dln>dln_)?(?P<normalization>[a-z0-9_]+?)_lr(?P<lr>[0-9.e+-]+)_seed(?P<seed>[0-9]+)"
+)
 
 
 def format_lr(lr: float) -> str:
     return f"{float(lr):g}"
 
 
-def run_name(normalization: str, lr: float, seed: int) -> str:
-    return f"{normalization}_lr{format_lr(lr)}_seed{int(seed)}"
+def run_name(normalization: str, lr: float, seed: int, model: str = "vgg_a") -> str:
+    prefix = DLN_PREFIX if model == "dln" else ""
+    return f"{prefix}{normalization}_lr{format_lr(lr)}_seed{int(seed)}"
 
 
 def parse_run_name(name: str) -> dict:
@@ -29,6 +34,7 @@ def parse_run_name(name: str) -> dict:
     if match is None:
         raise ValueError(f"not a run name: {name!r} (expected e.g. batch_lr0.1_seed0)")
     return {
+        "model": "dln" if match["dln"] else "vgg_a",
         "normalization": match["normalization"],
         "lr": float(match["lr"]),
         "seed": int(match["seed"]),
@@ -36,6 +42,9 @@ def parse_run_name(name: str) -> dict:
 
 
 def experiment_runs(config: dict, experiment: str) -> list[str]:
+    """The runs an experiment's tables are made from; `dln` is the deep linear network's."""
+    if experiment == "dln":
+        return dln_runs(config)
     spec = config["experiments"][experiment]
     return [
         run_name(norm, lr, seed)
@@ -45,9 +54,15 @@ def experiment_runs(config: dict, experiment: str) -> list[str]:
     ]
 
 
+def experiments(config: dict) -> list[str]:
+    """Every experiment with tables: the config's VGG experiments and the DLN's."""
+    return [*config["experiments"], "dln"]
+
+
 def all_runs(config: dict) -> list[str]:
+    """Every training run of the workflow, VGG and deep linear network alike."""
     runs: dict[str, None] = {}
-    for experiment in config["experiments"]:
+    for experiment in experiments(config):
         runs.update(dict.fromkeys(experiment_runs(config, experiment)))
     return list(runs)
 
@@ -58,6 +73,8 @@ def run_settings(config: dict, run: str) -> dict:
     Keys are in a fixed order, so that Snakemake sees the same params whatever the order of
     the keys in the config file.
     """
+    if parse_run_name(run)["model"] == "dln":
+        return dln_settings(config, run)
     train = config["train"]
     return {
         "run": run,
@@ -77,7 +94,7 @@ def run_settings(config: dict, run: str) -> dict:
 def dln_runs(config: dict) -> list[str]:
     dln = config["dln"]
     return [
-        run_name(normalization, lr, seed)
+        run_name(normalization, lr, seed, model="dln")
         for normalization in dln["normalizations"]
         for lr in dln["lrs"]
         for seed in dln["seeds"]
@@ -85,7 +102,11 @@ def dln_runs(config: dict) -> list[str]:
 
 
 def dln_settings(config: dict, run: str) -> dict:
-    """The resolved settings of one DLN run, keys in a fixed order (Snakemake params)."""
+    """The resolved settings of one DLN run, keys in a fixed order (Snakemake params).
+
+    Its probes take the same keys as a VGG run's (no activations, no curvature): the DLN
+    trains in the same loop as VGG (bnopt.training), always on the CPU.
+    """
     dln = config["dln"]
     missing = [layer for layer in dln["ics_layers"] if not 1 <= layer <= dln["depth"]]
     if missing:
@@ -97,14 +118,22 @@ def dln_settings(config: dict, run: str) -> dict:
         "samples": int(dln["samples"]),
         "depth": int(dln["depth"]),
         "dim": int(dln["dim"]),
-        "probes_every": int(dln["probes_every"]),
-        "eta_multipliers": [float(m) for m in dln["eta_multipliers"]],
-        "ics_layers": [int(layer) for layer in dln["ics_layers"]],
         "precision": dln.get("precision", "fp32"),
-        "threads": 1,
+        "device_type": "cpu",
+        "probes": {
+            "every": int(dln["probes_every"]),
+            "eta_multipliers": [float(m) for m in dln["eta_multipliers"]],
+            "ics_layers": [int(layer) for layer in dln["ics_layers"]],
+            "activation_layers": [],
+            "activation_samples": 0,
+            "curvature_every": 0,
+        },
     }
 
 
-def dln_runtime_minutes(config: dict) -> int:
-    """A generous cluster time limit: 10 min + 1 min per 1,000 steps (measured ~1 min/run)."""
-    return 10 + int(config["dln"]["steps"]) // 1000
+def runtime_minutes(config: dict, run: str) -> int:
+    """A generous SLURM time limit. VGG: 30 min + 1 min per 500 steps (paper: ~60 min per run
+    on a GPU); the DLN: 10 min + 1 min per 1,000 steps (measured ~1 min per run)."""
+    if parse_run_name(run)["model"] == "dln":
+        return 10 + int(config["dln"]["steps"]) // 1000
+    return 30 + int(config["train"]["steps"]) // 500

@@ -1,4 +1,6 @@
-"""One training run: VGG-A, plain SGD, constant learning rate, probes every few steps.
+"""One training run, of VGG-A or of the deep linear network: plain SGD, constant learning
+rate, probes every few steps. The two networks differ only in their `Task` (model, loss,
+batches, evaluation); the loop, logging, checkpoints, outputs and metadata are shared.
 
 Conventions: `step` t counts the updates already applied. The training loss of step t is
 measured at w_t on the step's minibatch, before update t+1; probes at step t measure at w_t
@@ -15,14 +17,17 @@ import math
 import os
 import platform
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from . import finished, probes
-from .data import DataError, load_prepared
+from . import dln, finished, probes
+from .data import ARRAY_KEYS, DataError, load_prepared
 from .errors import UserError
 from .execution import Execution, device_problem
 from .files import atomic_output, write_text
@@ -172,11 +177,11 @@ def probe_records(model, loss_fn, x, y, lr, probe_cfg, step, grad, layers) -> li
     return [r for r in rows if not (r[4] in UNDEFINED_AT_ZERO and math.isnan(r[5]))]
 
 
-def probe_step(model, layers, settings, x, y, step, recorder) -> list[tuple]:
+def probe_step(model, layers, settings, loss_fn, x, y, step, recorder) -> list[tuple]:
     """All probes at step t, from the training gradient held in `.grad`."""
     grad = [p.grad for p in probes.trainable(model)]
     rows = probe_records(
-        model, F.cross_entropy, x, y, settings["lr"], settings["probes"], step, grad, layers
+        model, loss_fn, x, y, settings["lr"], settings["probes"], step, grad, layers
     )
     if recorder is not None:
         for rec in recorder.take():
@@ -206,6 +211,89 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+@dataclass
+class Task:
+    """What the loop trains: a model, its loss, the batch of each step and its evaluations.
+
+    VGG-A on images (`vgg_task`) and the deep linear network on its full batch (`dln_task`)
+    are the two tasks; everything else (optimiser, probes, logging, divergence, checkpoints,
+    outputs, metadata) is the loop's, the same for both.
+    """
+
+    model: nn.Module
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    batch: Callable[[int], tuple[torch.Tensor, torch.Tensor]]
+    examples: int  # per step
+    counts_correct: bool = True  # classification: training accuracy per step
+    evaluate: Callable[[], tuple[float, float]] | None = None  # test loss and accuracy
+    final_loss: Callable[[], float] | None = None  # the full-batch loss after the last update
+    data_files: tuple[str, ...] = ()  # the files whose contents are part of the identity
+
+
+def vgg_loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(out.float(), y)
+
+
+def vgg_task(settings: dict, data_path, device: torch.device, ctx) -> Task:
+    """VGG-A on the prepared images: a fresh permutation per epoch, minibatches of
+    batch_size (the last partial batch of an epoch dropped), optional augmentation."""
+    data = load_prepared(data_path)
+    x_train, y_train, x_test, y_test = (
+        torch.from_numpy(data[key]).to(device) for key in ARRAY_KEYS
+    )
+    batch_size, seed = settings["batch_size"], settings["seed"]
+    n_train = x_train.shape[0]
+    per_epoch = n_train // batch_size
+    if per_epoch == 0:
+        raise DataError(
+            f"train.batch_size {batch_size} exceeds the {n_train} training images of "
+            f"{data_path}; at most {n_train}"
+        )
+    torch.manual_seed(seed)
+    model = vgg_a(settings["normalization"], settings["width"])
+    model = model.to(device, memory_format=torch.channels_last)
+    orders: dict[int, torch.Tensor] = {}
+
+    def batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        epoch, k = divmod(step, per_epoch)
+        if epoch not in orders:
+            orders.clear()
+            orders[epoch] = epoch_order(n_train, epoch, seed).to(device)
+        idx = orders[epoch][k * batch_size : (k + 1) * batch_size]
+        x = to_inputs(x_train[idx])
+        if settings["augment"]:
+            x = augment(x)
+        return x, y_train[idx]
+
+    return Task(
+        model,
+        vgg_loss,
+        batch,
+        batch_size,
+        evaluate=lambda: evaluate(model, x_test, y_test, ctx),
+        data_files=(str(data_path),),
+    )
+
+
+def dln_task(settings: dict, device: torch.device) -> Task:
+    """The deep linear network on its full batch, every step (bnopt.dln)."""
+    model, x, targets = dln.dln_parts(settings)
+    model, x, targets = model.to(device), x.to(device), targets.to(device)
+
+    def final_loss() -> float:
+        with torch.no_grad():
+            return dln.dln_loss(model(x), targets).item()
+
+    return Task(
+        model,
+        dln.dln_loss,
+        lambda step: (x, targets),
+        x.shape[0],
+        counts_correct=False,
+        final_loss=final_loss,
+    )
+
+
 def train_run(
     data_path,
     outputs: dict,
@@ -217,19 +305,22 @@ def train_run(
     checkpoint_path=None,
     reuse_finished: bool = True,
 ) -> dict:
-    """Train one run and write its outputs; returns the metadata written.
+    """Train one run, VGG-A or the deep linear network, and write its outputs; returns the
+    metadata written.
 
     `outputs` maps metrics, probes, meta and weights to paths. `settings` is the run's
-    identity (bnopt.runs.run_settings), `execution` how to run it (device, threads,
-    cadences). The run's identity also covers the contents of the data and of `code_files`:
-    a checkpoint resumes, and a finished run's kept outputs are restored instead of
-    training again (`reuse_finished`), only when all of it matches. `data_info` (where the
-    data came from) is recorded in meta.json.
+    identity (bnopt.runs.run_settings; `model` says which network, the DLN needs no
+    `data_path`), `execution` how to run it (device, threads, cadences). The run's identity
+    also covers the contents of the data and of `code_files`: a checkpoint resumes, and a
+    finished run's kept outputs are restored instead of training again (`reuse_finished`),
+    only when all of it matches. `data_info` (where the data came from) is recorded in
+    meta.json.
     """
     started = time.perf_counter()
     execution = execution or Execution()
     device = resolve_device(execution.device)
-    identity = finished.run_identity(settings, device.type, [data_path], code_files)
+    data_files = [data_path] if data_path is not None else []
+    identity = finished.run_identity(settings, device.type, data_files, code_files)
     checkpoint_path = Path(checkpoint_path or Path(outputs["meta"]).with_name("checkpoint.pt"))
     meta = finished.restore(outputs, identity) if reuse_finished else None
     if meta is not None:
@@ -241,31 +332,20 @@ def train_run(
         return meta
     configure_backend(settings, execution, device)
     ctx = autocast(settings, device)
-    steps, batch_size, seed = settings["steps"], settings["batch_size"], settings["seed"]
+    steps, seed = settings["steps"], settings["seed"]
     checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
 
-    data = load_prepared(data_path)
-    x_train = torch.from_numpy(data["x_train"]).to(device)
-    y_train = torch.from_numpy(data["y_train"]).to(device)
-    x_test = torch.from_numpy(data["x_test"]).to(device)
-    y_test = torch.from_numpy(data["y_test"]).to(device)
-    n_train = x_train.shape[0]
-    per_epoch = n_train // batch_size  # the last partial batch of each epoch is dropped
-    if per_epoch == 0:
-        raise DataError(
-            f"train.batch_size {batch_size} exceeds the {n_train} training images of "
-            f"{data_path}; at most {n_train}"
-        )
-
-    torch.manual_seed(seed)
-    model = vgg_a(settings["normalization"], settings["width"])
-    model = model.to(device, memory_format=torch.channels_last)
+    if settings.get("model") == "dln":
+        task = dln_task(settings, device)
+    else:
+        task = vgg_task(settings, data_path, device, ctx)
+    model = task.model
     layers = weight_layers(model)
     optimizer = torch.optim.SGD(
         model.parameters(),
         lr=settings["lr"],
-        momentum=settings["momentum"],
-        weight_decay=settings["weight_decay"],
+        momentum=settings.get("momentum", 0.0),
+        weight_decay=settings.get("weight_decay", 0.0),
         **({"fused": True} if device.type == "cuda" else {"foreach": True}),
     )
     probe_cfg = settings["probes"]
@@ -275,8 +355,10 @@ def train_run(
         recorder = probes.ActivationRecorder(
             model, probe_cfg["activation_layers"], probe_cfg["activation_samples"], seed
         )
+    eval_every = settings.get("eval_every") if task.evaluate is not None else None
 
-    losses = torch.full((steps,), float("nan"), device=device)
+    dtype = next(model.parameters()).dtype
+    losses = torch.full((steps,), float("nan"), dtype=dtype, device=device)
     correct = torch.zeros(steps, dtype=torch.int64, device=device)
     evals: list[tuple] = []
     probe_rows: list[tuple] = []
@@ -299,37 +381,32 @@ def train_run(
                 "ignoring %s: it was written with other settings, code or data", checkpoint_path
             )
 
-    if start == 0:
-        evals.append((0, *evaluate(model, x_test, y_test, ctx)))
+    if start == 0 and task.evaluate is not None:
+        evals.append((0, *task.evaluate()))
 
-    order_epoch, order = -1, None
     session_start, session_first, eval_time = time.perf_counter(), start, 0.0
     logged_until = start
     model.train()
     for step in range(start, steps):
-        epoch, k = divmod(step, per_epoch)
-        if epoch != order_epoch:
-            order_epoch, order = epoch, epoch_order(n_train, epoch, seed).to(device)
-        idx = order[k * batch_size : (k + 1) * batch_size]
-        x = to_inputs(x_train[idx])
-        if settings["augment"]:
-            x = augment(x)
-        y = y_train[idx]
+        x, y = task.batch(step)
         probing = bool(probe_every) and step % probe_every == 0
         if recorder is not None:
             recorder.active = probing
         with ctx:
             out = model(x)
-        loss = F.cross_entropy(out.float(), y)
+        loss = task.loss_fn(out, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         losses[step] = loss.detach()
-        correct[step] = (out.detach().argmax(1) == y).sum()
+        if task.counts_correct:
+            correct[step] = (out.detach().argmax(1) == y).sum()
         if probing:
             if recorder is not None:
                 recorder.active = False
             with ctx:
-                probe_rows += probe_step(model, layers, settings, x, y, step, recorder)
+                probe_rows += probe_step(
+                    model, layers, settings, task.loss_fn, x, y, step, recorder
+                )
         optimizer.step()
 
         done = step + 1
@@ -347,16 +424,16 @@ def train_run(
                     done,
                     steps,
                     losses,
-                    correct,
-                    batch_size,
+                    correct if task.counts_correct else None,
+                    task.examples,
                     session_start,
                     session_first,
                     logged_until,
                 )
             logged_until = done
-        if done % settings["eval_every"] == 0 or last:
+        if eval_every and (done % eval_every == 0 or last):
             eval_started = time.perf_counter()
-            evals.append((done, *evaluate(model, x_test, y_test, ctx)))
+            evals.append((done, *task.evaluate()))
             eval_time += time.perf_counter() - eval_started
         if checkpointing and not last:
             save_torch(
@@ -381,15 +458,23 @@ def train_run(
     if diverged_at is not None:
         probe_rows = [r for r in probe_rows if r[0] < diverged_at]
         evals = [e for e in evals if e[0] <= diverged_at]
+    final_loss = None
+    if task.final_loss is not None and diverged_at is None:
+        final_loss = task.final_loss()
     write_metrics(
-        outputs["metrics"], losses[:recorded].cpu(), correct[:recorded].cpu(), batch_size, evals
+        outputs["metrics"],
+        losses[:recorded].cpu(),
+        correct[:recorded].cpu() if task.counts_correct else None,
+        task.examples,
+        evals,
+        final_loss,
     )
     write_table(outputs["probes"], PROBE_COLUMNS, probe_rows)
     save_torch(outputs["weights"], model.state_dict())
     session_time = time.perf_counter() - session_start - eval_time
     session_steps = (diverged_at if diverged_at is not None else steps) - session_first
     meta = run_metadata(
-        settings, device, model, losses, correct, batch_size, evals, diverged_at, recorded
+        settings, device, task, losses, correct, evals, diverged_at, recorded, final_loss
     )
     meta.update(
         wall_time_s=round(time.perf_counter() - started, 3),
@@ -408,18 +493,20 @@ def train_run(
     return meta
 
 
-def log_progress(done, steps, losses, correct, batch_size, t0, first, since) -> None:
+def log_progress(done, steps, losses, correct, examples, t0, first, since) -> None:
     window = slice(since, done)
     loss = losses[window].mean().item()
-    acc = correct[window].sum().item() / (batch_size * (done - since))
     rate = (done - first) / max(time.perf_counter() - t0, 1e-9)
     eta_s = (steps - done) / rate if rate > 0 else float("inf")
+    accuracy = ""
+    if correct is not None:
+        accuracy = f"  acc {correct[window].sum().item() / (examples * (done - since)):.3f}"
     log.info(
-        "step %d/%d  loss %.4f  acc %.3f  %.1f steps/s  ETA %s",
+        "step %d/%d  loss %.6g%s  %.1f steps/s  ETA %s",
         done,
         steps,
         loss,
-        acc,
+        accuracy,
         rate,
         format_seconds(eta_s),
     )
@@ -448,42 +535,53 @@ def format_cell(value) -> str:
     return str(value)
 
 
-def write_metrics(path, losses, correct, batch_size, evals) -> None:
+def write_metrics(path, losses, correct, examples, evals, final_loss=None) -> None:
+    """One row per step (training loss and, for a classifier, accuracy), the test metrics at
+    the steps evaluated, and a row `steps` after the last update (evaluation or final loss)."""
     test = {step: (loss, acc) for step, loss, acc in evals}
     rows = []
     for step in range(len(losses)):
         test_loss, test_acc = test.get(step, (None, None))
-        rows.append(
-            (step, float(losses[step]), int(correct[step]) / batch_size, test_loss, test_acc)
-        )
+        accuracy = int(correct[step]) / examples if correct is not None else None
+        rows.append((step, float(losses[step]), accuracy, test_loss, test_acc))
     last = len(losses)
-    if last in test:  # the evaluation after the final update
-        rows.append((last, None, None, *test[last]))
+    if last in test or final_loss is not None:
+        rows.append((last, final_loss, None, *test.get(last, (None, None))))
     write_table(path, METRIC_COLUMNS, rows)
 
 
 def run_metadata(
-    settings, device, model, losses, correct, batch_size, evals, diverged_at, recorded
+    settings, device, task, losses, correct, evals, diverged_at, recorded, final_loss
 ) -> dict:
+    """A classifier's final training loss and accuracy are means over its last 100 steps;
+    a full-batch task's final loss is the one after the last update (or the last finite)."""
     window = slice(max(0, recorded - 100), recorded)
-    final_loss = losses[window].double().mean().item()
-    final_acc = correct[window].sum().item() / (batch_size * (window.stop - window.start))
+    if task.final_loss is not None:
+        finite = losses[:recorded][torch.isfinite(losses[:recorded])]
+        last_finite = finite[-1].item() if len(finite) else None
+        final_train_loss = final_loss if final_loss is not None else last_finite
+    else:
+        final_train_loss = losses[window].double().mean().item()
+    final_acc = None
+    if task.counts_correct:
+        final_acc = correct[window].sum().item() / (task.examples * (window.stop - window.start))
     last_eval = evals[-1] if evals else (None, None, None)
     return {
         **{k: settings[k] for k in ("run", "normalization", "lr", "seed")},
+        "model": settings.get("model", "vgg_a"),
         "settings": settings,
         "steps": settings["steps"],
         "steps_done": diverged_at if diverged_at is not None else settings["steps"],
         "diverged": diverged_at is not None,
         "diverged_at": diverged_at,
-        "final_train_loss": final_loss,
+        "final_train_loss": final_train_loss,
         "final_train_accuracy": final_acc,
         "final_test_step": last_eval[0],
         "final_test_loss": last_eval[1],
         "final_test_accuracy": last_eval[2],
         "device": device_name(device),
         "precision": settings["precision"],
-        "flops_per_image": flops_per_image(model),
+        "flops_per_image": flops_per_image(task.model) if task.counts_correct else None,
         "versions": {
             "python": platform.python_version(),
             "torch": torch.__version__,

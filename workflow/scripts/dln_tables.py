@@ -1,8 +1,0 @@
-from bnopt.dln import DLN_FAMILIES
-from bnopt.logs import log_to
-from bnopt.tables import read_run, write_tables
-
-with log_to(snakemake.log[0], "tables/dln"):
-    i = snakemake.input
-    runs = [read_run(*paths) for paths in zip(i.metrics, i.probes, i.meta, strict=True)]
-    write_tables(runs, {family: snakemake.output[family] for family in DLN_FAMILIES})
