@@ -1,5 +1,6 @@
 """Training runs: outputs, determinism, probes that do not steer, resume after SIGKILL."""
 
+import contextlib
 import json
 import logging
 import os
@@ -12,15 +13,19 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from bnopt.files import OutputError
 from bnopt.finished import numeric_code, run_identity
+from bnopt.models import vgg_a
 from bnopt.training import (
     DeviceError,
     epoch_order,
+    evaluate,
+    noise_free_evaluation,
     resolve_device,
     train_run,
 )
@@ -59,6 +64,24 @@ def test_two_identical_runs_give_identical_metrics(tmp_path, tiny_dataset):
     _, b = train(tmp_path, "b", tiny_dataset, normalization="noisy_batch")
     assert (a / "metrics.tsv").read_bytes() == (b / "metrics.tsv").read_bytes()
     assert (a / "probes.tsv").read_bytes() == (b / "probes.tsv").read_bytes()
+
+
+def test_noisy_bn_is_also_evaluated_with_noise_free_bn_statistics(tmp_path, tiny_dataset):
+    meta, folder = train(tmp_path, "noisy", tiny_dataset, normalization="noisy_batch")
+    extra = meta["noise_free_statistics_test"]
+    assert 0 <= extra["test_accuracy"] <= 1 and extra["test_loss"] > 0
+    # on a copy: the saved weights keep the running statistics gathered during training
+    saved = torch.load(folder / "model.pt", weights_only=True)
+    model = vgg_a("noisy_batch", tiny_settings()["width"])
+    model.load_state_dict(saved)
+    data = np.load(tiny_dataset)
+    x_test, y_test = (torch.from_numpy(data[k]) for k in ("x_test", "y_test"))
+    plain = evaluate(model, x_test, y_test, contextlib.nullcontext())
+    assert plain == (meta["final_test_loss"], meta["final_test_accuracy"])
+    x_train = torch.from_numpy(data["x_train"])
+    again = noise_free_evaluation(model, x_train, x_test, y_test, contextlib.nullcontext(), 32)
+    assert again == pytest.approx((extra["test_loss"], extra["test_accuracy"]))
+    assert "noise_free_statistics_test" not in train(tmp_path, "bn", tiny_dataset)[0]
 
 
 def test_probing_never_changes_the_trajectory(tmp_path, tiny_dataset):

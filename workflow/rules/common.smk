@@ -117,7 +117,7 @@ def is_dln(run):
 
 # The modules that compute a run's numbers, per network (the identity of its outputs).
 TRAINING_CODE = ("errors.py", "execution.py", "files.py", "finished.py", "models.py",
-                 "probes.py", "training.py")  # fmt: skip
+                 "probes.py", "tables.py", "training.py")  # fmt: skip
 
 
 def train_inputs(wildcards):

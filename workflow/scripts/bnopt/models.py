@@ -34,6 +34,7 @@ class NoisyBatchNorm(nn.Module):
         super().__init__()
         self.bn = nn.BatchNorm2d(num_features) if dims == 4 else nn.BatchNorm1d(num_features)
         self.replay_noise = False
+        self.inject_noise = True  # off: plain BN in train mode too (bnopt.training)
         self._noise: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def draw_noise(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -47,7 +48,7 @@ class NoisyBatchNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.bn(x)
-        if not self.training:
+        if not self.training or not self.inject_noise:
             return y
         if not self.replay_noise or self._noise is None or self._noise[0].shape != y.shape:
             with torch.no_grad():

@@ -243,7 +243,7 @@ def run_cells(run: dict, dln: bool = False) -> list[tuple[str, bool]]:
         if dln
         else [
             (format_percent(run.get("final_train_accuracy")), True),
-            (format_percent(run.get("final_test_accuracy")), True),
+            (test_accuracy_text(run), True),
         ]
     )
     return [
@@ -259,6 +259,16 @@ def run_cells(run: dict, dln: bool = False) -> list[tuple[str, bool]]:
         (str(run.get("precision", DASH)), False),
         *([] if dln else [(str((run.get("data") or {}).get("short", DASH)), False)]),
     ]
+
+
+def test_accuracy_text(run: dict) -> str:
+    """The final test accuracy; for noisy BN also the one with BN statistics re-estimated
+    without the noise (eval mode drops the noise its running statistics were gathered with)."""
+    text = format_percent(run.get("final_test_accuracy"))
+    noise_free = (run.get("noise_free_statistics_test") or {}).get("test_accuracy")
+    if noise_free is not None:
+        text += f" ({format_percent(noise_free)} with noise-free BN statistics)"
+    return text
 
 
 def sorted_runs(runs: list[dict]) -> list[dict]:

@@ -11,6 +11,8 @@ import json
 import numpy as np
 import pandas as pd
 
+from .files import atomic_output
+
 COLUMNS = [
     "run", "normalization", "lr", "seed", "step", "quantity", "value", "layer", "eta",
     "diverged_at",
@@ -90,10 +92,17 @@ def family_table(runs: list[dict], family: str) -> pd.DataFrame:
     return table.sort_values(["run", "quantity", "layer", "eta", "step"], kind="stable")
 
 
+def write_tsv(frame: pd.DataFrame, path) -> None:
+    """A table as tab-separated text, atomically (no partial file; errors name the path).
+    Floats are written in full (shortest round-trip form), missing values as empty cells."""
+    with atomic_output(path) as tmp:
+        frame.to_csv(tmp, sep="\t", index=False)
+
+
 def write_tables(runs: list[dict], outputs: dict) -> None:
     """Write one TSV per family; `outputs` maps family name -> path."""
     for family, path in outputs.items():
-        family_table(runs, family).to_csv(path, sep="\t", index=False)
+        write_tsv(family_table(runs, family), path)
 
 
 def read_table(path) -> pd.DataFrame:

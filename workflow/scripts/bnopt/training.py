@@ -11,6 +11,7 @@ every `eval_every` steps and at the end.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import logging
 import math
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -31,7 +33,8 @@ from .data import ARRAY_KEYS, DataError, load_prepared
 from .errors import UserError
 from .execution import Execution, device_problem
 from .files import atomic_output, write_text
-from .models import flops_per_image, vgg_a, weight_layers
+from .models import NoisyBatchNorm, flops_per_image, vgg_a, weight_layers
+from .tables import write_tsv
 
 log = logging.getLogger("bnopt.training")
 
@@ -121,6 +124,29 @@ def evaluate(model, x_test, y_test, ctx) -> tuple[float, float]:
     model.train(was_training)
     n = x_test.shape[0]
     return loss_sum.item() / n, correct.item() / n
+
+
+RECALIBRATION_BATCHES = 20
+
+
+def noise_free_evaluation(model, x_train, x_test, y_test, ctx, batch_size) -> tuple[float, float]:
+    """Test loss and accuracy of a noisy-BN network after re-estimating its BN running
+    statistics on training batches without the injected noise (on a copy of the model).
+
+    Eval mode switches the noise off, but the running statistics were gathered while every
+    upstream layer injected it, so they describe other activations than eval mode sees.
+    """
+    twin = copy.deepcopy(model)
+    for module in twin.modules():
+        if isinstance(module, NoisyBatchNorm):
+            module.inject_noise = False
+            module.bn.reset_running_stats()
+            module.bn.momentum = None  # a plain average over the batches below
+    twin.train()
+    with torch.no_grad(), ctx:
+        for k in range(min(RECALIBRATION_BATCHES, x_train.shape[0] // batch_size)):
+            twin(to_inputs(x_train[k * batch_size : (k + 1) * batch_size]))
+    return evaluate(twin, x_test, y_test, ctx)
 
 
 def probe_records(model, loss_fn, x, y, lr, probe_cfg, step, grad, layers) -> list[tuple]:
@@ -227,6 +253,8 @@ class Task:
     counts_correct: bool = True  # classification: training accuracy per step
     evaluate: Callable[[], tuple[float, float]] | None = None  # test loss and accuracy
     final_loss: Callable[[], float] | None = None  # the full-batch loss after the last update
+    # noisy BN: the test metrics with running statistics re-estimated without the noise
+    noise_free_evaluate: Callable[[], tuple[float, float]] | None = None
     data_files: tuple[str, ...] = ()  # the files whose contents are part of the identity
 
 
@@ -271,6 +299,11 @@ def vgg_task(settings: dict, data_path, device: torch.device, ctx) -> Task:
         batch,
         batch_size,
         evaluate=lambda: evaluate(model, x_test, y_test, ctx),
+        noise_free_evaluate=(
+            (lambda: noise_free_evaluation(model, x_train, x_test, y_test, ctx, batch_size))
+            if settings["normalization"] == "noisy_batch"
+            else None
+        ),
         data_files=(str(data_path),),
     )
 
@@ -476,6 +509,9 @@ def train_run(
     meta = run_metadata(
         settings, device, task, losses, correct, evals, diverged_at, recorded, final_loss
     )
+    if task.noise_free_evaluate is not None and diverged_at is None:
+        loss, accuracy = task.noise_free_evaluate()
+        meta["noise_free_statistics_test"] = {"test_loss": loss, "test_accuracy": accuracy}
     meta.update(
         wall_time_s=round(time.perf_counter() - started, 3),
         steps_per_second=round(session_steps / session_time, 3) if session_time > 0 else None,
@@ -521,18 +557,7 @@ def format_seconds(seconds: float) -> str:
 
 
 def write_table(path, columns: list[str], rows: list[tuple]) -> None:
-    with atomic_output(path) as tmp, open(tmp, "w") as f:
-        f.write("\t".join(columns) + "\n")
-        for row in rows:
-            f.write("\t".join(format_cell(v) for v in row) + "\n")
-
-
-def format_cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
+    write_tsv(pd.DataFrame(rows, columns=columns), path)
 
 
 def write_metrics(path, losses, correct, examples, evals, final_loss=None) -> None:
