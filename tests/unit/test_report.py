@@ -309,7 +309,8 @@ def test_claim_groups_become_heading_rows_in_one_table(tmp_path):
     text = out.read_text(encoding="utf-8")
     parser = ReportParser()
     parser.feed(text)
-    assert len(parser.tables) == 2  # still one claims table (and the runs table)
+    # still one claims table (beside the summary, runs and appendix tables)
+    assert set(parser.tables) == {"summary", "claims", "runs", "appendix"}
     assert [row[0] for row in parser.rows("claims")][-2:] == ["noisy claim", "lp claim"]
     titles = [CLAIM_GROUPS[group] for group in ("training", "ics", "landscape", "noisy", "lp")]
     positions = [text.index(html.escape(title)) for title in titles]
@@ -345,3 +346,42 @@ def test_the_title_and_summary_say_where_the_data_came_from(tmp_path):
     old_runs = [{k: v for k, v in run.items() if k != "data"} for run in make_runs()]
     report.build_report(CONFIG, old_runs, [], make_claims(), out)
     assert "2 training runs on cifar10 (" in out.read_text()
+
+
+def test_the_report_has_a_table_of_contents_whose_links_all_resolve(built):
+    text, parser = built
+    anchors = set(re.findall(r'id="([^"]+)"', text))
+    links = set(re.findall(r'href="#([^"]+)"', text))
+    assert links and links <= anchors, links - anchors
+    assert {"summary", "claims", "figures", "runs", "appendix", "configuration"} <= links
+    assert all(name in links for name in FIGURE_NAMES)
+
+
+def test_every_figure_names_the_papers_figure_and_shows_at_print_size(built, tmp_path):
+    text, _ = built
+    for name in FIGURE_NAMES:
+        assert f"[paper: {html.escape(FIGURE[name].paper)}]" in text
+    png = tmp_path / "wide.png"
+    write_png(png)
+    width = int.from_bytes(png.read_bytes()[16:20], "big")
+    assert report.display_width(png) == round(width * 96 / 180)
+
+
+def test_the_appendix_names_the_commit_the_data_the_versions_and_the_wall_time(built):
+    text, parser = built
+    appendix = text[text.index('id="appendix"') : text.index('id="configuration"')]
+    for heading in ("Workflow commit", "Data", "Training wall time, all runs", "snakemake"):
+        assert f"<th>{heading}</th>" in appendix
+    cells = [cell for row in parser.rows("appendix") for cell in row]
+    assert any("mine.tar.gz" in cell for cell in cells)
+    summary = parser.rows("summary")
+    assert [row[0] for row in summary if row] == ["none_lr0.5_seed0", "batch_lr0.1_seed0"]
+
+
+def test_git_commit_is_named_or_the_reason_it_is_not(tmp_path):
+    assert report.git_commit(tmp_path) == "not a git checkout"
+    commit = report.git_commit(report.CHECKOUT)
+    assert re.fullmatch(r"[0-9a-f]{40}( \(with uncommitted changes\))?", commit) or commit in (
+        "not a git checkout",
+        "git not available",
+    )

@@ -249,7 +249,7 @@ def test_train_adapter_with_a_fake_snakemake_object(tmp_path, tiny_dataset):
     runpy.run_path(str(ROOT / "workflow/scripts/train.py"), init_globals={"snakemake": fake})
     assert all(Path(p).exists() for p in outputs.values())
     meta = json.loads(Path(outputs["meta"]).read_text())
-    assert meta["device"].endswith(" 1 threads)") and meta["execution"]["log_every"] == 5
+    assert meta["device"].endswith(" 1 thread)") and meta["execution"]["log_every"] == 5
     assert meta["data"]["short"] == "synthetic (seed 0)"
     lines = (tmp_path / "train.log").read_text().splitlines()
     assert any("step 10/10" in line and "steps/s" in line and "ETA" in line for line in lines)

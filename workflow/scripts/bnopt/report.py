@@ -44,6 +44,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DASH = "—"
 
 TEMPLATES = Path(__file__).with_name("templates")
+CHECKOUT = Path(__file__).resolve().parents[3]  # the workflow's folder: workflow/scripts/bnopt
 
 
 def is_missing(value) -> bool:
@@ -162,6 +163,21 @@ def group_title(group) -> str:
     return CLAIM_GROUPS.get(group, str(group))
 
 
+def verdict_counts(claims: pd.DataFrame) -> list[tuple[str, int, str]]:
+    counts = Counter(claims["verdict"]) if not claims.empty else Counter()
+    return [(verdict, counts.get(verdict, 0), css) for verdict, css in VERDICT_CLASSES.items()]
+
+
+def group_anchor(group) -> str:
+    return f"claims-{group}"
+
+
+def claim_groups(claims: pd.DataFrame) -> list[dict]:
+    """The claim groups present, in order, for the table of contents."""
+    groups = [] if claims.empty else list(dict.fromkeys(claims["group"].dropna()))
+    return [{"anchor": group_anchor(g), "title": group_title(g)} for g in groups]
+
+
 def claim_rows(claims: pd.DataFrame) -> list[dict]:
     """The claims in the given (figure) order; the first of each group carries its title."""
     rows, previous_group = [], None
@@ -180,6 +196,7 @@ def claim_rows(claims: pd.DataFrame) -> list[dict]:
                 "verdict": claim["verdict"],
                 "css": verdict_class(claim["verdict"]),
                 "group_title": group_title(group) if starts_group else None,
+                "group_anchor": group_anchor(group) if starts_group else None,
             }
         )
     return rows
@@ -208,13 +225,29 @@ def figure_item(figure: dict, claims: pd.DataFrame) -> dict:
     """`figure` has a name, a png path and (optionally) its caption in reStructuredText;
     without one, the registry's caption of that name is used."""
     name = figure["name"]
-    rst = figure.get("caption") or (FIGURE[name].caption() if name in FIGURE else name)
+    spec = FIGURE.get(name)
+    rst = figure.get("caption") or (spec.caption() if spec else name)
     return {
         "name": name,
         "src": png_data_uri(figure["png"]),
+        "width": display_width(figure["png"]),
+        "paper": spec.paper if spec else "",
         "caption": Markup(caption_html(rst)),
         "verdicts": figure_verdicts(name, claims),
     }
+
+
+FIGURE_DPI = 180  # bnopt.plots.DPI, without importing matplotlib here
+CSS_PX_PER_INCH = 96
+
+
+def display_width(png_path) -> int | None:
+    """The width in CSS pixels at which a figure shows at its print size, so that its text has
+    the same size in every figure (a browser still shrinks it to fit a narrow window)."""
+    header = Path(png_path).read_bytes()[:24]
+    if header[:8] != PNG_SIGNATURE:
+        return None
+    return round(int.from_bytes(header[16:20], "big") * CSS_PX_PER_INCH / FIGURE_DPI)
 
 
 RUN_COLUMNS = (
@@ -290,6 +323,64 @@ def run_table(runs: list[dict], dln: bool = False) -> dict:
     }
 
 
+def software_versions(runs: list[dict]) -> list[tuple[str, str]]:
+    """(package, versions seen across the runs) from their meta.json, plus this process's."""
+    import importlib.metadata as metadata
+    import platform
+
+    seen: dict[str, set] = {}
+    for run in runs:
+        for package, version in (run.get("versions") or {}).items():
+            if version is not None:
+                seen.setdefault(package, set()).add(str(version))
+    for package in ("snakemake", "pandas", "matplotlib", "seaborn", "jinja2"):
+        try:
+            seen.setdefault(package, set()).add(metadata.version(package))
+        except metadata.PackageNotFoundError:
+            continue
+    seen.setdefault("python (report)", set()).add(platform.python_version())
+    return [(package, ", ".join(sorted(versions))) for package, versions in seen.items()]
+
+
+def git_commit(folder) -> str:
+    """The commit of the workflow's checkout (with "modified" if it has changes), or why not."""
+    import subprocess
+
+    def git(*args):
+        return subprocess.run(
+            ["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=20
+        )
+
+    try:
+        head = git("rev-parse", "HEAD")
+        if head.returncode != 0:
+            return "not a git checkout"
+        dirty = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "git not available"
+    return head.stdout.strip() + (" (with uncommitted changes)" if dirty else "")
+
+
+def appendix(runs: list[dict], workflow_folder) -> dict:
+    provenance = sorted({str((run.get("data") or {}).get("description") or DASH) for run in runs})
+    wall = sum(float(run.get("wall_time_s") or 0) for run in runs)
+    return {
+        "versions": software_versions(runs),
+        "commit": git_commit(workflow_folder) if workflow_folder else "unknown",
+        "provenance": provenance,
+        "wall_time": format_duration(wall),
+    }
+
+
+def summary_rows(runs: list[dict]) -> list[tuple[str, str, str]]:
+    """(run, final training accuracy, final test accuracy) of every VGG run."""
+    return [
+        (str(run.get("run", DASH)), format_percent(run.get("final_train_accuracy")),
+         test_accuracy_text(run))
+        for run in sorted_runs(runs)
+    ]  # fmt: skip
+
+
 def report_title(config: dict, runs: list[dict] = ()) -> str:
     sources = "; ".join(data_sources(config, runs, "short"))
     return f"How does batch normalization help optimization? Reproduction report, {sources}"
@@ -302,10 +393,12 @@ def build_report(
     claims: pd.DataFrame,
     out_path,
     dln_runs: list[dict] = (),
+    workflow_folder=CHECKOUT,
 ) -> None:
     """Write the report to `out_path` as a single HTML file with everything embedded.
 
-    `runs` are the VGG training runs' metadata, `dln_runs` the deep linear network's.
+    `runs` are the VGG training runs' metadata, `dln_runs` the deep linear network's;
+    `workflow_folder` is the checkout whose git commit the appendix names.
     """
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -321,6 +414,10 @@ def build_report(
         claims=claim_rows(claims),
         figures=[figure_item(figure, claims) for figure in figures],
         runs=run_table(runs),
+        summary_rows=summary_rows(runs),
+        verdict_counts=verdict_counts(claims),
+        groups=claim_groups(claims),
+        appendix=appendix([*runs, *dln_runs], workflow_folder),
         dln_runs=run_table(dln_runs, dln=True) if dln_runs else None,
         config_yaml=yaml.safe_dump(
             config, sort_keys=False, allow_unicode=True, default_flow_style=False

@@ -619,4 +619,6 @@ def run_metadata(
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    unit = "thread" if threads == 1 else "threads"
+    return f"cpu ({platform.processor() or platform.machine()}, {threads} {unit})"
