@@ -12,13 +12,14 @@ import torch
 from matplotlib.collections import PolyCollection
 from torch import nn
 
-from bnopt import claims, dln, dln_plots
+from bnopt import claims, dln
 from bnopt import runs as bn_runs
 from bnopt.claims import COLUMNS as CLAIM_COLUMNS
 from bnopt.claims import HELD, NOT_HELD, NOT_MEASURABLE
 from bnopt.execution import Execution, execution
 from bnopt.figures import FIGURES
 from bnopt.models import LpNorm, weight_layers
+from bnopt.plots import dln as dln_plots
 from bnopt.runs import FAMILIES
 from bnopt.tables import family_table, read_run, read_table
 from bnopt.training import train_run

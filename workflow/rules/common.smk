@@ -142,9 +142,9 @@ def train_gpu_tokens(wildcards):
 
 
 def figure_inputs(wildcards):
-    """The tables a figure reads (by name) and the code that draws it."""
+    """The tables a figure reads (by name) and the code that draws it: the shared style, its
+    experiment's plotting module and the claims' early window some figures mark."""
     spec = FIGURE[wildcards.figure]
-    modules = dict.fromkeys(
-        ("figures.py", "tables.py", "plots.py", f"{spec.module}.py")
-    )
-    return {**spec.table_paths(), "code": package(*modules)}
+    modules = ("figures.py", "tables.py", "claims/core.py", "plots/__init__.py",
+               "plots/style.py", f"plots/{spec.module}.py")  # fmt: skip
+    return {**spec.table_paths(), "code": package(*dict.fromkeys(modules))}

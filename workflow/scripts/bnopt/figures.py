@@ -23,7 +23,7 @@ class FigureSpec:
     name: str
     experiment: str
     tables: tuple[str, ...]
-    draw: str  # "<module of bnopt>.<function>", imported only to draw
+    draw: str  # "<module of bnopt.plots>.<function>", imported only to draw
     category: str
     paper: str  # the paper's figure number, or "not in the paper"
 
@@ -36,7 +36,7 @@ class FigureSpec:
 
     def draw_function(self) -> Callable:
         module, function = self.draw.split(".")
-        return getattr(importlib.import_module(f"bnopt.{module}"), function)
+        return getattr(importlib.import_module(f"bnopt.plots.{module}"), function)
 
     @property
     def caption_path(self) -> Path:
@@ -50,47 +50,47 @@ class FigureSpec:
 LANDSCAPE = ("landscape", "predictiveness", "beta")
 
 FIGURES: tuple[FigureSpec, ...] = (
-    FigureSpec("fig1_training", "training", ("metrics",), "plots.fig1_training",
+    FigureSpec("fig1_training", "training", ("metrics",), "training.fig1_training",
                "Training", "Fig 1a"),
-    FigureSpec("fig2_test_accuracy", "training", ("metrics",), "plots.fig2_test_accuracy",
+    FigureSpec("fig2_test_accuracy", "training", ("metrics",), "training.fig2_test_accuracy",
                "Training", "Fig 1b"),
-    FigureSpec("fig3_ics_l2", "ics", ("ics",), "plots.fig3_ics_l2",
+    FigureSpec("fig3_ics_l2", "ics", ("ics",), "ics.fig3_ics_l2",
                "Internal covariate shift", "Fig 3"),
-    FigureSpec("fig4_ics_cosine", "ics", ("ics",), "plots.fig4_ics_cosine",
+    FigureSpec("fig4_ics_cosine", "ics", ("ics",), "ics.fig4_ics_cosine",
                "Internal covariate shift", "Fig 3"),
-    FigureSpec("ics_relative", "ics", ("ics",), "plots.ics_relative",
+    FigureSpec("ics_relative", "ics", ("ics",), "ics.ics_relative",
                "Internal covariate shift", "not in the paper (its Fig 3 relative to ‖G‖)"),
     FigureSpec("fig5_loss_landscape", "landscape", ("metrics", "landscape"),
-               "plots.fig5_loss_landscape", "Loss landscape", "Fig 4a"),
+               "landscape.fig5_loss_landscape", "Loss landscape", "Fig 4a"),
     FigureSpec("fig6_gradient_predictiveness", "landscape", ("metrics", "predictiveness"),
-               "plots.fig6_gradient_predictiveness", "Loss landscape", "Fig 4b"),
+               "landscape.fig6_gradient_predictiveness", "Loss landscape", "Fig 4b"),
     FigureSpec("fig7_beta_smoothness", "landscape", ("metrics", "beta"),
-               "plots.fig7_beta_smoothness",
+               "landscape.fig7_beta_smoothness",
                "Loss landscape", "Fig 4c"),
-    FigureSpec("noisy_bn_training", "noisy", ("metrics",), "plots.noisy_bn_training",
+    FigureSpec("noisy_bn_training", "noisy", ("metrics",), "training.noisy_bn_training",
                "Noisy BatchNorm", "Fig 2, left"),
     FigureSpec("noisy_bn_distributions", "noisy", ("activations",),
-               "plots.noisy_bn_distributions", "Noisy BatchNorm", "Fig 2, right"),
-    FigureSpec("noisy_bn_moments", "noisy", ("activations",), "plots.noisy_bn_moments",
+               "activations.noisy_bn_distributions", "Noisy BatchNorm", "Fig 2, right"),
+    FigureSpec("noisy_bn_moments", "noisy", ("activations",), "activations.noisy_bn_moments",
                "Noisy BatchNorm", "Fig 8"),
-    FigureSpec("lp_training", "lp", ("metrics",), "plots.lp_training",
+    FigureSpec("lp_training", "lp", ("metrics",), "training.lp_training",
                "l_p normalisation", "Fig 12"),
-    FigureSpec("lp_distributions", "lp", ("activations",), "plots.lp_distributions",
+    FigureSpec("lp_distributions", "lp", ("activations",), "activations.lp_distributions",
                "l_p normalisation", "Fig 13"),
-    FigureSpec("lp_landscape", "lp", LANDSCAPE, "plots.lp_landscape",
+    FigureSpec("lp_landscape", "lp", LANDSCAPE, "landscape.lp_landscape",
                "l_p normalisation", "Fig 6"),
     FigureSpec("beta_and_curvature", "landscape", ("predictiveness", "beta"),
-               "plots.beta_and_curvature", "Loss landscape", "not in the paper"),
+               "landscape.beta_and_curvature", "Loss landscape", "not in the paper"),
     FigureSpec("grad_change_vs_eta", "landscape", ("predictiveness",),
-               "plots.grad_change_vs_eta", "Loss landscape", "Fig 11"),
+               "landscape.grad_change_vs_eta", "Loss landscape", "Fig 11"),
     FigureSpec("lr_envelope_not_a_landscape", "training", ("metrics",),
-               "plots.lr_envelope_not_a_landscape", "Seed notebooks' variant",
+               "training.lr_envelope_not_a_landscape", "Seed notebooks' variant",
                "not in the paper"),
-    FigureSpec("dln_ics", "dln", ("ics",), "dln_plots.dln_ics",
+    FigureSpec("dln_ics", "dln", ("ics",), "dln.dln_ics",
                "Deep linear network", "Figs 3b, 9"),
-    FigureSpec("dln_training", "dln", ("metrics",), "dln_plots.dln_training",
+    FigureSpec("dln_training", "dln", ("metrics",), "dln.dln_training",
                "Deep linear network", "Fig 9"),
-    FigureSpec("dln_landscape", "dln", LANDSCAPE, "dln_plots.dln_landscape",
+    FigureSpec("dln_landscape", "dln", LANDSCAPE, "dln.dln_landscape",
                "Deep linear network", "Figs 5b, 10"),
 )  # fmt: skip
 FIGURE = {figure.name: figure for figure in FIGURES}

@@ -13,8 +13,30 @@ from collections.abc import Callable
 import pandas as pd
 from matplotlib.figure import Figure
 
-from . import plots
-from .tables import at_lr
+from ..claims.core import (
+    finite_rows,
+)
+from ..tables import at_lr
+from .style import (
+    SEED_RANGE_NOTE,
+    STYLE_WORDS,
+    add_figure_legend,
+    decorate_ics_cosine_panel,
+    decorate_ics_l2_panel,
+    draw_seed_lines,
+    draw_two_over_lr,
+    format_lr,
+    layers_to_show,
+    new_figure,
+    no_data_figure,
+    normalization_color,
+    normalization_label,
+    range_panel,
+    set_log_scale_if_positive,
+    set_suptitle,
+    start_step_panel,
+    styled,
+)
 
 LR_STYLES = ("-", "--", ":", "-.")
 
@@ -29,7 +51,7 @@ def by_normalization_and_lr(rows: pd.DataFrame) -> tuple[Callable, Callable]:
     styles = lr_styles(rows["lr"])
 
     def color_of(normalization, _lr):
-        return plots.normalization_color(normalization)
+        return normalization_color(normalization)
 
     def style_of(_normalization, lr):
         return styles[float(lr)]
@@ -41,106 +63,106 @@ def style_note(rows: pd.DataFrame) -> str:
     """'solid = lr 1e-06; dashed = lr 1e-07' for the learning rates present."""
     words = []
     for lr, style in lr_styles(rows["lr"]).items():
-        words.append(f"{plots.STYLE_WORDS.get(style, style)} = lr {plots.format_lr(lr)}")
+        words.append(f"{STYLE_WORDS.get(style, style)} = lr {format_lr(lr)}")
     return "; ".join(words)
 
 
 def lines_panel(ax, rows: pd.DataFrame, ylabel: str, title: str) -> list:
     """One line per normalisation x lr (mean over seeds, band over seeds)."""
-    if not plots.start_step_panel(ax, rows, ylabel, title):
+    if not start_step_panel(ax, rows, ylabel, title):
         return []
     color_of, style_of = by_normalization_and_lr(rows)
-    handles = plots.draw_seed_lines(ax, rows, color_of, style_of)
+    handles = draw_seed_lines(ax, rows, color_of, style_of)
     return sorted(handles, key=lambda handle: -float(handle.get_gid().split("|")[1]))
 
 
-@plots.styled
+@styled
 def dln_ics(ics: pd.DataFrame) -> Figure:
     """cos(G, G') (top) and ||G - G'||_2 (bottom, log) vs step, one column per probed layer."""
     title = "Deep linear network: internal covariate shift"
-    cosine = plots.finite_rows(ics, "ics_cosine")
-    l2 = plots.finite_rows(ics, "ics_l2")
-    layers = plots.layers_to_show(pd.concat([cosine, l2]), None)
+    cosine = finite_rows(ics, "ics_cosine")
+    l2 = finite_rows(ics, "ics_l2")
+    layers = layers_to_show(pd.concat([cosine, l2]), None)
     if not layers:
-        return plots.no_data_figure(title, "Step", "cos(G, G′)")
-    fig, axes = plots.new_figure(2, len(layers), panel_size=(5.0, 3.2))
+        return no_data_figure(title, "Step", "cos(G, G′)")
+    fig, axes = new_figure(2, len(layers), panel_size=(5.0, 3.2))
     handles = []
     for column, layer in enumerate(layers):
         cos_ax, l2_ax = axes[column], axes[len(layers) + column]
         layer_cosine = cosine[cosine["layer"] == layer]
         handles += lines_panel(cos_ax, layer_cosine, "cos(G, G′)", f"Layer #{layer}")
-        plots.decorate_ics_cosine_panel(cos_ax, layer_cosine)
+        decorate_ics_cosine_panel(cos_ax, layer_cosine)
         layer_l2 = l2[l2["layer"] == layer]
         handles += lines_panel(l2_ax, layer_l2, "‖G − G′‖₂", f"Layer #{layer}")
-        plots.decorate_ics_l2_panel(l2_ax, layer_l2)
+        decorate_ics_l2_panel(l2_ax, layer_l2)
     both = pd.concat([cosine, l2])
-    plots.set_suptitle(fig, title, both)
-    plots.add_figure_legend(fig, handles, style_note(both))
+    set_suptitle(fig, title, both)
+    add_figure_legend(fig, handles, style_note(both))
     return fig
 
 
-@plots.styled
+@styled
 def dln_training(metrics: pd.DataFrame) -> Figure:
     """Full-batch training loss vs step, log y, one line per normalisation x lr."""
     title = "Deep linear network: training loss $\\|W_L \\cdots W_1 X - AX\\|_F^2$"
-    loss = plots.finite_rows(metrics, "train_loss")
-    fig, (ax,) = plots.new_figure(1, 1, panel_size=(6.4, 4.0))
+    loss = finite_rows(metrics, "train_loss")
+    fig, (ax,) = new_figure(1, 1, panel_size=(6.4, 4.0))
     handles = lines_panel(ax, loss, "Training loss", "")
     if not loss.empty:
-        plots.set_log_scale_if_positive(ax, loss["value"])
-    plots.set_suptitle(fig, title, loss)
-    plots.add_figure_legend(fig, handles, style_note(loss) if not loss.empty else None)
+        set_log_scale_if_positive(ax, loss["value"])
+    set_suptitle(fig, title, loss)
+    add_figure_legend(fig, handles, style_note(loss) if not loss.empty else None)
     return fig
 
 
 def range_over_eta_panel(ax, rows: pd.DataFrame, lr: float, ylabel: str, title: str) -> list:
-    if not plots.start_step_panel(ax, rows, ylabel, title):
+    if not start_step_panel(ax, rows, ylabel, title):
         return []
-    handles = plots.range_panel(ax, rows, lr)
+    handles = range_panel(ax, rows, lr)
     for handle in handles:
         if handle.get_gid().endswith("|range"):
             handle.set_label(f"{handle.get_label()}: range over η")
-    plots.set_log_scale_if_positive(ax, rows["value"])
+    set_log_scale_if_positive(ax, rows["value"])
     return handles
 
 
 def beta_panel(ax, rows: pd.DataFrame, lr: float, title: str) -> list:
-    if not plots.start_step_panel(ax, rows, "Effective β", title):
+    if not start_step_panel(ax, rows, "Effective β", title):
         return []
-    handles = plots.draw_seed_lines(
+    handles = draw_seed_lines(
         ax,
         rows,
-        lambda normalization, _lr: plots.normalization_color(normalization),
+        lambda normalization, _lr: normalization_color(normalization),
         lambda _normalization, _lr: "-",
     )
     for handle in handles:
         if handle.get_gid().count("|") == 1:  # a mean line, not a band or a marker
             normalization = handle.get_gid().split("|")[0]
-            handle.set_label(f"{plots.normalization_label(normalization)}: effective β")
-    reference = plots.draw_two_over_lr(ax, lr)
+            handle.set_label(f"{normalization_label(normalization)}: effective β")
+    reference = draw_two_over_lr(ax, lr)
     reference.set_zorder(3)  # BN's line tends to lie on 2/lr: keep the reference visible
-    plots.set_log_scale_if_positive(ax, rows["value"])
+    set_log_scale_if_positive(ax, rows["value"])
     return [*handles, reference]
 
 
-@plots.styled
+@styled
 def dln_landscape(
     landscape: pd.DataFrame, predictiveness: pd.DataFrame, beta: pd.DataFrame
 ) -> Figure:
     """Loss range, gradient-change range and effective beta over eta; one row per lr, log y."""
     title = "Deep linear network: loss landscape along the gradient"
-    loss = plots.finite_rows(landscape, "loss")
-    diff = plots.finite_rows(predictiveness, "grad_diff")
-    effective = plots.finite_rows(beta, "effective_beta")
+    loss = finite_rows(landscape, "loss")
+    diff = finite_rows(predictiveness, "grad_diff")
+    effective = finite_rows(beta, "effective_beta")
     everything = pd.concat([loss, diff, effective])
     lrs = sorted(everything["lr"].astype(float).unique(), reverse=True)
     if not lrs:
-        return plots.no_data_figure(title, "Step", "Loss L(w − ηg)")
-    fig, axes = plots.new_figure(len(lrs), 3, panel_size=(4.6, 3.3))
+        return no_data_figure(title, "Step", "Loss L(w − ηg)")
+    fig, axes = new_figure(len(lrs), 3, panel_size=(4.6, 3.3))
     handles = []
     for row, lr in enumerate(lrs):
         loss_ax, diff_ax, beta_ax = axes[3 * row : 3 * row + 3]
-        at = f"lr {plots.format_lr(lr)}"
+        at = f"lr {format_lr(lr)}"
         handles += range_over_eta_panel(
             loss_ax, at_lr(loss, lr), lr, "L(w − ηg)", f"Loss landscape, {at}"
         )
@@ -148,6 +170,6 @@ def dln_landscape(
             diff_ax, at_lr(diff, lr), lr, "‖∇L(w − ηg) − g‖₂", f"Gradient predictiveness, {at}"
         )
         handles += beta_panel(beta_ax, at_lr(effective, lr), lr, f"Effective β, {at}")
-    plots.set_suptitle(fig, title, everything, plots.SEED_RANGE_NOTE)
-    plots.add_figure_legend(fig, handles, "effective β = max over η of ‖Δg‖₂ / ‖ηg‖₂")
+    set_suptitle(fig, title, everything, SEED_RANGE_NOTE)
+    add_figure_legend(fig, handles, "effective β = max over η of ‖Δg‖₂ / ‖ηg‖₂")
     return fig

@@ -1,0 +1,352 @@
+"""The loss landscape along the gradient (the paper's Figs 4, 6 and 11): ranges over eta of the
+loss and of the gradient change, effective beta, and beta beside the Hessian's curvature."""
+
+from collections.abc import Sequence
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import NullFormatter
+
+from ..claims.core import (
+    OVERSHOOT,
+    PAPER_ETA,
+    Window,
+    early_window,
+    finite_rows,
+    paper_etas,
+    quantity_rows,
+)
+from .style import (
+    LP_NORMALIZATIONS,
+    SEED_RANGE_NOTE,
+    STEP_COLORMAP,
+    add_figure_legend,
+    add_normalization_legend,
+    by_normalization,
+    concat_rows,
+    draw_seed_lines,
+    draw_two_over_lr,
+    evenly_spaced,
+    format_lr,
+    group_gid,
+    group_label,
+    label_without_lr,
+    mark_no_data,
+    new_figure,
+    no_data_figure,
+    normalization_color,
+    normalization_label,
+    only_normalizations,
+    range_panel,
+    set_log_scale_if_positive,
+    set_suptitle,
+    sorted_normalizations,
+    step_colors,
+    step_scale,
+    styled,
+    wrapped_grid,
+)
+
+
+def mark_early_window(ax, metrics: pd.DataFrame | None, lr: float) -> list:
+    """A dotted vertical line where early training ends (the claims' window, first seed)."""
+    if metrics is None or metrics.empty:
+        return []
+    seeds = sorted(metrics.loc[np.isclose(metrics["lr"].astype(float), lr), "seed"].unique())
+    window = early_window(metrics, lr, seeds[0]) if seeds else None
+    if not isinstance(window, Window):
+        return []
+    return [
+        ax.axvline(window.end, color="0.25", linestyle=(0, (1, 2)), linewidth=1.0,
+                   label="end of early training (claims' window)", gid="early-window")
+    ]  # fmt: skip
+
+
+PAPER_ETA_NOTE = f"η in [{PAPER_ETA[0]:g}, {PAPER_ETA[1]:g}] × lr, as in the paper"
+
+
+def range_figure(
+    table: pd.DataFrame, quantity: str, ylabel: str, title: str, log_y: bool, metrics=None
+):
+    rows = paper_etas(finite_rows(table, quantity))
+    lrs = sorted(rows["lr"].unique()) if not rows.empty else []
+    if not lrs:
+        return no_data_figure(title, "Step", ylabel)
+    fig, axes = new_figure(1, len(lrs), panel_size=(5.2, 3.6), sharey=True)
+    handles = []
+    for ax, lr in zip(axes, lrs, strict=True):
+        ax.set_title(f"lr {format_lr(lr)}")
+        ax.set_xlabel("Step")
+        handles += range_panel(ax, rows[rows["lr"] == lr], lr)
+        handles += mark_early_window(ax, metrics, lr)
+    axes[0].set_ylabel(ylabel)
+    if log_y:
+        set_log_scale_if_positive(axes[0], rows["value"])
+    set_suptitle(fig, title, rows, SEED_RANGE_NOTE)
+    add_figure_legend(fig, handles, f"shaded band = range over {PAPER_ETA_NOTE}")
+    return fig
+
+
+@styled
+def fig5_loss_landscape(metrics: pd.DataFrame, landscape: pd.DataFrame) -> Figure:
+    """Range over eta of L(w_t - eta g) at every probed step, log y (paper Fig 4a)."""
+    return range_figure(
+        landscape,
+        "loss",
+        "Loss L(w − ηg)",
+        "Loss landscape\nrange over η of L(w − ηg)",
+        True,
+        metrics,
+    )
+
+
+@styled
+def fig6_gradient_predictiveness(metrics: pd.DataFrame, predictiveness: pd.DataFrame) -> Figure:
+    """Range over eta of ||grad L(w_t - eta g) - g||_2 at every probed step (paper Fig 4b)."""
+    return range_figure(
+        predictiveness,
+        "grad_diff",
+        "‖∇L(w − ηg) − g‖₂",
+        "Gradient predictiveness\nrange over η of ‖∇L(w − ηg) − g‖₂",
+        False,
+        metrics,
+    )
+
+
+@styled
+def fig7_beta_smoothness(metrics: pd.DataFrame, beta: pd.DataFrame) -> Figure:
+    """Effective beta-smoothness (max over eta of the gradient change per step length), Fig 4c."""
+    rows = finite_rows(beta, "effective_beta")
+    title = "Effective β-smoothness\nmax over η of ‖∇L(w − ηg) − g‖₂ / ‖ηg‖₂"
+    lrs = sorted(rows["lr"].unique()) if not rows.empty else []
+    if not lrs:
+        return no_data_figure(title, "Step", "Effective β")
+    fig, axes = new_figure(1, len(lrs), panel_size=(5.2, 3.6), sharey=True)
+    axes[0].set_ylabel("Effective β")
+    handles = []
+    for ax, lr in zip(axes, lrs, strict=True):
+        ax.set_title(f"lr {format_lr(lr)}")
+        ax.set_xlabel("Step")
+        handles += draw_seed_lines(
+            ax,
+            rows[rows["lr"] == lr],
+            lambda normalization, _lr: normalization_color(normalization),
+            lambda _normalization, _lr: "-",
+        )
+        handles.append(draw_two_over_lr(ax, lr))
+        handles += mark_early_window(ax, metrics, lr)
+    set_suptitle(fig, title, rows)
+    add_figure_legend(fig, handles)
+    return fig
+
+
+CURVATURE_LINES = (
+    # quantity, label, line style, marker
+    ("effective_beta", "effective β = max over η of ‖Δg‖ / ‖ηg‖", "-", None),
+    ("lambda_max", "λ_max (top Hessian eigenvalue, Lanczos)", "--", "o"),
+    ("directional_curvature", "gᵀHg / ‖g‖² (curvature along g)", ":", "s"),
+)
+
+
+def overshoot_fraction(predictiveness: pd.DataFrame, beta: pd.DataFrame) -> pd.DataFrame:
+    """Per run and probed step, the fraction of the η grid at which ‖∇L(w − ηg) − g‖ ≥
+    OVERSHOOT ‖g‖: there the gradient has changed about as much as it measures, and the
+    ratio of β reads about 1/η whatever the curvature (protocol section 4). The β claim
+    leaves out the steps where this holds at the smallest η."""
+    # A non-finite gradient change (a step that blew up) has overshot most of all.
+    diffs = quantity_rows(predictiveness, "grad_diff")
+    norms = finite_rows(beta, "grad_norm")
+    if diffs.empty or norms.empty:
+        return pd.DataFrame(columns=["run", "normalization", "lr", "seed", "step", "value"])
+    keys = ["run", "normalization", "lr", "seed", "step"]
+    merged = diffs.merge(norms[[*keys, "value"]], on=keys, suffixes=("", "_g"))
+    change = merged["value"].astype(float)
+    merged["overshot"] = ~np.isfinite(change) | (change >= OVERSHOOT * merged["value_g"])
+    return (
+        merged.groupby(keys, as_index=False)["overshot"]
+        .mean()
+        .rename(columns={"overshot": "value"})
+    )
+
+
+@styled
+def beta_and_curvature(predictiveness: pd.DataFrame, beta: pd.DataFrame) -> Figure:
+    """Effective β next to the curvature it stands for, and where its η grid saturates."""
+    title = "Effective β and the curvature of the minibatch loss"
+    rows = beta[beta["quantity"].isin([q for q, *_ in CURVATURE_LINES])] if not beta.empty else beta
+    rows = rows[np.isfinite(rows["value"].astype(float))] if not rows.empty else rows
+    if rows.empty:
+        return no_data_figure(title, "Step", "1 / step length", panels=2)
+    order = sorted_normalizations(rows["normalization"].unique())
+    groups = sorted(
+        {(n, float(lr)) for n, lr in zip(rows["normalization"], rows["lr"], strict=True)},
+        key=lambda group: (order.index(group[0]), group[1]),
+    )
+    fig, axes = new_figure(2, len(groups), panel_size=(4.6, 3.0))
+    top, bottom = axes[: len(groups)], axes[len(groups) :]
+    overshoot = overshoot_fraction(predictiveness, beta)
+    for ax, low, (normalization, lr) in zip(top, bottom, groups, strict=True):
+        color = normalization_color(normalization)
+        here = rows[(rows["normalization"] == normalization) & np.isclose(rows["lr"], lr)]
+        for quantity, label, style, marker in CURVATURE_LINES:
+            line = here[here["quantity"] == quantity].groupby("step")["value"].mean()
+            if line.empty:
+                continue
+            ax.plot(
+                line.index, line.values, color=color, linestyle=style, marker=marker,
+                markersize=4, label=label, gid=f"{normalization}|{format_lr(lr)}|{quantity}",
+            )  # fmt: skip
+        draw_two_over_lr(ax, lr)
+        # gᵀHg can be negative where the loss is not convex: a log axis would hide it.
+        if (here["value"] <= 0).any():
+            ax.set_yscale("symlog", linthresh=1e-2 * float(here["value"].abs().max()))
+        else:
+            ax.set_yscale("log")
+        ax.set_title(group_label(normalization, lr))
+        ax.set_ylabel("1 / step length")
+        share = overshoot[
+            (overshoot["normalization"] == normalization) & np.isclose(overshoot["lr"], lr)
+        ]
+        share = share.groupby("step")["value"].mean()
+        low.step(share.index, share.values, where="mid", color=color,
+                 gid=f"{normalization}|{format_lr(lr)}|overshoot")  # fmt: skip
+        low.set_ylim(-0.05, 1.05)
+        low.set_xlabel("Step")
+        low.set_ylabel(f"share of η with ‖Δg‖ ≥ {OVERSHOOT:g}‖g‖")
+    set_suptitle(fig, title, rows)
+    # Colour is the panel's normalisation; the legend says what each line style means.
+    proxies = [
+        Line2D([], [], color="0.3", linestyle=style, marker=marker, markersize=4, label=label)
+        for _, label, style, marker in CURVATURE_LINES
+    ]
+    proxies.append(Line2D([], [], color="0.4", linestyle=":", linewidth=1.0, label="2 / lr"))
+    fig.legend(handles=proxies, loc="outside lower center", ncols=2)
+    return fig
+
+
+def lp_range_panel(ax, rows: pd.DataFrame, lr: float) -> list:
+    if rows.empty:
+        mark_no_data(ax)
+        return []
+    return range_panel(ax, rows, lr, alpha=0.1, styled_edges=True)
+
+
+def lp_beta_panel(ax, rows: pd.DataFrame, lr: float) -> list:
+    handles = []
+    if rows.empty:
+        mark_no_data(ax)
+    else:
+        color_of, style_of = by_normalization()
+        handles = draw_seed_lines(ax, rows, color_of, style_of, label_without_lr)
+    return [*handles, draw_two_over_lr(ax, lr)]
+
+
+LP_LANDSCAPE_PANELS = (
+    ("Loss landscape: range over η", "Loss L(w − ηg)"),
+    ("Gradient predictiveness: range over η", "‖∇L(w − ηg) − g‖₂"),
+    ("Effective β-smoothness", "Effective β"),
+)
+
+
+@styled
+def lp_landscape(
+    landscape: pd.DataFrame, predictiveness: pd.DataFrame, beta: pd.DataFrame
+) -> Figure:
+    """Loss range, gradient-change range and effective beta for l_p normalisation (Fig 6)."""
+    title = "Loss landscape with $\\ell_p$ normalisation"
+    loss = only_normalizations(paper_etas(finite_rows(landscape, "loss")), LP_NORMALIZATIONS)
+    change = only_normalizations(
+        paper_etas(finite_rows(predictiveness, "grad_diff")), LP_NORMALIZATIONS
+    )
+    effective = only_normalizations(finite_rows(beta, "effective_beta"), LP_NORMALIZATIONS)
+    lrs = sorted(set(loss["lr"]) | set(change["lr"]) | set(effective["lr"]))
+    if not lrs:
+        return no_data_figure(title, "Step", "", panels=len(LP_LANDSCAPE_PANELS))
+    fig, axes = new_figure(len(lrs), 3, panel_size=(4.4, 3.4))
+    handles = []
+    for row, lr in enumerate(lrs):
+        loss_ax, change_ax, beta_ax = axes[3 * row : 3 * row + 3]
+        suffix = f" (lr {format_lr(lr)})" if len(lrs) > 1 else ""
+        for ax, (panel_title, ylabel) in zip(axes[3 * row :], LP_LANDSCAPE_PANELS, strict=False):
+            ax.set_title(panel_title + suffix)
+            ax.set_ylabel(ylabel)
+        handles += lp_range_panel(loss_ax, loss[loss["lr"] == lr], lr)
+        set_log_scale_if_positive(loss_ax, loss.loc[loss["lr"] == lr, "value"])
+        handles += lp_range_panel(change_ax, change[change["lr"] == lr], lr)
+        handles += lp_beta_panel(beta_ax, effective[effective["lr"] == lr], lr)
+    for ax in axes[-3:]:
+        ax.set_xlabel("Step")
+    fig.suptitle(title + lp_landscape_note(lrs, concat_rows(loss, change, effective)))
+    add_normalization_legend(fig, handles)
+    return fig
+
+
+def lp_landscape_note(lrs: list[float], rows: pd.DataFrame) -> str:
+    lr_text = f"lr {format_lr(lrs[0])}; " if len(lrs) == 1 else ""
+    seeds = rows["seed"].nunique()
+    if seeds < 2:
+        return f"\n({lr_text}shaded bands = min..max over η)"
+    return (
+        f"\n({lr_text}shaded bands = mean over {seeds} seeds of the per-seed min .. max over η;"
+        "\nβ: line = mean over seeds, band = min..max over seeds)"
+    )
+
+
+def label_eta_axis(ax, etas) -> None:
+    """Log x-axis with plain labels at (at most six of) the probed step sizes."""
+    ax.set_xscale("log")
+    ticks = evenly_spaced(etas, 6)
+    ax.set_xticks(ticks, [f"{eta:g}" for eta in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+@styled
+def grad_change_vs_eta(
+    predictiveness: pd.DataFrame, normalizations: Sequence[str] | None = None
+) -> Figure:
+    """||grad L(w_t - eta g) - g||_2 against eta, one line per probed step (paper Fig 11)."""
+    title = "Gradient change against step size η, one line per probed step"
+    xlabel, ylabel = "Step size η", "‖∇L(w − ηg) − g‖₂"
+    rows = finite_rows(predictiveness, "grad_diff")
+    rows = rows[(rows["value"] > 0) & (rows["eta"].astype(float) > 0)]
+    if normalizations is not None:
+        rows = only_normalizations(rows, normalizations)
+    if rows.empty:
+        return no_data_figure(title, xlabel, ylabel)
+    shown = sorted_normalizations(rows["normalization"])
+    lrs = sorted(rows["lr"].unique())
+    fig, axes = wrapped_grid(len(lrs), len(shown), (4.4, 3.4), sharey="row")
+    color_of_step = step_colors(rows["step"])
+    for row, lr in enumerate(lrs):
+        for column, normalization in enumerate(shown):
+            ax = axes[row * len(shown) + column]
+            group = rows[(rows["lr"] == lr) & (rows["normalization"] == normalization)]
+            ax.set_title(f"{normalization_label(normalization)}, lr {format_lr(lr)}")
+            ax.set_xlabel(xlabel)
+            if ax.get_subplotspec().is_first_col():
+                ax.set_ylabel(ylabel)
+            if group.empty:
+                mark_no_data(ax)
+                continue
+            mean = group.groupby(["step", "eta"])["value"].mean().reset_index()
+            for step, line in mean.groupby("step"):
+                ax.plot(
+                    line["eta"],
+                    line["value"],
+                    color=color_of_step(step),
+                    linewidth=1.0,
+                    marker="o",
+                    markersize=2.5,
+                    gid=f"{group_gid(normalization, lr)}|step{step:g}",
+                )
+            ax.set_yscale("log")
+            label_eta_axis(ax, mean["eta"])
+    scale = matplotlib.cm.ScalarMappable(norm=step_scale(rows["step"]), cmap=STEP_COLORMAP)
+    fig.colorbar(scale, ax=[ax for ax in axes if ax.get_visible()], label="Training step")
+    seeds = rows["seed"].nunique()
+    note = f"\n(mean over {seeds} seeds)" if seeds > 1 else ""
+    fig.suptitle(title + note)
+    return fig

@@ -1,0 +1,215 @@
+"""Training curves: the paper's Fig 1 (training and test), the noisy-BN and l_p training
+figures, and the seed notebooks' envelope over learning rates, labelled as what it is."""
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
+
+from ..claims.core import (
+    finite_rows,
+)
+from .style import (
+    LP_NORMALIZATIONS,
+    NOISY_NORMALIZATIONS,
+    add_figure_legend,
+    add_normalization_legend,
+    by_normalization,
+    draw_divergence_markers,
+    draw_seed_lines,
+    encoding_note,
+    format_lr,
+    label_without_lr,
+    line_panel,
+    new_figure,
+    no_data_figure,
+    normalization_color,
+    normalization_label,
+    only_normalizations,
+    set_log_scale_if_positive,
+    set_suptitle,
+    sorted_normalizations,
+    styled,
+)
+
+
+def as_percent(ax) -> None:
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
+
+
+@styled
+def fig1_training(metrics: pd.DataFrame) -> Figure:
+    """Training accuracy and training loss vs step (paper Fig 1)."""
+    accuracy = finite_rows(metrics, "train_accuracy")
+    loss = finite_rows(metrics, "train_loss")
+    fig, (acc_ax, loss_ax) = new_figure(1, 2)
+    handles = line_panel(acc_ax, accuracy, "Training accuracy", "Training accuracy")
+    as_percent(acc_ax)
+    acc_ax.set_ylim(0, 1.02)
+    handles += line_panel(loss_ax, loss, "Training loss", "Training loss")
+    set_suptitle(fig, "Training performance", pd.concat([accuracy, loss]))
+    both = pd.concat([accuracy, loss])
+    add_figure_legend(fig, handles, encoding_note(both) if not both.empty else None)
+    return fig
+
+
+@styled
+def fig2_test_accuracy(metrics: pd.DataFrame) -> Figure:
+    """Test accuracy vs step (paper Fig 1, right)."""
+    accuracy = finite_rows(metrics, "test_accuracy")
+    fig, (ax,) = new_figure(1, 1, panel_size=(6.0, 3.8))
+    handles = line_panel(ax, accuracy, "Test accuracy", "")
+    for line in handles:
+        if not line.get_gid().endswith("|diverged"):
+            line.set_marker("o")
+            line.set_markersize(3.5)
+    as_percent(ax)
+    ax.set_ylim(0, 1.02)
+    set_suptitle(fig, "Test performance", accuracy)
+    add_figure_legend(fig, handles, encoding_note(accuracy) if not accuracy.empty else None)
+    return fig
+
+
+# Dense per-step curves are averaged into about this many bins per line.
+BIN_TARGET = 100
+
+
+def logged_every(rows: pd.DataFrame) -> float:
+    """Median gap between the logged steps (inf with fewer than two steps)."""
+    steps = np.unique(rows["step"].to_numpy(dtype=float))
+    return float(np.median(np.diff(steps))) if len(steps) > 1 else np.inf
+
+
+def bin_width(rows: pd.DataFrame) -> int:
+    """The largest of 1, 2, 5, 10, 20, 50, ... steps that leaves >= BIN_TARGET bins."""
+    span = float(rows["step"].max() - rows["step"].min()) if not rows.empty else 0.0
+    widths = [m * 10**k for k in range(8) for m in (1, 2, 5)]
+    return max([w for w in widths if w * BIN_TARGET <= span], default=1)
+
+
+def is_binned(rows: pd.DataFrame) -> bool:
+    return not rows.empty and logged_every(rows) < bin_width(rows)
+
+
+def binned_by_steps(rows: pd.DataFrame) -> pd.DataFrame:
+    """Each run's values averaged over bins of bin_width steps, if logged more often.
+
+    About BIN_TARGET points per line whatever the run length, so per-step minibatch noise does
+    not hide the curves. A bin's point sits at the mean of its logged steps. Rows logged at
+    least bin_width steps apart come back unchanged.
+    """
+    if not is_binned(rows):
+        return rows
+    keys = ["run", "normalization", "lr", "seed"]
+    bins = (rows["step"] // bin_width(rows)).rename("bin")
+    binned = rows.groupby([*keys, bins])[["step", "value"]].mean().reset_index()
+    if "diverged_at" in rows.columns:
+        binned = binned.join(rows.groupby("run")["diverged_at"].first(), on="run")
+    return binned.drop(columns="bin").sort_values("step")
+
+
+def binning_note(rows: pd.DataFrame) -> str:
+    return f", mean over {bin_width(rows)}-step bins" if is_binned(rows) else ""
+
+
+def training_accuracy_figure(
+    metrics: pd.DataFrame, normalizations: Sequence[str], title: str
+) -> Figure:
+    """Training accuracy vs step, colour = normalisation, one panel per learning rate."""
+    accuracy = only_normalizations(finite_rows(metrics, "train_accuracy"), normalizations)
+    rows = binned_by_steps(accuracy)
+    if rows.empty:
+        return no_data_figure(title, "Step", "Training accuracy")
+    lrs = sorted(rows["lr"].unique())
+    fig, axes = new_figure(1, len(lrs), panel_size=(5.6, 3.8), sharey=True)
+    color_of, style_of = by_normalization()
+    handles = []
+    for ax, lr in zip(axes, lrs, strict=True):
+        ax.set_title(f"lr {format_lr(lr)}")
+        ax.set_xlabel("Step")
+        at_lr = rows[rows["lr"] == lr]
+        handles += draw_seed_lines(ax, at_lr, color_of, style_of, label_without_lr)
+    axes[0].set_ylabel("Training accuracy")
+    as_percent(axes[0])
+    axes[0].set_ylim(0, 1.02)
+    note = f"\n(on each step's own minibatch{binning_note(accuracy)})"
+    set_suptitle(fig, title + note, rows)
+    add_normalization_legend(fig, handles)
+    return fig
+
+
+@styled
+def noisy_bn_training(metrics: pd.DataFrame) -> Figure:
+    """Training accuracy of Standard, BatchNorm and noisy BatchNorm (paper Fig 2, left)."""
+    return training_accuracy_figure(
+        metrics, NOISY_NORMALIZATIONS, "Training accuracy with noisy BatchNorm"
+    )
+
+
+@styled
+def lp_training(metrics: pd.DataFrame) -> Figure:
+    """Training accuracy of Standard, BatchNorm and l1/l2/l-inf normalisation (paper Fig 12)."""
+    return training_accuracy_figure(
+        metrics, LP_NORMALIZATIONS, "Training accuracy with $\\ell_p$ normalisation"
+    )
+
+
+def envelope_over_lrs(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per normalisation and step: min and max over learning rates of the seed-mean value."""
+    per_lr = rows.groupby(["normalization", "lr", "step"])["value"].mean().reset_index()
+    return per_lr.groupby(["normalization", "step"])["value"].agg(["min", "max"]).reset_index()
+
+
+@styled
+def lr_envelope_not_a_landscape(metrics: pd.DataFrame) -> Figure:
+    """The seed notebooks' "loss landscape": min..max of training losses across learning rates.
+
+    Drawn so that readers of those notebooks can compare; it is not the paper's Fig 4a
+    (protocol section 8, item 10), which is the range over eta along the gradient.
+    """
+    title = (
+        "Envelope of training losses across learning rates\n"
+        "NOT the paper's loss landscape (for that see fig5_loss_landscape)"
+    )
+    ylabel = "Training loss"
+    losses = finite_rows(metrics, "train_loss")
+    rows = binned_by_steps(losses)
+    if rows.empty:
+        return no_data_figure(title, "Step", ylabel)
+    envelope = envelope_over_lrs(rows)
+    fig, (ax,) = new_figure(1, 1, panel_size=(6.6, 4.0))
+    handles = []
+    for normalization in sorted_normalizations(envelope["normalization"]):
+        band = envelope[envelope["normalization"] == normalization]
+        group = rows[rows["normalization"] == normalization]
+        color = normalization_color(normalization)
+        lrs = ", ".join(format_lr(lr) for lr in sorted(group["lr"].unique()))
+        handles.append(
+            ax.fill_between(
+                band["step"],
+                band["min"],
+                band["max"],
+                facecolor=(*color, 0.3),
+                edgecolor=color,
+                linewidth=0.9,
+                label=f"{normalization_label(normalization)}: runs at lr {lrs}",
+                gid=f"{normalization}|envelope",
+            )
+        )
+        for lr in sorted(group["lr"].unique()):
+            handles.extend(draw_divergence_markers(ax, group[group["lr"] == lr], color))
+    ax.set_xlabel("Step")
+    ax.set_ylabel(f"{ylabel} (min..max over learning rates)")
+    set_log_scale_if_positive(ax, rows["value"])
+    seeds = rows["seed"].nunique()
+    seed_text = f"mean over {seeds} seeds per lr, " if seeds > 1 else ""
+    fig.suptitle(title)
+    add_normalization_legend(
+        fig,
+        handles,
+        f"band = {seed_text}min..max over the runs at different learning rates"
+        f"{binning_note(losses)}\n(separate training runs, not a range over η along the gradient)",
+    )
+    return fig
