@@ -245,6 +245,11 @@ def noisy_bn_moments(activations: pd.DataFrame, layers: Sequence[int] | None = N
                 set_log_scale_if_positive(ax, values["value"])
             else:
                 ax.axhline(0.0, color="0.3", linewidth=0.8, gid="reference")
+    # One step axis for every panel: the changes start at the second probed step, but their
+    # panels span the same steps as the others.
+    steps = moments["step"].astype(float)
+    for ax in axes:
+        ax.set_xlim(steps.min(), steps.max())
     note = f"\n(one channel per layer, pre-ReLU, consecutive probed steps; lr {format_lr(lr)})"
     set_suptitle(fig, title + note, moments)
     add_normalization_legend(fig, handles)

@@ -78,16 +78,25 @@ TIDY_COLUMNS = ["run", "normalization", "lr", "seed", "step", "quantity", "value
 DPI = 180
 
 
+# Sizes of a printed paper: figures one column (3.3 in) or the full text width (6.8 in)
+# wide, text 7-9 pt at that size, so that every figure reads alike in print and, shown at its
+# print size, in the report.
+COLUMN_WIDTH = 3.3
+FULL_WIDTH = 6.8
+MIN_PANEL_HEIGHT = 1.5
 RC_STYLE = {
     **sns.axes_style("whitegrid"),
-    "font.size": 10,
-    "axes.titlesize": 11,
-    "axes.labelsize": 10,
-    "xtick.labelsize": 9,
-    "ytick.labelsize": 9,
-    "legend.fontsize": 9,
-    "figure.titlesize": 12,
-    "lines.linewidth": 1.6,
+    "font.size": 8,
+    "axes.titlesize": 8.5,
+    "axes.labelsize": 8,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
+    "legend.fontsize": 7,
+    "figure.titlesize": 9,
+    "lines.linewidth": 1.2,
+    "lines.markersize": 3.5,
+    "grid.linewidth": 0.6,
+    "axes.linewidth": 0.7,
 }
 
 
@@ -137,7 +146,11 @@ def normalization_color(normalization: str) -> tuple:
 
 
 def new_figure(nrows: int, ncols: int, panel_size=(4.6, 3.4), sharey=False):
-    fig = Figure(figsize=(panel_size[0] * ncols, panel_size[1] * nrows), layout="constrained")
+    """A figure of nrows x ncols panels at a paper's size: one column wide for one panel per
+    row, the full text width otherwise; `panel_size` gives only each panel's aspect ratio."""
+    width = COLUMN_WIDTH if ncols == 1 else FULL_WIDTH
+    panel_height = max(width / ncols * panel_size[1] / panel_size[0], MIN_PANEL_HEIGHT)
+    fig = Figure(figsize=(width, panel_height * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, sharey=sharey)
     return fig, list(axes.flat)
 
@@ -292,7 +305,7 @@ def add_figure_legend(fig, handles: list, title: str | None = None) -> None:
         blanks = [Line2D([], [], linestyle="none", label=" ")] * (height - len(column))
         entries += column + blanks
     # Grow the figure so the legend below does not squeeze the panels.
-    fig.set_figheight(fig.get_figheight() + 0.2 * (height + (2 if title else 1)))
+    fig.set_figheight(fig.get_figheight() + 0.14 * (height + (2 if title else 1)))
     fig.legend(
         entries,
         [entry.get_label() for entry in entries],

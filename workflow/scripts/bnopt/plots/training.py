@@ -16,11 +16,13 @@ from .style import (
     NOISY_NORMALIZATIONS,
     add_figure_legend,
     add_normalization_legend,
+    by_lr_and_style,
     by_normalization,
     draw_divergence_markers,
     draw_seed_lines,
     encoding_note,
     format_lr,
+    group_gid,
     label_without_lr,
     line_panel,
     new_figure,
@@ -39,18 +41,57 @@ def as_percent(ax) -> None:
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
 
 
+SMOOTHING_STEPS = 25  # the centred rolling mean drawn over the raw per-step curves of Fig 1
+DECADES_FOR_LOG = 2  # a loss spanning more decades (a diverged run) gets a log axis
+
+
+def smoothed_per_run(rows: pd.DataFrame, steps: int = SMOOTHING_STEPS) -> pd.DataFrame:
+    """Each run's curve as a centred rolling mean over about `steps` steps."""
+    parts = []
+    for _, run in rows.groupby("run", sort=False):
+        run = run.sort_values("step")
+        gaps = np.diff(run["step"].to_numpy(dtype=float))
+        window = max(1, round(steps / float(np.median(gaps)))) if len(gaps) else 1
+        smooth = run["value"].astype(float).rolling(window, center=True, min_periods=1).mean()
+        parts.append(run.assign(value=smooth.to_numpy()))
+    return pd.concat(parts) if parts else rows
+
+
+def draw_raw(ax, rows: pd.DataFrame) -> None:
+    """The raw per-step values, faint, behind the smoothed lines (not in the legend)."""
+    colors = by_lr_and_style(rows)[0] if not rows.empty else None
+    for (normalization, lr, _run), part in rows.groupby(["normalization", "lr", "run"]):
+        part = part.sort_values("step")
+        ax.plot(part["step"], part["value"], color=colors(normalization, lr), alpha=0.22,
+                linewidth=0.5, label="_raw", gid=f"{group_gid(normalization, lr)}|raw")  # fmt: skip
+
+
+def spans_decades(values, decades: float = DECADES_FOR_LOG) -> bool:
+    values = np.asarray(values, dtype=float)
+    positive = values[np.isfinite(values) & (values > 0)]
+    return len(positive) > 1 and np.log10(positive.max() / positive.min()) > decades
+
+
 @styled
 def fig1_training(metrics: pd.DataFrame) -> Figure:
-    """Training accuracy and training loss vs step (paper Fig 1)."""
+    """Training accuracy and training loss vs step (paper Fig 1): a centred rolling mean over
+    SMOOTHING_STEPS steps of each step's minibatch values, the raw values faint behind."""
     accuracy = finite_rows(metrics, "train_accuracy")
     loss = finite_rows(metrics, "train_loss")
     fig, (acc_ax, loss_ax) = new_figure(1, 2)
-    handles = line_panel(acc_ax, accuracy, "Training accuracy", "Training accuracy")
+    for ax, rows in ((acc_ax, accuracy), (loss_ax, loss)):
+        if not rows.empty:
+            draw_raw(ax, rows)
+    handles = line_panel(acc_ax, smoothed_per_run(accuracy), "Training accuracy",
+                         "Training accuracy")  # fmt: skip
     as_percent(acc_ax)
     acc_ax.set_ylim(0, 1.02)
-    handles += line_panel(loss_ax, loss, "Training loss", "Training loss")
-    set_suptitle(fig, "Training performance", pd.concat([accuracy, loss]))
+    handles += line_panel(loss_ax, smoothed_per_run(loss), "Training loss", "Training loss")
+    if spans_decades(loss["value"]):
+        set_log_scale_if_positive(loss_ax, loss["value"])
     both = pd.concat([accuracy, loss])
+    title = f"Training performance ({SMOOTHING_STEPS}-step rolling mean; raw values faint)"
+    set_suptitle(fig, title, both)
     add_figure_legend(fig, handles, encoding_note(both) if not both.empty else None)
     return fig
 
