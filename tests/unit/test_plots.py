@@ -78,9 +78,10 @@ def test_fig1_lines_equal_table(metrics):
     np.testing.assert_allclose(standard.get_xdata(), STEPS)
     np.testing.assert_allclose(standard.get_ydata(), STANDARD_ACCURACY)
     np.testing.assert_allclose(batchnorm.get_ydata(), BN_ACCURACY)
-    assert standard.get_linestyle() == "-"
-    assert batchnorm.get_linestyle() == "--"
-    assert standard.get_color() == batchnorm.get_color()  # colour encodes lr only
+    # colour = normalisation (as in every figure), line style = learning rate
+    assert standard.get_linestyle() == batchnorm.get_linestyle() == "-"  # lr 0.1
+    assert standard.get_color() != batchnorm.get_color()
+    assert standard.get_color() == plots.normalization_color("none")
     assert standard.get_label() == "Standard, lr 0.1"
     assert batchnorm.get_label() == "Standard + BatchNorm, lr 0.1"
     np.testing.assert_allclose(lines_by_gid(loss_ax)["batch|0.1"].get_ydata(), [2.3, 1.0, 0.6, 0.3])
@@ -95,7 +96,8 @@ def test_fig1_marks_diverged_run_where_it_stopped(metrics):
     np.testing.assert_allclose(marker.get_ydata(), [7.0])
     assert marker.get_marker() == "X"
     assert any("diverged at step 100" in label for label in legend_labels(fig))
-    assert any("solid = Standard" in (legend.get_title().get_text()) for legend in fig.legends)
+    titles = [legend.get_title().get_text() for legend in fig.legends]
+    assert any("colour = normalisation; solid = lr 0.1, dashed = lr 0.5" in t for t in titles)
 
 
 def test_fig2_test_accuracy(metrics):

@@ -5,8 +5,9 @@ Every function takes tidy tables (columns run, normalization, lr, seed, step, qu
 layer, eta and, for metrics, diverged_at) and returns a matplotlib Figure. Figures are built
 with `matplotlib.figure.Figure` directly, so nothing is left open in pyplot's global state.
 
-Encoding: in the training/ICS figures colour = learning rate and line style = normalisation;
-in the landscape figures colour = normalisation and there is one panel per learning rate.
+Encoding: colour = normalisation in every figure (the same colour for the same
+normalisation everywhere), line style = learning rate; the landscape figures have one panel
+per learning rate. Figures are one column (3.3 in) or the full text width (6.8 in) wide.
 Several seeds of one (normalisation, lr) are drawn as the mean line plus a min..max band.
 Every drawn artist carries a gid naming its group, e.g. "none|0.1" for a mean line,
 "none|0.1|band" for a seed band, "none|0.1|range" for a range over eta and
@@ -37,14 +38,11 @@ from .activations import (  # noqa: F401
 )
 from .dln import (  # noqa: F401
     beta_panel,
-    by_normalization_and_lr,
     dln_ics,
     dln_landscape,
     dln_training,
     lines_panel,
-    lr_styles,
     range_over_eta_panel,
-    style_note,
 )
 from .ics import (  # noqa: F401
     fig3_ics_l2,
@@ -73,6 +71,7 @@ from .landscape import (  # noqa: F401
 from .style import (  # noqa: F401
     DARK_PALETTE,
     DPI,
+    LINE_ORDER,
     LINE_STYLES,
     LP_NORMALIZATIONS,
     NOISY_NORMALIZATIONS,
@@ -80,12 +79,11 @@ from .style import (  # noqa: F401
     NORMALIZATION_LABELS,
     NORMALIZATION_ORDER,
     PALETTE,
-    PAPER_LR_COLORS,
+    PAPER_LR_STYLES,
     RC_STYLE,
     RIDGE_COUNT,
     SEED_BAND_NOTE,
     SEED_RANGE_NOTE,
-    SPARE_LR_COLORS,
     STEP_COLORMAP,
     STYLE_WORDS,
     TIDY_COLUMNS,
@@ -111,7 +109,6 @@ from .style import (  # noqa: F401
     layers_to_show,
     legend_columns,
     line_panel,
-    lr_colors,
     mark_no_data,
     new_figure,
     no_data_figure,

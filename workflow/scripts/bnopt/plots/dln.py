@@ -8,8 +8,6 @@ artist carries a gid as in bnopt.plots: "none|1e-06" for a line, "none|1e-06|ran
 range over eta, "reference" for reference lines.
 """
 
-from collections.abc import Callable
-
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -19,12 +17,13 @@ from ..claims.core import (
 from ..tables import at_lr
 from .style import (
     SEED_RANGE_NOTE,
-    STYLE_WORDS,
     add_figure_legend,
+    by_lr_and_style,
     decorate_ics_cosine_panel,
     decorate_ics_l2_panel,
     draw_seed_lines,
     draw_two_over_lr,
+    encoding_note,
     format_lr,
     layers_to_show,
     new_figure,
@@ -38,40 +37,12 @@ from .style import (
     styled,
 )
 
-LR_STYLES = ("-", "--", ":", "-.")
-
-
-def lr_styles(lrs) -> dict[float, str]:
-    """The largest learning rate is solid, then dashed, dotted, dash-dot."""
-    ordered = sorted(set(float(lr) for lr in lrs), reverse=True)
-    return {lr: LR_STYLES[i % len(LR_STYLES)] for i, lr in enumerate(ordered)}
-
-
-def by_normalization_and_lr(rows: pd.DataFrame) -> tuple[Callable, Callable]:
-    styles = lr_styles(rows["lr"])
-
-    def color_of(normalization, _lr):
-        return normalization_color(normalization)
-
-    def style_of(_normalization, lr):
-        return styles[float(lr)]
-
-    return color_of, style_of
-
-
-def style_note(rows: pd.DataFrame) -> str:
-    """'solid = lr 1e-06; dashed = lr 1e-07' for the learning rates present."""
-    words = []
-    for lr, style in lr_styles(rows["lr"]).items():
-        words.append(f"{STYLE_WORDS.get(style, style)} = lr {format_lr(lr)}")
-    return "; ".join(words)
-
 
 def lines_panel(ax, rows: pd.DataFrame, ylabel: str, title: str) -> list:
     """One line per normalisation x lr (mean over seeds, band over seeds)."""
     if not start_step_panel(ax, rows, ylabel, title):
         return []
-    color_of, style_of = by_normalization_and_lr(rows)
+    color_of, style_of = by_lr_and_style(rows)
     handles = draw_seed_lines(ax, rows, color_of, style_of)
     return sorted(handles, key=lambda handle: -float(handle.get_gid().split("|")[1]))
 
@@ -97,7 +68,7 @@ def dln_ics(ics: pd.DataFrame) -> Figure:
         decorate_ics_l2_panel(l2_ax, layer_l2)
     both = pd.concat([cosine, l2])
     set_suptitle(fig, title, both)
-    add_figure_legend(fig, handles, style_note(both))
+    add_figure_legend(fig, handles, encoding_note(both))
     return fig
 
 
@@ -111,7 +82,7 @@ def dln_training(metrics: pd.DataFrame) -> Figure:
     if not loss.empty:
         set_log_scale_if_positive(ax, loss["value"])
     set_suptitle(fig, title, loss)
-    add_figure_legend(fig, handles, style_note(loss) if not loss.empty else None)
+    add_figure_legend(fig, handles, encoding_note(loss) if not loss.empty else None)
     return fig
 
 

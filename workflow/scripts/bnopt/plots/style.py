@@ -65,11 +65,10 @@ NORMALIZATION_COLORS = {
 }
 
 
-# Colours for learning rates avoid blue and orange, which mean Standard and BN elsewhere.
-PAPER_LR_COLORS = {0.1: PALETTE[2], 0.5: PALETTE[3], 0.01: PALETTE[4]}
-
-
-SPARE_LR_COLORS = (PALETTE[5], PALETTE[6], PALETTE[8], PALETTE[9])
+# One line style per learning rate where colour is the normalisation (the paper's rates keep
+# theirs in every figure; others take the spare styles in order).
+PAPER_LR_STYLES = {0.1: "-", 0.5: "--", 0.01: ":"}
+LINE_ORDER = ("-", "--", ":", "-.", (0, (1, 1)), (0, (5, 1, 1, 1)), (0, (3, 1, 1, 1, 1, 1)))
 
 
 TIDY_COLUMNS = ["run", "normalization", "lr", "seed", "step", "quantity", "value", "layer", "eta"]
@@ -132,13 +131,20 @@ def sorted_normalizations(values) -> list[str]:
     return known + sorted(set(values) - set(known))
 
 
-def lr_colors(lrs) -> dict[float, tuple]:
-    """The paper's learning rates keep one colour in every figure; others take spare colours."""
-    colors, spare = {}, iter(SPARE_LR_COLORS)
-    for lr in sorted(set(lrs)):
-        known = [color for paper_lr, color in PAPER_LR_COLORS.items() if np.isclose(lr, paper_lr)]
-        colors[lr] = known[0] if known else next(spare, PALETTE[7])
-    return colors
+def lr_styles(lrs) -> dict[float, str | tuple]:
+    """The line style of each learning rate, solid first: the paper's VGG rates keep theirs;
+    others (e.g. the deep linear network's) take the free styles from the largest rate down."""
+    styles, others = {}, []
+    for lr in sorted({float(lr) for lr in lrs}, reverse=True):
+        known = [style for paper_lr, style in PAPER_LR_STYLES.items() if np.isclose(lr, paper_lr)]
+        if known:
+            styles[lr] = known[0]
+        else:
+            others.append(lr)
+    free = [style for style in LINE_ORDER if style not in styles.values()]
+    for k, lr in enumerate(others):
+        styles[lr] = free[k % len(free)]
+    return dict(sorted(styles.items(), key=lambda item: LINE_ORDER.index(item[1])))
 
 
 def normalization_color(normalization: str) -> tuple:
@@ -265,13 +271,14 @@ def draw_seed_lines(
 
 
 def by_lr_and_style(rows: pd.DataFrame):
-    colors = lr_colors(rows["lr"])
+    """Colour = normalisation (the same in every figure), line style = learning rate."""
+    styles = lr_styles(rows["lr"])
 
-    def color_of(_normalization, lr):
-        return colors[lr]
+    def color_of(normalization, _lr):
+        return normalization_color(normalization)
 
-    def style_of(normalization, _lr):
-        return LINE_STYLES.get(normalization, "-")
+    def style_of(_normalization, lr):
+        return styles[float(lr)]
 
     return color_of, style_of
 
@@ -317,13 +324,14 @@ def add_figure_legend(fig, handles: list, title: str | None = None) -> None:
 
 
 def encoding_note(rows: pd.DataFrame) -> str:
-    """'solid = Standard, dashed = Standard + BatchNorm' for the normalisations present."""
-    parts = []
-    for normalization in sorted_normalizations(rows["normalization"]):
-        style = LINE_STYLES.get(normalization, "-")
-        word = STYLE_WORDS.get(style, "patterned") if isinstance(style, str) else "patterned"
-        parts.append(f"{word} = {normalization_label(normalization)}")
-    return "; ".join(parts)
+    """'colour = normalisation; solid = lr 0.1, dashed = lr 0.5' for the rates present."""
+    styles = lr_styles(rows["lr"])
+    words = [
+        f"{STYLE_WORDS.get(style, 'patterned') if isinstance(style, str) else 'patterned'}"
+        f" = lr {format_lr(lr)}"
+        for lr, style in styles.items()
+    ]
+    return "colour = normalisation; " + ", ".join(words)
 
 
 def set_log_scale_if_positive(ax, values) -> None:
