@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 CORES ?= 2
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | md5sum | cut -c1-12)
 
-.PHONY: venv test demo run lint bench test-cluster clean
+.PHONY: venv test demo run lint bench test-cluster test-browser clean
 
 venv: $(STAMP)
 
@@ -37,6 +37,11 @@ bench: venv
 
 test-cluster: venv
 	bash tests/cluster/run_cluster_test.sh
+
+# The report in headless Chromium (Debian's package, installed here when missing).
+test-browser: venv
+	bash tests/browser/install_chromium.sh
+	$(BIN)/pytest tests/browser
 
 clean:
 	rm -rf results resources logs benchmarks .snakemake

@@ -1,0 +1,90 @@
+"""The report as a reader sees it: rendered by headless Chromium, from a file, offline.
+
+Run by `make test-browser` (which installs Debian's chromium first); skipped where no
+chromium is installed, so that `make test` needs no browser.
+"""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+from matplotlib.image import imread
+
+from bnopt import report
+from bnopt.claims import COLUMNS, HELD, NOT_HELD
+from bnopt.figures import FIGURE
+from bnopt.plots import save_figure
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
+    "--disable-background-networking", "--disable-component-update", "--disable-quic",
+]  # fmt: skip
+WIDTH, HEIGHT = 1300, 2400
+
+
+def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args],
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def report_file(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("report")
+    figures = []
+    for name in ("fig1_training", "fig7_beta_smoothness"):
+        fig = Figure(figsize=(6.8, 2.5))
+        ax = fig.subplots()
+        ax.plot([0, 1, 2], [2.3, 1.0, 0.4], color="tab:blue")
+        ax.set_title(name)
+        save_figure(fig, folder / f"{name}.png", folder / f"{name}.pdf")
+        figures.append({"name": name, "png": str(folder / f"{name}.png"),
+                        "caption": FIGURE[name].caption()})  # fmt: skip
+    claims = pd.DataFrame(
+        [
+            {"claim": "BN trains faster", "figure": "fig1_training", "statistic": "s",
+             "paper": "p", "rule": "r", "verdict": HELD, "reading": "BN was faster.",
+             "group": "training"},
+            {"claim": "BN lowers beta", "figure": "fig7_beta_smoothness", "statistic": "s",
+             "paper": "p", "rule": "r", "verdict": NOT_HELD, "reading": "It did not.",
+             "group": "landscape"},
+        ],
+        columns=COLUMNS,
+    )  # fmt: skip
+    runs = [
+        {"run": "batch_lr0.1_seed0", "normalization": "batch", "lr": 0.1, "seed": 0,
+         "final_train_accuracy": 0.99, "final_test_accuracy": 0.8, "wall_time_s": 10}
+    ]  # fmt: skip
+    out = folder / "report.html"
+    report.build_report({"data": {"dataset": "synthetic"}}, runs, figures, claims, out)
+    return out
+
+
+def test_the_report_renders_to_a_page_with_its_figures(report_file, tmp_path):
+    shot = tmp_path / "report.png"
+    result = chromium(tmp_path, f"--screenshot={shot}", f"--window-size={WIDTH},{HEIGHT}",
+                      report_file.as_uri())  # fmt: skip
+    assert result.returncode == 0 and shot.exists(), result.stderr[-2000:]
+    pixels = imread(shot)[..., :3]
+    assert pixels.shape[:2] == (HEIGHT, WIDTH)
+    # not blank: text, tables, verdict colours and the figures' lines are drawn
+    assert (pixels.std(axis=(0, 1)) > 0.05).all()
+    greenish = (pixels[..., 1] > pixels[..., 0] + 0.05) & (pixels[..., 1] > pixels[..., 2])
+    assert greenish.mean() > 1e-4  # the "held" verdict cell
+
+
+def test_the_rendered_document_has_every_section_and_loads_nothing(report_file, tmp_path):
+    result = chromium(tmp_path, "--dump-dom", report_file.as_uri())
+    assert result.returncode == 0, result.stderr[-2000:]
+    dom = result.stdout
+    for anchor in ("summary", "claims", "figures", "runs", "appendix", "configuration"):
+        assert f'id="{anchor}"' in dom
+    assert dom.count("<img") == 2 and "data:image/png;base64," in dom
+    # nothing to fetch: no external address outside the printed configuration
+    assert "http://" not in dom and "https://" not in dom.split("<pre>")[0]
