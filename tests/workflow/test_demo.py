@@ -83,7 +83,11 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
     assert planned_runs(out) == {"none_lr0.05_seed0", "batch_lr0.05_seed0"}
     # snakemake --report builds the workflow report from the same results.
     snakemake(copy, "--configfile", "config/demo.yaml", "--report", "wf-report.html")
-    assert (copy / "wf-report.html").stat().st_size > 10_000
+    workflow_report = (copy / "wf-report.html").read_text(errors="replace")
+    assert len(workflow_report) > 10_000
+    # its landing page describes the workflow, and the tidy tables are attached
+    assert "How does batch normalization help optimization" in workflow_report
+    assert "Tables" in workflow_report and "activations.tsv" in workflow_report
     # Moving (or renaming) the finished checkout reruns nothing, nor does a copy of it.
     moved = copy.rename(copy.with_name("moved-checkout"))
     assert "Nothing to be done" in snakemake(moved, "-n", *demo).stdout

@@ -9,12 +9,42 @@ rule tables:
         meta=experiment_outputs("meta.json"),
         code=package("tables.py"),
     output:
-        metrics="results/tables/{experiment}/metrics.tsv",
-        ics="results/tables/{experiment}/ics.tsv",
-        landscape="results/tables/{experiment}/landscape.tsv",
-        predictiveness="results/tables/{experiment}/predictiveness.tsv",
-        beta="results/tables/{experiment}/beta.tsv",
-        activations="results/tables/{experiment}/activations.tsv",
+        metrics=report(
+            "results/tables/{experiment}/metrics.tsv",
+            caption="../report/table.rst",
+            category="Tables",
+            subcategory="{experiment}",
+        ),
+        ics=report(
+            "results/tables/{experiment}/ics.tsv",
+            caption="../report/table.rst",
+            category="Tables",
+            subcategory="{experiment}",
+        ),
+        landscape=report(
+            "results/tables/{experiment}/landscape.tsv",
+            caption="../report/table.rst",
+            category="Tables",
+            subcategory="{experiment}",
+        ),
+        predictiveness=report(
+            "results/tables/{experiment}/predictiveness.tsv",
+            caption="../report/table.rst",
+            category="Tables",
+            subcategory="{experiment}",
+        ),
+        beta=report(
+            "results/tables/{experiment}/beta.tsv",
+            caption="../report/table.rst",
+            category="Tables",
+            subcategory="{experiment}",
+        ),
+        activations=report(
+            "results/tables/{experiment}/activations.tsv",
+            caption="../report/table.rst",
+            category="Tables",
+            subcategory="{experiment}",
+        ),
     log:
         "logs/tables/{experiment}.log",
     conda:
