@@ -64,7 +64,10 @@ def test_one_rule_draws_every_figure_and_snakemake_reads_the_same_captions():
     assert rules["figures.smk"].count("\nrule ") == 1
     assert "../scripts/plot.py" in rules["figures.smk"]
     others = "".join(text for name, text in rules.items() if name != "figures.smk")
-    assert "report(" not in others and "../scripts/plot.py" not in others
+    assert "../scripts/plot.py" not in others
+    # the other rule with report() outputs attaches the tidy tables, under their own category
+    assert "report(" not in others.replace('report(\n            "results/tables/', "")
+    assert 'category="Tables"' in rules["probes.smk"]
     assert (ROOT / "workflow/report/figure.rst").read_text().strip() == (
         "{{ snakemake.params.caption }}"
     )

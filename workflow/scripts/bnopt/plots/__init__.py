@@ -116,6 +116,7 @@ from .style import (  # noqa: F401
     normalization_label,
     only_normalizations,
     range_panel,
+    range_width_rows,
     save_figure,
     seed_summary,
     set_log_scale_if_positive,

@@ -30,7 +30,7 @@ from .style import (
     no_data_figure,
     normalization_color,
     normalization_label,
-    range_panel,
+    range_width_rows,
     set_log_scale_if_positive,
     set_suptitle,
     start_step_panel,
@@ -87,13 +87,22 @@ def dln_training(metrics: pd.DataFrame) -> Figure:
 
 
 def range_over_eta_panel(ax, rows: pd.DataFrame, lr: float, ylabel: str, title: str) -> list:
-    if not start_step_panel(ax, rows, ylabel, title):
+    """One line per normalisation: the range over eta (max - min) at each probed step (five
+    shaded bands would hide one another)."""
+    if not start_step_panel(ax, rows, f"range of {ylabel}", title):
         return []
-    handles = range_panel(ax, rows, lr)
+    widths = range_width_rows(rows)
+    handles = draw_seed_lines(
+        ax,
+        widths,
+        lambda normalization, _lr: normalization_color(normalization),
+        lambda _normalization, _lr: "-",
+    )
     for handle in handles:
-        if handle.get_gid().endswith("|range"):
-            handle.set_label(f"{handle.get_label()}: range over η")
-    set_log_scale_if_positive(ax, rows["value"])
+        if handle.get_gid().count("|") == 1:  # a mean line, not a band or a marker
+            normalization = handle.get_gid().split("|")[0]
+            handle.set_label(normalization_label(normalization))
+    set_log_scale_if_positive(ax, widths["value"])
     return handles
 
 
@@ -109,7 +118,7 @@ def beta_panel(ax, rows: pd.DataFrame, lr: float, title: str) -> list:
     for handle in handles:
         if handle.get_gid().count("|") == 1:  # a mean line, not a band or a marker
             normalization = handle.get_gid().split("|")[0]
-            handle.set_label(f"{normalization_label(normalization)}: effective β")
+            handle.set_label(normalization_label(normalization))
     reference = draw_two_over_lr(ax, lr)
     reference.set_zorder(3)  # BN's line tends to lie on 2/lr: keep the reference visible
     set_log_scale_if_positive(ax, rows["value"])
@@ -138,9 +147,14 @@ def dln_landscape(
             loss_ax, at_lr(loss, lr), lr, "L(w − ηg)", f"Loss landscape, {at}"
         )
         handles += range_over_eta_panel(
-            diff_ax, at_lr(diff, lr), lr, "‖∇L(w − ηg) − g‖₂", f"Gradient predictiveness, {at}"
+            diff_ax, at_lr(diff, lr), lr, "‖Δg‖₂", f"Gradient predictiveness, {at}"
         )
         handles += beta_panel(beta_ax, at_lr(effective, lr), lr, f"Effective β, {at}")
     set_suptitle(fig, title, everything, SEED_RANGE_NOTE)
-    add_figure_legend(fig, handles, "effective β = max over η of ‖Δg‖₂ / ‖ηg‖₂")
+    add_figure_legend(
+        fig,
+        handles,
+        "ranges: max − min over η of L(w − ηg) and of ‖Δg‖₂ = ‖∇L(w − ηg) − g‖₂; "
+        "effective β = max over η of ‖Δg‖₂ / ‖ηg‖₂",
+    )
     return fig

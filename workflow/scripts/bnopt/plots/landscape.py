@@ -41,6 +41,7 @@ from .style import (
     normalization_label,
     only_normalizations,
     range_panel,
+    range_width_rows,
     set_log_scale_if_positive,
     set_suptitle,
     sorted_normalizations,
@@ -228,10 +229,15 @@ def beta_and_curvature(predictiveness: pd.DataFrame, beta: pd.DataFrame) -> Figu
 
 
 def lp_range_panel(ax, rows: pd.DataFrame, lr: float) -> list:
+    """One line per normalisation: the range over eta (max - min) at each probed step."""
     if rows.empty:
         mark_no_data(ax)
         return []
-    return range_panel(ax, rows, lr, alpha=0.1, styled_edges=True)
+    color_of, style_of = by_normalization()
+    widths = range_width_rows(rows)
+    handles = draw_seed_lines(ax, widths, color_of, style_of, label_without_lr)
+    set_log_scale_if_positive(ax, widths["value"])
+    return handles
 
 
 def lp_beta_panel(ax, rows: pd.DataFrame, lr: float) -> list:
@@ -245,8 +251,8 @@ def lp_beta_panel(ax, rows: pd.DataFrame, lr: float) -> list:
 
 
 LP_LANDSCAPE_PANELS = (
-    ("Loss landscape: range over η", "Loss L(w − ηg)"),
-    ("Gradient predictiveness: range over η", "‖∇L(w − ηg) − g‖₂"),
+    ("Loss landscape", "range of L(w − ηg)"),
+    ("Gradient predictiveness", "range of ‖∇L(w − ηg) − g‖₂"),
     ("Effective β-smoothness", "Effective β"),
 )
 
@@ -274,7 +280,6 @@ def lp_landscape(
             ax.set_title(panel_title + suffix)
             ax.set_ylabel(ylabel)
         handles += lp_range_panel(loss_ax, loss[loss["lr"] == lr], lr)
-        set_log_scale_if_positive(loss_ax, loss.loc[loss["lr"] == lr, "value"])
         handles += lp_range_panel(change_ax, change[change["lr"] == lr], lr)
         handles += lp_beta_panel(beta_ax, effective[effective["lr"] == lr], lr)
     for ax in axes[-3:]:
@@ -288,10 +293,10 @@ def lp_landscape_note(lrs: list[float], rows: pd.DataFrame) -> str:
     lr_text = f"lr {format_lr(lrs[0])}; " if len(lrs) == 1 else ""
     seeds = rows["seed"].nunique()
     if seeds < 2:
-        return f"\n({lr_text}shaded bands = min..max over η)"
+        return f"\n({lr_text}range = max − min over η in [0.5, 4] × lr)"
     return (
-        f"\n({lr_text}shaded bands = mean over {seeds} seeds of the per-seed min .. max over η;"
-        "\nβ: line = mean over seeds, band = min..max over seeds)"
+        f"\n({lr_text}range = max − min over η in [0.5, 4] × lr; line = mean over {seeds} "
+        "seeds, band = min..max over seeds)"
     )
 
 

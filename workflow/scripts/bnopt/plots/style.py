@@ -391,6 +391,18 @@ def eta_range_per_step(rows: pd.DataFrame) -> pd.DataFrame:
     return per_seed
 
 
+def range_width_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per run and probed step, the width max - min over eta of the value: what a figure with
+    several normalisations draws as lines, where their shaded bands would hide one another."""
+    keys = ["run", "normalization", "lr", "seed", "step"]
+    if rows.empty:
+        return rows
+    widths = rows.groupby(keys)["value"].agg(lambda v: v.max() - v.min()).reset_index()
+    if "diverged_at" in rows.columns:
+        widths = widths.join(rows.groupby("run")["diverged_at"].first(), on="run")
+    return widths
+
+
 def range_panel(
     ax, rows: pd.DataFrame, lr: float, alpha: float = 0.35, styled_edges: bool = False
 ) -> list:
