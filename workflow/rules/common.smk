@@ -137,8 +137,12 @@ def train_threads(wildcards):
 
 
 def train_gpu_tokens(wildcards):
-    """The deep linear network always trains on the CPU and takes no GPU."""
-    return 0 if is_dln(wildcards.run) else GPU_TOKENS
+    """A VGG job's `gpu`: on a cluster executor (the SLURM profile) one GPU asked of the
+    scheduler (`sbatch --gpus=1`); locally a token that runs one GPU job at a time, none on a
+    CPU-only config. The deep linear network always trains on the CPU and takes none."""
+    if is_dln(wildcards.run):
+        return 0
+    return GPU_TOKENS if workflow.local_exec else 1
 
 
 def figure_inputs(wildcards):

@@ -16,7 +16,7 @@ rule train:
     resources:
         gpu=train_gpu_tokens,
         runtime=lambda wildcards: runtime_minutes(config, wildcards.run),
-        mem_mb=lambda wildcards: 2000 if is_dln(wildcards.run) else 8000,
+        mem_mb=lambda wildcards: 2000 if is_dln(wildcards.run) else 16000,
     params:
         settings=lambda wildcards: run_settings(config, wildcards.run),
     script:
