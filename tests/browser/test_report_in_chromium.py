@@ -4,6 +4,7 @@ Run by `make test-browser` (which installs Debian's chromium first); skipped whe
 chromium is installed, so that `make test` needs no browser.
 """
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -77,6 +78,27 @@ def test_the_report_renders_to_a_page_with_its_figures(report_file, tmp_path):
     assert (pixels.std(axis=(0, 1)) > 0.05).all()
     greenish = (pixels[..., 1] > pixels[..., 0] + 0.05) & (pixels[..., 1] > pixels[..., 2])
     assert greenish.mean() > 1e-4  # the "held" verdict cell
+
+
+PROBE = """<script>
+window.addEventListener("load", () => {
+  const images = [...document.images];
+  const requests = performance.getEntriesByType("resource").map((entry) => entry.name);
+  document.body.dataset.images = images.length;
+  document.body.dataset.decoded = images.filter((i) => i.complete && i.naturalWidth > 0).length;
+  document.body.dataset.requests = requests.filter((name) => !name.startsWith("data:")).length;
+});
+</script>"""
+
+
+def test_every_image_decodes_and_no_request_leaves_the_file(report_file, tmp_path):
+    probed = tmp_path / "probed.html"
+    probed.write_text(report_file.read_text().replace("</body>", PROBE + "</body>"))
+    result = chromium(tmp_path, "--virtual-time-budget=10000", "--dump-dom", probed.as_uri())
+    assert result.returncode == 0, result.stderr[-2000:]
+    body = re.search(r"<body[^>]*>", result.stdout).group(0)
+    attributes = dict(re.findall(r'data-(\w+)="(\d+)"', body))
+    assert attributes == {"images": "2", "decoded": "2", "requests": "0"}, body
 
 
 def test_the_rendered_document_has_every_section_and_loads_nothing(report_file, tmp_path):

@@ -5,10 +5,12 @@ import inspect
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
+from matplotlib.image import imread
+from matplotlib.text import Text
 
 from bnopt import report
 from bnopt.figures import FIGURE, FIGURES, PAPER_FIGURES
-from bnopt.plots import activations, dln, ics, landscape, training
+from bnopt.plots import activations, dln, ics, landscape, save_figure, style, training
 from bnopt.runs import FAMILIES
 from conftest import ROOT
 
@@ -71,3 +73,30 @@ def test_one_rule_draws_every_figure_and_snakemake_reads_the_same_captions():
     assert (ROOT / "workflow/report/figure.rst").read_text().strip() == (
         "{{ snakemake.params.caption }}"
     )
+
+
+GOLDEN = ROOT / "tests" / "unit" / "golden"
+
+
+def golden_tables(spec) -> list[pd.DataFrame]:
+    """The tidy tables of the small real runs stored for the golden test (VGG or DLN)."""
+    prefix = "dln" if spec.experiment == "dln" else "vgg"
+    paths = [GOLDEN / f"{prefix}_{table}.tsv" for table in spec.tables]
+    return [pd.read_csv(p, sep="\t") if p.exists() else pd.DataFrame() for p in paths]
+
+
+@pytest.mark.parametrize("name", list(FIGURE))
+def test_every_figure_is_a_paper_size_with_print_sized_text(name, tmp_path):
+    """One column (3.3 in) or the full width (6.8 in), text 7-9 pt, nothing sticking out
+    (the saved image is no wider than the figure and its tight-bbox margin)."""
+    spec = FIGURE[name]
+    fig = spec.draw_function()(*golden_tables(spec))
+    width = fig.get_size_inches()[0]
+    assert width in (style.COLUMN_WIDTH, style.FULL_WIDTH)
+    sizes = [
+        t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()
+    ]
+    assert sizes and 7 <= min(sizes) and max(sizes) <= 9, sorted(set(sizes))
+    save_figure(fig, tmp_path / "f.png", tmp_path / "f.pdf")
+    saved = imread(tmp_path / "f.png").shape[1] / style.DPI
+    assert saved <= width + 0.25, f"{name}: {saved:.2f} in wide for a {width} in figure"

@@ -507,7 +507,7 @@ def test_grad_change_vs_eta_averages_seeds():
 def test_lr_envelope_is_labelled_as_not_the_landscape(metrics):
     fig = plots.lr_envelope_not_a_landscape(metrics)
     title = fig.get_suptitle()
-    assert "Envelope of training losses across learning rates" in title
+    assert "Envelope of training losses over lrs" in title
     assert "NOT the paper's loss landscape" in title
     (ax,) = visible_axes(fig)
     edges = band_edges(collections_by_gid(ax)["none|envelope"])

@@ -66,7 +66,7 @@ def mark_early_window(ax, metrics: pd.DataFrame | None, lr: float) -> list:
     ]  # fmt: skip
 
 
-PAPER_ETA_NOTE = f"η in [{PAPER_ETA[0]:g}, {PAPER_ETA[1]:g}] × lr, as in the paper"
+PAPER_ETA_NOTE = f"η in [{PAPER_ETA[0]:g}, {PAPER_ETA[1]:g}] × lr (the paper's)"
 
 
 def range_figure(
@@ -87,7 +87,7 @@ def range_figure(
     if log_y:
         set_log_scale_if_positive(axes[0], rows["value"])
     set_suptitle(fig, title, rows, SEED_RANGE_NOTE)
-    add_figure_legend(fig, handles, f"shaded band = range over {PAPER_ETA_NOTE}")
+    add_figure_legend(fig, handles, f"band = range over {PAPER_ETA_NOTE}")
     return fig
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import NullFormatter
 
 # Figures are drawn on Figure objects, never through pyplot; Agg keeps any pyplot use headless.
 matplotlib.use("Agg")
@@ -170,7 +171,7 @@ def mark_no_data(ax, message: str = "no data") -> None:
         ha="center",
         va="center",
         color="0.4",
-        fontsize=11,
+        fontsize=9,
         gid="no-data",
     )
 
@@ -301,23 +302,34 @@ def legend_columns(handles: list) -> list[list]:
     return [*columns.values(), *([other] if other else [])]
 
 
+NARROW_LEGEND_CHARS = 48  # a one-column figure's legend line holds about this many characters
+
+
 def add_figure_legend(fig, handles: list, title: str | None = None) -> None:
-    """One legend below all panels, one column per normalisation (padded with blanks)."""
+    """One legend below all panels, one column per normalisation (padded with blanks); in a
+    one-column figure as many entries per line as fit, so the legend stays within its width."""
     columns = legend_columns(handles)
     if not columns:
         return
-    height = max(len(column) for column in columns)
-    entries = []
-    for column in columns:
-        blanks = [Line2D([], [], linestyle="none", label=" ")] * (height - len(column))
-        entries += column + blanks
+    if fig.get_figwidth() <= COLUMN_WIDTH:
+        entries = [entry for column in columns for entry in column]
+        longest = max(len(entry.get_label()) for entry in entries)
+        ncol = max(1, min(len(entries), NARROW_LEGEND_CHARS // (longest + 6)))
+        height = int(np.ceil(len(entries) / ncol))
+    else:
+        height = max(len(column) for column in columns)
+        entries = []
+        for column in columns:
+            blanks = [Line2D([], [], linestyle="none", label=" ")] * (height - len(column))
+            entries += column + blanks
+        ncol = len(columns)
     # Grow the figure so the legend below does not squeeze the panels.
     fig.set_figheight(fig.get_figheight() + 0.14 * (height + (2 if title else 1)))
     fig.legend(
         entries,
         [entry.get_label() for entry in entries],
         loc="outside lower center",
-        ncol=len(columns),
+        ncol=ncol,
         title=title,
         frameon=False,
     )
@@ -335,9 +347,11 @@ def encoding_note(rows: pd.DataFrame) -> str:
 
 
 def set_log_scale_if_positive(ax, values) -> None:
+    """A log y-axis (labels at the decades only) when some value is positive."""
     values = np.asarray(values, dtype=float)
     if np.any(np.isfinite(values) & (values > 0)):
         ax.set_yscale("log")
+        ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 SEED_BAND_NOTE = "line = mean over {seeds} seeds, band = min..max over seeds"
@@ -489,13 +503,16 @@ def no_data_figure(title: str, xlabel: str, ylabel: str, panels: int = 1) -> Fig
 
 
 def add_normalization_legend(fig, handles: list, title: str | None = None) -> None:
-    """One legend below the panels, each label once, at most three columns."""
+    """One legend below the panels, each label once, at most three columns (one or two in a
+    one-column figure)."""
     unique = list({handle.get_label(): handle for handle in handles}.values())
     if not unique:
         return
-    columns = min(len(unique), 3)
+    longest = max(len(handle.get_label()) for handle in unique)
+    most = 3 if fig.get_figwidth() > COLUMN_WIDTH else max(1, NARROW_LEGEND_CHARS // (longest + 6))
+    columns = min(len(unique), most)
     rows = int(np.ceil(len(unique) / columns))
-    fig.set_figheight(fig.get_figheight() + 0.2 * (rows + (2 if title else 1)))
+    fig.set_figheight(fig.get_figheight() + 0.14 * (rows + (2 if title else 1)))
     fig.legend(
         unique,
         [handle.get_label() for handle in unique],

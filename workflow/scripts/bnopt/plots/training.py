@@ -210,10 +210,7 @@ def lr_envelope_not_a_landscape(metrics: pd.DataFrame) -> Figure:
     Drawn so that readers of those notebooks can compare; it is not the paper's Fig 4a
     (protocol section 8, item 10), which is the range over eta along the gradient.
     """
-    title = (
-        "Envelope of training losses across learning rates\n"
-        "NOT the paper's loss landscape (for that see fig5_loss_landscape)"
-    )
+    title = "Envelope of training losses over lrs:\nNOT the paper's loss landscape (fig5)"
     ylabel = "Training loss"
     losses = finite_rows(metrics, "train_loss")
     rows = binned_by_steps(losses)
@@ -242,15 +239,16 @@ def lr_envelope_not_a_landscape(metrics: pd.DataFrame) -> Figure:
         for lr in sorted(group["lr"].unique()):
             handles.extend(draw_divergence_markers(ax, group[group["lr"] == lr], color))
     ax.set_xlabel("Step")
-    ax.set_ylabel(f"{ylabel} (min..max over learning rates)")
-    set_log_scale_if_positive(ax, rows["value"])
+    ax.set_ylabel(ylabel)
+    if spans_decades(rows["value"], 1):
+        set_log_scale_if_positive(ax, rows["value"])
     seeds = rows["seed"].nunique()
     seed_text = f"mean over {seeds} seeds per lr, " if seeds > 1 else ""
     fig.suptitle(title)
     add_normalization_legend(
         fig,
         handles,
-        f"band = {seed_text}min..max over the runs at different learning rates"
-        f"{binning_note(losses)}\n(separate training runs, not a range over η along the gradient)",
+        f"band = {seed_text}min..max over the runs at different\nlearning rates"
+        f"{binning_note(losses)} (separate training runs,\nnot a range over η along the gradient)",
     )
     return fig
