@@ -6,27 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .core import (
-    BATCHNORM,
-    LP_LABELS,
-    LP_NORMALIZATIONS,
-    MIN_STEPS,
-    SEED_RULE,
-    STANDARD,
-    Judgement,
-    SeedResult,
-    across_seeds,
-    finite_rows,
-    fmt,
-    has_enough_steps,
-    lr_text,
-    not_measurable,
-    ratio,
-    run_rows,
-    runs_present,
-    seeds_at,
-    shared_lrs,
-)
+from . import core
+from .core import fmt, lr_text, ratio
 
 LANDSCAPE_LR = 1e-6  # the paper's landscape figures of the DLN are at this rate
 STANDARD_COSINE_MIN = 0.95
@@ -35,36 +16,38 @@ SMOOTHER_RATIO = 10.0
 
 COSINE_RULE = (
     "Per run and probed layer, the median over probed steps of cos(G, G′) (each needs >= "
-    f"{MIN_STEPS} probed steps); held if, at every lr probed in both, Standard's median is >= "
+    f"{core.MIN_STEPS} probed steps); held if, at every lr probed in both, Standard's median is >= "
     f"{STANDARD_COSINE_MIN:g} in every layer and BN's median is <= {BN_COSINE_MAX:g} in at "
-    f"least one layer. {SEED_RULE}."
+    f"least one layer. {core.SEED_RULE}."
 )
 SMOOTHER_RULE = (
     f"At lr {LANDSCAPE_LR:g} (else the largest lr probed in both), the maximum over probed "
-    f"steps (each run needs >= {MIN_STEPS}) of the effective β; held if Standard's maximum is "
+    f"steps (each run needs >= {core.MIN_STEPS}) of the effective β; held if Standard's maximum is "
     f">= {SMOOTHER_RATIO:g} x BN's. Other learning rates are shown for context only. "
-    f"{SEED_RULE}."
+    f"{core.SEED_RULE}."
 )
 LP_SMOOTHER_RULE = (
     f"At lr {LANDSCAPE_LR:g} (else the largest lr where Standard and an ℓp run were both "
-    f"probed), the maximum over probed steps (each run needs >= {MIN_STEPS}) of the effective "
+    f"probed), the maximum over probed steps (each run needs >= {core.MIN_STEPS}) of the effective "
     f"β; held if Standard's maximum is >= {SMOOTHER_RATIO:g} x that of every ℓp normalisation "
-    f"measured (those not measured are listed). {SEED_RULE}."
+    f"measured (those not measured are listed). {core.SEED_RULE}."
 )
 
 
 def layer_medians(rows: pd.DataFrame, normalization: str, lr: float, seed) -> pd.Series:
-    run = run_rows(rows, normalization, lr, seed)
+    run = core.run_rows(rows, normalization, lr, seed)
     counts = run.groupby("layer")["step"].nunique()
-    return run.groupby("layer")["value"].median()[counts >= MIN_STEPS]
+    return run.groupby("layer")["value"].median()[counts >= core.MIN_STEPS]
 
 
-def judge_cosine(ics: pd.DataFrame) -> Judgement:
-    rows = finite_rows(ics, "ics_cosine")
+def judge_cosine(ics: pd.DataFrame) -> core.Judgement:
+    rows = core.finite_rows(ics, "ics_cosine")
     by_seed: dict = {}
-    for lr, seed in sorted(runs_present(rows, (STANDARD, BATCHNORM)), key=lambda p: -p[0]):
-        standard = layer_medians(rows, STANDARD, lr, seed)
-        batchnorm = layer_medians(rows, BATCHNORM, lr, seed)
+    for lr, seed in sorted(
+        core.runs_present(rows, (core.STANDARD, core.BATCHNORM)), key=lambda p: -p[0]
+    ):
+        standard = layer_medians(rows, core.STANDARD, lr, seed)
+        batchnorm = layer_medians(rows, core.BATCHNORM, lr, seed)
         layers = sorted(set(standard.index) & set(batchnorm.index))
         if layers:
             by_seed.setdefault(seed, []).append((lr, layers, standard, batchnorm))
@@ -89,11 +72,11 @@ def judge_cosine(ics: pd.DataFrame) -> Judgement:
             + texts[0]
             + "."
         )
-        results.append(SeedResult(seed, holds, lowest, "; ".join(texts), reading))
-    return across_seeds(
+        results.append(core.SeedResult(seed, holds, lowest, "; ".join(texts), reading))
+    return core.across_seeds(
         results,
         "lowest Standard median cosine",
-        f"no layer probed at >= {MIN_STEPS} steps in a Standard and a BN run",
+        f"no layer probed at >= {core.MIN_STEPS} steps in a Standard and a BN run",
     )
 
 
@@ -106,19 +89,20 @@ def preferred_lr(lrs) -> float | None:
 
 
 def max_beta(rows: pd.DataFrame, normalization: str, lr: float, seed) -> float | None:
-    run = run_rows(rows, normalization, lr, seed)
-    return float(run["value"].max()) if has_enough_steps(run) else None
+    run = core.run_rows(rows, normalization, lr, seed)
+    return float(run["value"].max()) if core.has_enough_steps(run) else None
 
 
 def describe_maxima(lr: float, standard: float, others: dict) -> str:
     return f"{lr_text(lr)}: max effective β Standard {fmt(standard)} vs " + ", ".join(
-        f"{LP_LABELS[n]} {fmt(value)} (Standard / {LP_LABELS[n]} = {fmt(ratio(standard, value))})"
+        f"{core.LP_LABELS[n]} {fmt(value)} "
+        f"(Standard / {core.LP_LABELS[n]} = {fmt(ratio(standard, value))})"
         for n, value in others.items()
     )
 
 
 def maxima(rows, lr, seed, normalizations) -> tuple[float, dict] | None:
-    standard = max_beta(rows, STANDARD, lr, seed)
+    standard = max_beta(rows, core.STANDARD, lr, seed)
     others = {n: max_beta(rows, n, lr, seed) for n in normalizations}
     others = {n: value for n, value in others.items() if value is not None}
     return (standard, others) if standard is not None and others else None
@@ -126,7 +110,7 @@ def maxima(rows, lr, seed, normalizations) -> tuple[float, dict] | None:
 
 def judge_smoother(rows: pd.DataFrame, lr: float, normalizations) -> tuple[list, set]:
     results, measured = [], set()
-    for seed in seeds_at(rows, lr, (STANDARD,)):
+    for seed in core.seeds_at(rows, lr, (core.STANDARD,)):
         found = maxima(rows, lr, seed, normalizations)
         if found is None:
             continue
@@ -137,49 +121,51 @@ def judge_smoother(rows: pd.DataFrame, lr: float, normalizations) -> tuple[list,
         reading = (
             f"At lr {lr:g} Standard's largest effective β was {fmt(factor)} x that of the "
             f"{'smoothest' if len(others) == 1 else 'least smooth'} normalised network "
-            f"({', '.join(LP_LABELS[n] for n in others)})."
+            f"({', '.join(core.LP_LABELS[n] for n in others)})."
         )
-        results.append(SeedResult(seed, factor >= SMOOTHER_RATIO, factor, text, reading))
+        results.append(core.SeedResult(seed, factor >= SMOOTHER_RATIO, factor, text, reading))
     return results, measured
 
 
-def judge_bn_smoother(beta: pd.DataFrame) -> Judgement:
-    rows = finite_rows(beta, "effective_beta")
-    lr = preferred_lr(shared_lrs(rows))
+def judge_bn_smoother(beta: pd.DataFrame) -> core.Judgement:
+    rows = core.finite_rows(beta, "effective_beta")
+    lr = preferred_lr(core.shared_lrs(rows))
     if lr is None:
-        return not_measurable("no Standard/BN pair")
-    results, _ = judge_smoother(rows, lr, (BATCHNORM,))
-    judgement = across_seeds(
-        results, "Standard / BN max β", f"fewer than {MIN_STEPS} probed steps at lr {lr:g}"
+        return core.not_measurable("no Standard/BN pair")
+    results, _ = judge_smoother(rows, lr, (core.BATCHNORM,))
+    judgement = core.across_seeds(
+        results, "Standard / BN max β", f"fewer than {core.MIN_STEPS} probed steps at lr {lr:g}"
     )
     context = []
-    for other in sorted(shared_lrs(rows), reverse=True):
-        seeds = seeds_at(rows, other)
-        found = maxima(rows, other, seeds[0], (BATCHNORM,)) if seeds else None
+    for other in sorted(core.shared_lrs(rows), reverse=True):
+        seeds = core.seeds_at(rows, other)
+        found = maxima(rows, other, seeds[0], (core.BATCHNORM,)) if seeds else None
         if not np.isclose(other, lr) and found is not None:
             context.append(describe_maxima(other, *found))
     if context and results:
         note = f" Context, not judged: {'; '.join(context)}."
-        return Judgement(judgement.verdict, judgement.statistic + note, judgement.reading)
+        return core.Judgement(judgement.verdict, judgement.statistic + note, judgement.reading)
     return judgement
 
 
-def judge_lp_smoother(beta: pd.DataFrame) -> Judgement:
-    rows = finite_rows(beta, "effective_beta")
+def judge_lp_smoother(beta: pd.DataFrame) -> core.Judgement:
+    rows = core.finite_rows(beta, "effective_beta")
     candidates = {
         lr
-        for lr, seed in runs_present(rows, (STANDARD,))
-        if maxima(rows, lr, seed, LP_NORMALIZATIONS) is not None
+        for lr, seed in core.runs_present(rows, (core.STANDARD,))
+        if maxima(rows, lr, seed, core.LP_NORMALIZATIONS) is not None
     }
     lr = preferred_lr(candidates)
     if lr is None:
-        return not_measurable(f"no ℓp run beside a Standard run with >= {MIN_STEPS} probed steps")
-    results, measured = judge_smoother(rows, lr, LP_NORMALIZATIONS)
-    judgement = across_seeds(
-        results, "Standard / least smooth ℓp max β", f"fewer than {MIN_STEPS} probed steps"
+        return core.not_measurable(
+            f"no ℓp run beside a Standard run with >= {core.MIN_STEPS} probed steps"
+        )
+    results, measured = judge_smoother(rows, lr, core.LP_NORMALIZATIONS)
+    judgement = core.across_seeds(
+        results, "Standard / least smooth ℓp max β", f"fewer than {core.MIN_STEPS} probed steps"
     )
-    absent = [LP_LABELS[n] for n in LP_NORMALIZATIONS if n not in measured]
+    absent = [core.LP_LABELS[n] for n in core.LP_NORMALIZATIONS if n not in measured]
     if absent:
         note = f" Not measured: {', '.join(absent)}."
-        return Judgement(judgement.verdict, judgement.statistic + note, judgement.reading)
+        return core.Judgement(judgement.verdict, judgement.statistic + note, judgement.reading)
     return judgement

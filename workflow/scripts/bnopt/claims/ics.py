@@ -8,40 +8,27 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from .core import (
-    BATCHNORM,
-    MIN_STEPS,
-    SEED_RULE,
-    STANDARD,
-    Judgement,
-    SeedResult,
-    across_seeds,
-    finite_rows,
-    fmt,
-    lr_text,
-    paired_steps,
-    ratio,
-    run_rows,
-    runs_present,
-)
+from . import core
+from .core import fmt, lr_text
 
 ICS_RATIO_FLOOR = 0.5
+NO_SHARED_LAYER = f"no layer probed at >= {core.MIN_STEPS} shared steps in a Standard and a BN run"
 COSINE_TOLERANCE = 0.1
 
 RELATIVE_RULE = (
     "ICS relative to the gradient = ‖G − G′‖₂ / ‖G‖₂ per probed step, so that it does not "
     "follow the size of the gradient through the phases of training. For every lr and layer "
-    f"probed in both runs (>= {MIN_STEPS} shared probed steps over the whole run, as the "
+    f"probed in both runs (>= {core.MIN_STEPS} shared probed steps over the whole run, as the "
     "paper's Fig 3 shows): the median over shared steps of BN's / Standard's value at the same "
     f"step; held if every such median is >= {ICS_RATIO_FLOOR:g}, i.e. BN's ICS is nowhere "
     "clearly lower. The same median of the absolute ‖G − G′‖₂ is shown for context. "
-    f"{SEED_RULE}."
+    f"{core.SEED_RULE}."
 )
 COSINE_RULE = (
     "For every lr and layer probed in both runs (>= "
-    f"{MIN_STEPS} shared probed steps over the whole run): the median over shared steps of "
+    f"{core.MIN_STEPS} shared probed steps over the whole run): the median over shared steps of "
     f"BN's cos(G, G′) − Standard's at the same step; held if every such median is <= "
-    f"{COSINE_TOLERANCE:g}, i.e. BN's gradients are nowhere clearly more stable. {SEED_RULE}."
+    f"{COSINE_TOLERANCE:g}, i.e. BN's gradients are nowhere clearly more stable. {core.SEED_RULE}."
 )
 
 
@@ -51,12 +38,12 @@ def per_layer(rows: pd.DataFrame) -> dict[int, pd.Series]:
 
 def layer_statistics(rows: pd.DataFrame, lr, seed, compare: Callable) -> list[dict]:
     """Per layer probed in both runs: compare(bn, standard) per shared step, its median."""
-    standard = per_layer(run_rows(rows, STANDARD, lr, seed))
-    batchnorm = per_layer(run_rows(rows, BATCHNORM, lr, seed))
+    standard = per_layer(core.run_rows(rows, core.STANDARD, lr, seed))
+    batchnorm = per_layer(core.run_rows(rows, core.BATCHNORM, lr, seed))
     entries = []
     for layer in sorted(set(standard) & set(batchnorm)):
-        pairs = paired_steps(batchnorm[layer], standard[layer])
-        if len(pairs) >= MIN_STEPS:
+        pairs = core.paired_steps(batchnorm[layer], standard[layer])
+        if len(pairs) >= core.MIN_STEPS:
             values = [compare(a, b) for a, b in zip(pairs["a"], pairs["b"], strict=True)]
             entries.append({"lr": lr, "layer": layer, "value": float(np.median(values))})
     return entries
@@ -64,7 +51,7 @@ def layer_statistics(rows: pd.DataFrame, lr, seed, compare: Callable) -> list[di
 
 def per_seed_entries(rows: pd.DataFrame, compare: Callable) -> dict:
     found: dict = {}
-    for lr, seed in runs_present(rows, (STANDARD, BATCHNORM)):
+    for lr, seed in core.runs_present(rows, (core.STANDARD, core.BATCHNORM)):
         found.setdefault(seed, []).extend(layer_statistics(rows, lr, seed, compare))
     return {seed: pd.DataFrame(entries) for seed, entries in found.items() if entries}
 
@@ -79,9 +66,9 @@ def describe(entries: pd.DataFrame, what: str) -> str:
     )
 
 
-def judge_relative_ics(ics: pd.DataFrame) -> Judgement:
-    relative = per_seed_entries(finite_rows(ics, "ics_relative"), ratio)
-    absolute = per_seed_entries(finite_rows(ics, "ics_l2"), ratio)
+def judge_relative_ics(ics: pd.DataFrame) -> core.Judgement:
+    relative = per_seed_entries(core.finite_rows(ics, "ics_relative"), core.ratio)
+    absolute = per_seed_entries(core.finite_rows(ics, "ics_l2"), core.ratio)
     results = []
     for seed, entries in sorted(relative.items()):
         lowest = float(entries["value"].min())
@@ -94,16 +81,12 @@ def judge_relative_ics(ics: pd.DataFrame) -> Judgement:
             f"every layer and lr probed, "
             + ("so BN did not reduce it." if holds else "so somewhere BN clearly reduced it.")
         )
-        results.append(SeedResult(seed, holds, lowest, text, reading))
-    return across_seeds(
-        results,
-        "lowest BN/Standard ratio",
-        f"no layer probed at >= {MIN_STEPS} shared steps in a Standard and a BN run",
-    )
+        results.append(core.SeedResult(seed, holds, lowest, text, reading))
+    return core.across_seeds(results, "lowest BN/Standard ratio", NO_SHARED_LAYER)
 
 
-def judge_cosine(ics: pd.DataFrame) -> Judgement:
-    entries_by_seed = per_seed_entries(finite_rows(ics, "ics_cosine"), lambda a, b: a - b)
+def judge_cosine(ics: pd.DataFrame) -> core.Judgement:
+    entries_by_seed = per_seed_entries(core.finite_rows(ics, "ics_cosine"), lambda a, b: a - b)
     results = []
     for seed, entries in sorted(entries_by_seed.items()):
         highest = float(entries["value"].max())
@@ -114,9 +97,5 @@ def judge_cosine(ics: pd.DataFrame) -> Judgement:
             "in any layer and lr, "
             + ("so BN's gradients were not more stable." if holds else "above the tolerance.")
         )
-        results.append(SeedResult(seed, holds, highest, text, reading))
-    return across_seeds(
-        results,
-        "highest BN − Standard difference",
-        f"no layer probed at >= {MIN_STEPS} shared steps in a Standard and a BN run",
-    )
+        results.append(core.SeedResult(seed, holds, highest, text, reading))
+    return core.across_seeds(results, "highest BN − Standard difference", NO_SHARED_LAYER)

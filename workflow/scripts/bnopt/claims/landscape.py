@@ -15,41 +15,19 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from .core import (
-    BATCHNORM,
-    EARLY_WINDOW_RULE,
-    LP_LABELS,
-    MIN_STEPS,
-    OVERSHOOT,
-    PAPER_ETA,
-    SEED_RULE,
-    STANDARD,
-    Judgement,
-    SeedResult,
-    Window,
-    across_seeds,
-    early_window,
-    finite_rows,
-    fmt,
-    fraction_below,
-    median_ratio,
-    paired_steps,
-    paper_etas,
-    quantity_rows,
-    run_rows,
-    runs_present,
-)
+from . import core
+from .core import fmt
 
 SMOOTHER_SHARE = 0.5
-PAPER_GRID = f"η in [{PAPER_ETA[0]:g}, {PAPER_ETA[1]:g}] x lr (the paper's range)"
+PAPER_GRID = f"η in [{core.PAPER_ETA[0]:g}, {core.PAPER_ETA[1]:g}] x lr (the paper's range)"
 
 
 def step_rule(per_step: str) -> str:
     return (
-        f"{EARLY_WINDOW_RULE}. At each probed step of that window: {per_step}, for BN and for "
+        f"{core.EARLY_WINDOW_RULE}. At each probed step of that window: {per_step}, for BN and for "
         f"Standard at the same lr and seed. Statistic = the share of those steps at which BN's "
         f"value is strictly lower (the median BN/Standard ratio is shown beside it); held if "
-        f"the share exceeds {SMOOTHER_SHARE:g} at every lr probed in both. {SEED_RULE}."
+        f"the share exceeds {SMOOTHER_SHARE:g} at every lr probed in both. {core.SEED_RULE}."
     )
 
 
@@ -60,18 +38,18 @@ GRAD_CHANGE_RULE = step_rule(
 BETA_RULE = step_rule(
     "the effective β = max over the whole η grid of ‖∇L(w − ηg) − g‖₂ / ‖ηg‖₂, leaving out "
     f"every step at which either run had overshot already at the smallest η (‖Δg‖ >= "
-    f"{OVERSHOOT:g} ‖g‖): there β reads about 1/η_min whatever the curvature (protocol "
-    f"section 4); not measurable when fewer than {MIN_STEPS} steps remain"
+    f"{core.OVERSHOOT:g} ‖g‖): there β reads about 1/η_min whatever the curvature (protocol "
+    f"section 4); not measurable when fewer than {core.MIN_STEPS} steps remain"
 )
 
 
 def loss_range(run: pd.DataFrame) -> pd.Series:
-    grouped = paper_etas(run).groupby("step")["value"]
+    grouped = core.paper_etas(run).groupby("step")["value"]
     return grouped.max() - grouped.min()
 
 
 def largest_change(run: pd.DataFrame) -> pd.Series:
-    return paper_etas(run).groupby("step")["value"].max()
+    return core.paper_etas(run).groupby("step")["value"].max()
 
 
 def per_step_value(run: pd.DataFrame) -> pd.Series:
@@ -83,33 +61,33 @@ def saturated_steps(predictiveness: pd.DataFrame, beta: pd.DataFrame) -> pd.Data
 
     A non-finite gradient change (a step that blew up) counts as overshot.
     """
-    diffs = quantity_rows(predictiveness, "grad_diff")
-    norms = finite_rows(beta, "grad_norm")
+    diffs = core.quantity_rows(predictiveness, "grad_diff")
+    norms = core.finite_rows(beta, "grad_norm")
     keys = ["normalization", "lr", "seed", "step"]
     if diffs.empty or norms.empty:
         return pd.DataFrame(columns=[*keys, "saturated"])
     smallest = diffs.loc[diffs.groupby(keys)["eta"].idxmin()]
     merged = smallest.merge(norms[[*keys, "value"]], on=keys, suffixes=("", "_g"))
     change = merged["value"].astype(float)
-    merged["saturated"] = ~np.isfinite(change) | (change >= OVERSHOOT * merged["value_g"])
+    merged["saturated"] = ~np.isfinite(change) | (change >= core.OVERSHOOT * merged["value_g"])
     return merged[[*keys, "saturated"]]
 
 
-def early_pairs(metrics, rows, per_step, lr, seed, first, second=STANDARD, keep=None):
+def early_pairs(metrics, rows, per_step, lr, seed, first, second=core.STANDARD, keep=None):
     """`first`'s and `second`'s per-step values at the probed steps of the early window of
     the Standard run at (lr, seed): (window, pairs with columns a, b), or why there are none."""
-    window = early_window(metrics, lr, seed)
-    if not isinstance(window, Window):
+    window = core.early_window(metrics, lr, seed)
+    if not isinstance(window, core.Window):
         return window
     series = []
     for normalization in (first, second):
-        values = per_step(run_rows(rows, normalization, lr, seed))
+        values = per_step(core.run_rows(rows, normalization, lr, seed))
         series.append(keep(values, normalization, lr, seed) if keep else values)
-    pairs = paired_steps(*series, window)
-    if len(pairs) < MIN_STEPS:
+    pairs = core.paired_steps(*series, window)
+    if len(pairs) < core.MIN_STEPS:
         return (
             f"{window.text()} at lr {lr:g} hold {len(pairs)} usable steps probed in both "
-            f"runs (fewer than {MIN_STEPS})"
+            f"runs (fewer than {core.MIN_STEPS})"
         )
     return window, pairs
 
@@ -120,25 +98,25 @@ def compare_early(
     per_step: Callable[[pd.DataFrame], pd.Series],
     what: str,
     keep: Callable[[pd.Series, str, float, int], pd.Series] | None = None,
-) -> Judgement:
+) -> core.Judgement:
     """The shared judge of the landscape claims: BN vs Standard, step by step, early on."""
     results, reasons = [], []
     by_seed: dict = {}
-    for lr, seed in runs_present(rows, (STANDARD, BATCHNORM)):
-        found = early_pairs(metrics, rows, per_step, lr, seed, BATCHNORM, keep=keep)
+    for lr, seed in core.runs_present(rows, (core.STANDARD, core.BATCHNORM)):
+        found = early_pairs(metrics, rows, per_step, lr, seed, core.BATCHNORM, keep=keep)
         if isinstance(found, str):
             reasons.append(found)
         else:
             by_seed.setdefault(seed, []).append((lr, *found))
     for seed, entries in sorted(by_seed.items()):
-        shares = [fraction_below(pairs) for _, _, pairs in entries]
+        shares = [core.fraction_below(pairs) for _, _, pairs in entries]
         texts, readings = [], []
         for (lr, window, pairs), share in zip(entries, shares, strict=True):
             texts.append(
                 f"lr {lr:g}, {window.text()}: BN's {what} lower at {int(round(share * len(pairs)))}"
                 f" of {len(pairs)} probed steps (share {fmt(share)}); median BN/Standard ratio "
-                f"{fmt(median_ratio(pairs))}; BN {fmt(float(pairs['a'].median()))} vs Standard "
-                f"{fmt(float(pairs['b'].median()))} (medians)"
+                f"{fmt(core.median_ratio(pairs))}; BN {fmt(float(pairs['a'].median()))} vs "
+                f"Standard {fmt(float(pairs['b'].median()))} (medians)"
             )
             readings.append(
                 f"in steps 0-{window.end:g} at lr {lr:g} BN's {what} was below Standard's at "
@@ -146,43 +124,43 @@ def compare_early(
             )
         holds = all(share > SMOOTHER_SHARE for share in shares)
         reading = readings[0][0].upper() + "; ".join(readings)[1:] + "."
-        results.append(SeedResult(seed, holds, min(shares), "; ".join(texts), reading))
+        results.append(core.SeedResult(seed, holds, min(shares), "; ".join(texts), reading))
     missing = "; ".join(dict.fromkeys(reasons)) or "no Standard/BN pair probed at enough steps"
-    return across_seeds(results, "share of steps where BN is lower", missing)
+    return core.across_seeds(results, "share of steps where BN is lower", missing)
 
 
-def judge_loss_range(metrics: pd.DataFrame, landscape: pd.DataFrame) -> Judgement:
-    return compare_early(metrics, finite_rows(landscape, "loss"), loss_range, "loss range")
+def judge_loss_range(metrics: pd.DataFrame, landscape: pd.DataFrame) -> core.Judgement:
+    return compare_early(metrics, core.finite_rows(landscape, "loss"), loss_range, "loss range")
 
 
-def judge_grad_change(metrics: pd.DataFrame, predictiveness: pd.DataFrame) -> Judgement:
+def judge_grad_change(metrics: pd.DataFrame, predictiveness: pd.DataFrame) -> core.Judgement:
     return compare_early(
-        metrics, finite_rows(predictiveness, "grad_diff"), largest_change, "gradient change"
+        metrics, core.finite_rows(predictiveness, "grad_diff"), largest_change, "gradient change"
     )
 
 
 def judge_beta(
     metrics: pd.DataFrame, predictiveness: pd.DataFrame, beta: pd.DataFrame
-) -> Judgement:
+) -> core.Judgement:
     saturation = saturated_steps(predictiveness, beta)
 
     def unsaturated(values: pd.Series, normalization: str, lr: float, seed) -> pd.Series:
-        flagged = run_rows(saturation, normalization, lr, seed)
+        flagged = core.run_rows(saturation, normalization, lr, seed)
         saturated = set(flagged.loc[flagged["saturated"].astype(bool), "step"])
         return values[~values.index.isin(saturated)]
 
     judgement = compare_early(
         metrics,
-        finite_rows(beta, "effective_beta"),
+        core.finite_rows(beta, "effective_beta"),
         per_step_value,
         "effective β",
         keep=unsaturated,
     )
     flags = {n: part["saturated"].astype(bool) for n, part in saturation.groupby("normalization")}
     shares = [
-        f"{LP_LABELS[n]} {fmt(100 * float(flags[n].mean()))}%"
-        for n in (STANDARD, BATCHNORM)
+        f"{core.LP_LABELS[n]} {fmt(100 * float(flags[n].mean()))}%"
+        for n in (core.STANDARD, core.BATCHNORM)
         if n in flags
     ]
     note = f" Saturated (left out): {', '.join(shares)} of probed steps." if shares else ""
-    return Judgement(judgement.verdict, judgement.statistic + note, judgement.reading)
+    return core.Judgement(judgement.verdict, judgement.statistic + note, judgement.reading)

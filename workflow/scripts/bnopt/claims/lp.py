@@ -6,23 +6,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .core import (
-    BATCHNORM,
-    LP_LABELS,
-    LP_NORMALIZATIONS,
-    SEED_RULE,
-    STANDARD,
-    Judgement,
-    SeedResult,
-    across_seeds,
-    finite_rows,
-    fmt,
-    fraction_below,
-    median_ratio,
-    runs_present,
-)
+from . import core
+from .core import fmt
 from .landscape import (
-    EARLY_WINDOW_RULE,
     PAPER_GRID,
     SMOOTHER_SHARE,
     early_pairs,
@@ -33,13 +19,13 @@ from .landscape import (
 LIKE_BN_FACTOR = 2.0
 
 RULE = (
-    f"{EARLY_WINDOW_RULE}. For each of ℓ1, ℓ2, ℓ∞ run beside Standard and BN at the same lr "
+    f"{core.EARLY_WINDOW_RULE}. For each of ℓ1, ℓ2, ℓ∞ run beside Standard and BN at the same lr "
     f"and seed, at each probed step of that window: the loss range (max − min over {PAPER_GRID}"
     f" of L(w − ηg)) and the largest gradient change (max over the same η of "
     "‖∇L(w − ηg) − g‖₂). The ℓp network smooths like BN if, for both quantities, it is below "
     f"Standard at more than {SMOOTHER_SHARE:g} of the steps and its median ratio to BN at the "
     f"same step is <= {LIKE_BN_FACTOR:g}. Held if every ℓp normalisation measured does (those "
-    f"not measured are listed). {SEED_RULE}."
+    f"not measured are listed). {core.SEED_RULE}."
 )
 QUANTITIES = (("loss", loss_range, "loss range"), ("grad_diff", largest_change, "gradient change"))
 
@@ -49,12 +35,12 @@ def lp_entry(metrics, tables, lr, seed, normalization) -> dict | str:
     for quantity, per_step, what in QUANTITIES:
         rows = tables[quantity]
         versus_standard = early_pairs(metrics, rows, per_step, lr, seed, normalization)
-        versus_bn = early_pairs(metrics, rows, per_step, lr, seed, normalization, BATCHNORM)
+        versus_bn = early_pairs(metrics, rows, per_step, lr, seed, normalization, core.BATCHNORM)
         for found in (versus_standard, versus_bn):
             if isinstance(found, str):
                 return found
-        share = fraction_below(versus_standard[1])
-        to_bn = median_ratio(versus_bn[1])
+        share = core.fraction_below(versus_standard[1])
+        to_bn = core.median_ratio(versus_bn[1])
         entry["holds"] &= share > SMOOTHER_SHARE and to_bn <= LIKE_BN_FACTOR
         entry["parts"].append(
             f"{what} below Standard's at share {fmt(share)} of steps, median ratio to BN "
@@ -66,17 +52,19 @@ def lp_entry(metrics, tables, lr, seed, normalization) -> dict | str:
 
 def judge_lp(
     metrics: pd.DataFrame, landscape: pd.DataFrame, predictiveness: pd.DataFrame
-) -> Judgement:
+) -> core.Judgement:
     tables = {
-        "loss": finite_rows(landscape, "loss"),
-        "grad_diff": finite_rows(predictiveness, "grad_diff"),
+        "loss": core.finite_rows(landscape, "loss"),
+        "grad_diff": core.finite_rows(predictiveness, "grad_diff"),
     }
     by_seed: dict = {}
     reasons = []
     measured = set()
-    for lr, seed in runs_present(tables["loss"], (STANDARD, BATCHNORM)):
-        for normalization in LP_NORMALIZATIONS:
-            if not runs_present(tables["loss"][tables["loss"]["seed"] == seed], (normalization,)):
+    for lr, seed in core.runs_present(tables["loss"], (core.STANDARD, core.BATCHNORM)):
+        for normalization in core.LP_NORMALIZATIONS:
+            if not core.runs_present(
+                tables["loss"][tables["loss"]["seed"] == seed], (normalization,)
+            ):
                 continue
             entry = lp_entry(metrics, tables, lr, seed, normalization)
             if isinstance(entry, str):
@@ -87,13 +75,13 @@ def judge_lp(
     results = []
     for seed, entries in sorted(by_seed.items()):
         texts = [
-            f"{LP_LABELS[e['normalization']]} (lr {e['lr']:g}, {e['window'].text()}): "
+            f"{core.LP_LABELS[e['normalization']]} (lr {e['lr']:g}, {e['window'].text()}): "
             + "; ".join(e["parts"])
             + (": meets the rule" if e["holds"] else ": fails the rule")
             for e in entries
         ]
-        passed = [LP_LABELS[e["normalization"]] for e in entries if e["holds"]]
-        failed = [LP_LABELS[e["normalization"]] for e in entries if not e["holds"]]
+        passed = [core.LP_LABELS[e["normalization"]] for e in entries if e["holds"]]
+        failed = [core.LP_LABELS[e["normalization"]] for e in entries if not e["holds"]]
         reading = (
             "In early training "
             + (
@@ -104,11 +92,11 @@ def judge_lp(
             + (f"; {', '.join(failed)} did not." if failed and passed else ".")
         )
         holds = all(e["holds"] for e in entries)
-        results.append(SeedResult(seed, holds, float(len(passed)), "; ".join(texts), reading))
+        results.append(core.SeedResult(seed, holds, float(len(passed)), "; ".join(texts), reading))
     missing = "; ".join(dict.fromkeys(reasons)) or "no ℓp run beside Standard and BN runs"
-    judgement = across_seeds(results, "ℓp norms meeting the rule", missing)
-    absent = [LP_LABELS[n] for n in LP_NORMALIZATIONS if n not in measured]
+    judgement = core.across_seeds(results, "ℓp norms meeting the rule", missing)
+    absent = [core.LP_LABELS[n] for n in core.LP_NORMALIZATIONS if n not in measured]
     if results and absent:
         note = f" Not measured: {', '.join(absent)}."
-        return Judgement(judgement.verdict, judgement.statistic + note, judgement.reading)
+        return core.Judgement(judgement.verdict, judgement.statistic + note, judgement.reading)
     return judgement

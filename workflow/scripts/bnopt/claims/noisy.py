@@ -7,22 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .core import (
-    BATCHNORM,
-    MIN_STEPS,
-    NOISY_BATCHNORM,
-    SEED_RULE,
-    STANDARD,
-    Judgement,
-    SeedResult,
-    across_seeds,
-    finite_rows,
-    fmt,
-    lr_text,
-    quantity_rows,
-    run_rows,
-    runs_present,
-)
+from . import core
+from .core import fmt, lr_text
 from .training import FINAL_FRACTION, final_accuracy_or_zero
 
 NOISY_ACCURACY_TOLERANCE = 0.05
@@ -30,13 +16,13 @@ NOISY_ACCURACY_TOLERANCE = 0.05
 RULE = (
     f"At each lr and seed with Standard, BN and noisy BN runs: final training accuracy = mean "
     f"over the logged steps in the last {FINAL_FRACTION:.0%} of the run (a diverged run counts "
-    f"as 0%). Instability of a run's activations, per layer probed at >= {MIN_STEPS} steps: "
+    f"as 0%). Instability of a run's activations, per layer probed at >= {core.MIN_STEPS} steps: "
     "the median over consecutive probed steps of |μₜ₊₁ − μₜ| / σₜ and of |σ²ₜ₊₁ − σ²ₜ| / σ²ₜ "
     "of its channel's pre-ReLU values (changes relative to the distribution's own scale, so a "
     "slow trend in a growing variance does not count as instability), then the median over "
     "the layers probed in both Standard and noisy BN. Held if noisy BN's final training "
     f"accuracy >= BN's − {100 * NOISY_ACCURACY_TOLERANCE:g} percentage points and both of "
-    f"noisy BN's instabilities exceed Standard's, at every lr. {SEED_RULE}."
+    f"noisy BN's instabilities exceed Standard's, at every lr. {core.SEED_RULE}."
 )
 
 
@@ -45,7 +31,7 @@ def relative_changes(moments: pd.DataFrame) -> pd.DataFrame:
     out = {}
     for layer, rows in moments.groupby("layer"):
         wide = rows.pivot_table(index="step", columns="quantity", values="value").sort_index()
-        if not {"mean", "var"} <= set(wide.columns) or len(wide) < MIN_STEPS:
+        if not {"mean", "var"} <= set(wide.columns) or len(wide) < core.MIN_STEPS:
             continue
         mean, var = wide["mean"].to_numpy(), wide["var"].to_numpy()
         scale = np.sqrt(np.maximum(var[:-1], 1e-30))
@@ -57,8 +43,8 @@ def relative_changes(moments: pd.DataFrame) -> pd.DataFrame:
 
 
 def instability(moments: pd.DataFrame, lr, seed) -> dict | None:
-    standard = relative_changes(run_rows(moments, STANDARD, lr, seed))
-    noisy = relative_changes(run_rows(moments, NOISY_BATCHNORM, lr, seed))
+    standard = relative_changes(core.run_rows(moments, core.STANDARD, lr, seed))
+    noisy = relative_changes(core.run_rows(moments, core.NOISY_BATCHNORM, lr, seed))
     layers = sorted(set(standard.index) & set(noisy.index))
     if not layers:
         return None
@@ -74,15 +60,15 @@ def instability(moments: pd.DataFrame, lr, seed) -> dict | None:
     }
 
 
-def judge_noisy(metrics: pd.DataFrame, activations: pd.DataFrame) -> Judgement:
-    accuracy = quantity_rows(metrics, "train_accuracy")
-    moments = pd.concat([finite_rows(activations, q) for q in ("mean", "var")])
-    pairs = set(runs_present(accuracy, (BATCHNORM, NOISY_BATCHNORM)))
-    pairs &= set(runs_present(moments, (STANDARD, NOISY_BATCHNORM)))
+def judge_noisy(metrics: pd.DataFrame, activations: pd.DataFrame) -> core.Judgement:
+    accuracy = core.quantity_rows(metrics, "train_accuracy")
+    moments = pd.concat([core.finite_rows(activations, q) for q in ("mean", "var")])
+    pairs = set(core.runs_present(accuracy, (core.BATCHNORM, core.NOISY_BATCHNORM)))
+    pairs &= set(core.runs_present(moments, (core.STANDARD, core.NOISY_BATCHNORM)))
     by_seed: dict = {}
     for lr, seed in sorted(pairs):
-        bn = final_accuracy_or_zero(run_rows(accuracy, BATCHNORM, lr, seed))
-        noisy = final_accuracy_or_zero(run_rows(accuracy, NOISY_BATCHNORM, lr, seed))
+        bn = final_accuracy_or_zero(core.run_rows(accuracy, core.BATCHNORM, lr, seed))
+        noisy = final_accuracy_or_zero(core.run_rows(accuracy, core.NOISY_BATCHNORM, lr, seed))
         moved = instability(moments, lr, seed)
         if moved is None or not (np.isfinite(bn) and np.isfinite(noisy)):
             continue
@@ -109,10 +95,10 @@ def judge_noisy(metrics: pd.DataFrame, activations: pd.DataFrame) -> Judgement:
             f"{fmt(moved['var'][0] / max(moved['var'][1], 1e-30))} x (variance) as much as "
             "Standard's between probed steps."
         )
-        results.append(SeedResult(seed, holds, noisy - bn, "; ".join(texts), reading))
-    return across_seeds(
+        results.append(core.SeedResult(seed, holds, noisy - bn, "; ".join(texts), reading))
+    return core.across_seeds(
         results,
         "noisy BN − BN final accuracy",
         "no lr with BN and noisy BN training runs and Standard and noisy BN activation "
-        f"moments at >= {MIN_STEPS} probed steps",
+        f"moments at >= {core.MIN_STEPS} probed steps",
     )

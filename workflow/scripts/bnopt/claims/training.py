@@ -5,25 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .core import (
-    BATCHNORM,
-    MIN_STEPS,
-    SEED_RULE,
-    SMOOTHING_STEPS,
-    STANDARD,
-    Judgement,
-    SeedResult,
-    across_seeds,
-    diverged_at,
-    finite_rows,
-    first_step_where,
-    has_enough_steps,
-    pct,
-    quantity_rows,
-    run_rows,
-    seeds_at,
-    smoothed,
-)
+from . import core
+from .core import pct
 
 FAST_LR = 0.1
 LARGE_LR = 0.5
@@ -38,17 +21,17 @@ FASTER_RULE = (
     f"At lr {FAST_LR:g}: mean training accuracy over the first {EARLY_FRACTION:.0%} of "
     f"training (steps 0 to {EARLY_FRACTION:g} x the last logged step of the longer run); "
     f"the statistic is BN's minus Standard's, held if it exceeds {100 * FASTER_MARGIN:g} "
-    f"percentage points. Each run needs >= {MIN_STEPS} logged steps in that window. The step "
-    f"where the {SMOOTHING_STEPS}-step rolling mean first reaches {ACCURACY_TARGET:.0%} is "
-    f"reported for context only. {SEED_RULE}."
+    f"percentage points. Each run needs >= {core.MIN_STEPS} logged steps in that window. The step "
+    f"where the {core.SMOOTHING_STEPS}-step rolling mean first reaches {ACCURACY_TARGET:.0%} is "
+    f"reported for context only. {core.SEED_RULE}."
 )
 LARGE_LR_RULE = (
     f"At lr {LARGE_LR:g}, final training accuracy = mean over the logged steps in the last "
     f"{FINAL_FRACTION:.0%} of the run. Standard fails if it diverged or its final training "
     f"accuracy < {FAILED_BELOW:.0%}; BN trains if it did not diverge and its final training "
     f"accuracy > {TRAINS_ABOVE:.0%}; held if both. A diverged run counts as failing however "
-    f"few rows it has; a run that did not diverge needs >= {MIN_STEPS} logged steps. "
-    f"{SEED_RULE}."
+    f"few rows it has; a run that did not diverge needs >= {core.MIN_STEPS} logged steps. "
+    f"{core.SEED_RULE}."
 )
 
 
@@ -56,20 +39,20 @@ def reached_text(step: float) -> str:
     return f"{step:g}" if np.isfinite(step) else "never"
 
 
-def judge_faster(metrics: pd.DataFrame) -> Judgement:
-    rows = finite_rows(metrics, "train_accuracy")
+def judge_faster(metrics: pd.DataFrame) -> core.Judgement:
+    rows = core.finite_rows(metrics, "train_accuracy")
     results = []
-    for seed in seeds_at(rows, FAST_LR):
-        standard = run_rows(rows, STANDARD, FAST_LR, seed)
-        batchnorm = run_rows(rows, BATCHNORM, FAST_LR, seed)
+    for seed in core.seeds_at(rows, FAST_LR):
+        standard = core.run_rows(rows, core.STANDARD, FAST_LR, seed)
+        batchnorm = core.run_rows(rows, core.BATCHNORM, FAST_LR, seed)
         horizon = EARLY_FRACTION * max(standard["step"].max(), batchnorm["step"].max())
         early = [run[run["step"] <= horizon] for run in (standard, batchnorm)]
-        if not all(has_enough_steps(run) for run in early):
+        if not all(core.has_enough_steps(run) for run in early):
             continue
         standard_mean, batchnorm_mean = (float(run["value"].mean()) for run in early)
         gap = batchnorm_mean - standard_mean
         reach = [
-            first_step_where(smoothed(run), lambda v: v >= ACCURACY_TARGET)
+            core.first_step_where(core.smoothed(run), lambda v: v >= ACCURACY_TARGET)
             for run in (batchnorm, standard)
         ]
         text = (
@@ -81,15 +64,15 @@ def judge_faster(metrics: pd.DataFrame) -> Judgement:
             f"Over the first {EARLY_FRACTION:.0%} of training BN's training accuracy averaged "
             f"{100 * gap:+.1f} percentage points relative to Standard's at lr {FAST_LR:g}."
         )
-        results.append(SeedResult(seed, gap > FASTER_MARGIN, gap, text, reading))
-    return across_seeds(
+        results.append(core.SeedResult(seed, gap > FASTER_MARGIN, gap, text, reading))
+    return core.across_seeds(
         results, "BN − Standard early accuracy", "no Standard/BN pair at lr 0.1 with enough steps"
     )
 
 
 def final_accuracy(run: pd.DataFrame) -> float:
     """Mean training accuracy over the logged steps in the last FINAL_FRACTION of the run."""
-    accuracy = finite_rows(run, "train_accuracy")
+    accuracy = core.finite_rows(run, "train_accuracy")
     if accuracy.empty:
         return np.nan
     last_step = float(accuracy["step"].max())
@@ -97,37 +80,37 @@ def final_accuracy(run: pd.DataFrame) -> float:
 
 
 def measurable_accuracy(run: pd.DataFrame) -> bool:
-    return has_enough_steps(finite_rows(run, "train_accuracy"))
+    return core.has_enough_steps(core.finite_rows(run, "train_accuracy"))
 
 
 def final_accuracy_or_zero(run: pd.DataFrame) -> float:
     """Final training accuracy; a diverged run counts as 0; NaN if too few logged steps."""
-    if np.isfinite(diverged_at(run)):
+    if np.isfinite(core.diverged_at(run)):
         return 0.0
     return final_accuracy(run) if measurable_accuracy(run) else np.nan
 
 
 def outcome_text(label: str, run: pd.DataFrame) -> str:
-    step = diverged_at(run)
+    step = core.diverged_at(run)
     if np.isfinite(step):
         return f"{label} diverged at step {step:g}"
     return f"{label} final training accuracy {pct(final_accuracy(run))}"
 
 
-def judge_large_lr(metrics: pd.DataFrame) -> Judgement:
+def judge_large_lr(metrics: pd.DataFrame) -> core.Judgement:
     # Unfiltered rows, so that a run that diverged before any finite accuracy still counts.
-    rows = quantity_rows(metrics, "train_accuracy")
+    rows = core.quantity_rows(metrics, "train_accuracy")
     results = []
-    for seed in seeds_at(rows, LARGE_LR):
-        standard = run_rows(rows, STANDARD, LARGE_LR, seed)
-        batchnorm = run_rows(rows, BATCHNORM, LARGE_LR, seed)
+    for seed in core.seeds_at(rows, LARGE_LR):
+        standard = core.run_rows(rows, core.STANDARD, LARGE_LR, seed)
+        batchnorm = core.run_rows(rows, core.BATCHNORM, LARGE_LR, seed)
         standard_accuracy = final_accuracy_or_zero(standard)
         batchnorm_accuracy = final_accuracy_or_zero(batchnorm)
         if not (np.isfinite(standard_accuracy) and np.isfinite(batchnorm_accuracy)):
             continue
-        standard_fails = np.isfinite(diverged_at(standard)) or standard_accuracy < FAILED_BELOW
+        standard_fails = np.isfinite(core.diverged_at(standard)) or standard_accuracy < FAILED_BELOW
         batchnorm_trains = (
-            not np.isfinite(diverged_at(batchnorm)) and batchnorm_accuracy > TRAINS_ABOVE
+            not np.isfinite(core.diverged_at(batchnorm)) and batchnorm_accuracy > TRAINS_ABOVE
         )
         text = outcome_text("Standard", standard) + "; " + outcome_text("BN", batchnorm)
         reading = (
@@ -137,7 +120,7 @@ def judge_large_lr(metrics: pd.DataFrame) -> Judgement:
             + ("trained." if batchnorm_trains else "did not train.")
         )
         results.append(
-            SeedResult(
+            core.SeedResult(
                 seed,
                 bool(standard_fails and batchnorm_trains),
                 batchnorm_accuracy - standard_accuracy,
@@ -145,6 +128,6 @@ def judge_large_lr(metrics: pd.DataFrame) -> Judgement:
                 reading,
             )
         )
-    return across_seeds(
+    return core.across_seeds(
         results, "BN − Standard final accuracy", "no Standard/BN pair at lr 0.5 with usable rows"
     )

@@ -86,29 +86,9 @@ def dln_training(metrics: pd.DataFrame) -> Figure:
     return fig
 
 
-def range_over_eta_panel(ax, rows: pd.DataFrame, lr: float, ylabel: str, title: str) -> list:
-    """One line per normalisation: the range over eta (max - min) at each probed step (five
-    shaded bands would hide one another)."""
-    if not start_step_panel(ax, rows, f"range of {ylabel}", title):
-        return []
-    widths = range_width_rows(rows)
-    handles = draw_seed_lines(
-        ax,
-        widths,
-        lambda normalization, _lr: normalization_color(normalization),
-        lambda _normalization, _lr: "-",
-    )
-    for handle in handles:
-        if handle.get_gid().count("|") == 1:  # a mean line, not a band or a marker
-            normalization = handle.get_gid().split("|")[0]
-            handle.set_label(normalization_label(normalization))
-    set_log_scale_if_positive(ax, widths["value"])
-    return handles
-
-
-def beta_panel(ax, rows: pd.DataFrame, lr: float, title: str) -> list:
-    if not start_step_panel(ax, rows, "Effective β", title):
-        return []
+def normalization_lines(ax, rows: pd.DataFrame) -> list:
+    """Solid lines coloured by normalisation, each labelled with its normalisation only (the
+    panel says the learning rate)."""
     handles = draw_seed_lines(
         ax,
         rows,
@@ -119,6 +99,24 @@ def beta_panel(ax, rows: pd.DataFrame, lr: float, title: str) -> list:
         if handle.get_gid().count("|") == 1:  # a mean line, not a band or a marker
             normalization = handle.get_gid().split("|")[0]
             handle.set_label(normalization_label(normalization))
+    return handles
+
+
+def range_over_eta_panel(ax, rows: pd.DataFrame, lr: float, ylabel: str, title: str) -> list:
+    """One line per normalisation: the range over eta (max - min) at each probed step (five
+    shaded bands would hide one another)."""
+    if not start_step_panel(ax, rows, f"range of {ylabel}", title):
+        return []
+    widths = range_width_rows(rows)
+    handles = normalization_lines(ax, widths)
+    set_log_scale_if_positive(ax, widths["value"])
+    return handles
+
+
+def beta_panel(ax, rows: pd.DataFrame, lr: float, title: str) -> list:
+    if not start_step_panel(ax, rows, "Effective β", title):
+        return []
+    handles = normalization_lines(ax, rows)
     reference = draw_two_over_lr(ax, lr)
     reference.set_zorder(3)  # BN's line tends to lie on 2/lr: keep the reference visible
     set_log_scale_if_positive(ax, rows["value"])

@@ -323,8 +323,12 @@ def add_figure_legend(fig, handles: list, title: str | None = None) -> None:
             blanks = [Line2D([], [], linestyle="none", label=" ")] * (height - len(column))
             entries += column + blanks
         ncol = len(columns)
-    # Grow the figure so the legend below does not squeeze the panels.
-    fig.set_figheight(fig.get_figheight() + 0.14 * (height + (2 if title else 1)))
+    place_legend(fig, entries, ncol, height, title)
+
+
+def place_legend(fig, entries: list, ncol: int, rows: int, title: str | None) -> None:
+    """The legend below the panels; the figure grows by its height so the panels keep theirs."""
+    fig.set_figheight(fig.get_figheight() + 0.14 * (rows + (2 if title else 1)))
     fig.legend(
         entries,
         [entry.get_label() for entry in entries],
@@ -511,16 +515,7 @@ def add_normalization_legend(fig, handles: list, title: str | None = None) -> No
     longest = max(len(handle.get_label()) for handle in unique)
     most = 3 if fig.get_figwidth() > COLUMN_WIDTH else max(1, NARROW_LEGEND_CHARS // (longest + 6))
     columns = min(len(unique), most)
-    rows = int(np.ceil(len(unique) / columns))
-    fig.set_figheight(fig.get_figheight() + 0.14 * (rows + (2 if title else 1)))
-    fig.legend(
-        unique,
-        [handle.get_label() for handle in unique],
-        loc="outside lower center",
-        ncol=columns,
-        title=title,
-        frameon=False,
-    )
+    place_legend(fig, unique, columns, int(np.ceil(len(unique) / columns)), title)
 
 
 def evenly_spaced(values, count: int = RIDGE_COUNT) -> list:
