@@ -39,12 +39,16 @@ def reached_text(step: float) -> str:
     return f"{step:g}" if np.isfinite(step) else "never"
 
 
+def standard_and_bn(rows: pd.DataFrame, lr: float):
+    """(seed, Standard's rows, BN's rows) for every seed with both runs at `lr`."""
+    for seed in core.seeds_at(rows, lr):
+        yield seed, *(core.run_rows(rows, n, lr, seed) for n in (core.STANDARD, core.BATCHNORM))
+
+
 def judge_faster(metrics: pd.DataFrame) -> core.Judgement:
     rows = core.finite_rows(metrics, "train_accuracy")
     results = []
-    for seed in core.seeds_at(rows, FAST_LR):
-        standard = core.run_rows(rows, core.STANDARD, FAST_LR, seed)
-        batchnorm = core.run_rows(rows, core.BATCHNORM, FAST_LR, seed)
+    for seed, standard, batchnorm in standard_and_bn(rows, FAST_LR):
         horizon = EARLY_FRACTION * max(standard["step"].max(), batchnorm["step"].max())
         early = [run[run["step"] <= horizon] for run in (standard, batchnorm)]
         if not all(core.has_enough_steps(run) for run in early):
@@ -101,9 +105,7 @@ def judge_large_lr(metrics: pd.DataFrame) -> core.Judgement:
     # Unfiltered rows, so that a run that diverged before any finite accuracy still counts.
     rows = core.quantity_rows(metrics, "train_accuracy")
     results = []
-    for seed in core.seeds_at(rows, LARGE_LR):
-        standard = core.run_rows(rows, core.STANDARD, LARGE_LR, seed)
-        batchnorm = core.run_rows(rows, core.BATCHNORM, LARGE_LR, seed)
+    for seed, standard, batchnorm in standard_and_bn(rows, LARGE_LR):
         standard_accuracy = final_accuracy_or_zero(standard)
         batchnorm_accuracy = final_accuracy_or_zero(batchnorm)
         if not (np.isfinite(standard_accuracy) and np.isfinite(batchnorm_accuracy)):

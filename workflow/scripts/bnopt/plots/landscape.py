@@ -91,30 +91,21 @@ def range_figure(
     return fig
 
 
+LOSS_TITLE = "Loss landscape\nrange over η of L(w − ηg)"
+GRAD = "‖∇L(w − ηg) − g‖₂"
+GRAD_TITLE = f"Gradient predictiveness\nrange over η of {GRAD}"
+
+
 @styled
 def fig5_loss_landscape(metrics: pd.DataFrame, landscape: pd.DataFrame) -> Figure:
     """Range over eta of L(w_t - eta g) at every probed step, log y (paper Fig 4a)."""
-    return range_figure(
-        landscape,
-        "loss",
-        "Loss L(w − ηg)",
-        "Loss landscape\nrange over η of L(w − ηg)",
-        True,
-        metrics,
-    )
+    return range_figure(landscape, "loss", "Loss L(w − ηg)", LOSS_TITLE, True, metrics)
 
 
 @styled
 def fig6_gradient_predictiveness(metrics: pd.DataFrame, predictiveness: pd.DataFrame) -> Figure:
     """Range over eta of ||grad L(w_t - eta g) - g||_2 at every probed step (paper Fig 4b)."""
-    return range_figure(
-        predictiveness,
-        "grad_diff",
-        "‖∇L(w − ηg) − g‖₂",
-        "Gradient predictiveness\nrange over η of ‖∇L(w − ηg) − g‖₂",
-        False,
-        metrics,
-    )
+    return range_figure(predictiveness, "grad_diff", GRAD, GRAD_TITLE, False, metrics)
 
 
 @styled
