@@ -116,8 +116,8 @@ def is_dln(run):
 
 
 # The modules that compute a run's numbers, per network (the identity of its outputs).
-TRAINING_CODE = ("errors.py", "execution.py", "files.py", "finished.py", "models.py",
-                 "probes.py", "tables.py", "training.py")  # fmt: skip
+TRAINING_CODE = ("errors.py", "execution.py", "files.py", "finished.py", "gpus.py",
+                 "models.py", "probes.py", "tables.py", "training.py")  # fmt: skip
 
 
 def train_inputs(wildcards):

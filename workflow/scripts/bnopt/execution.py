@@ -10,17 +10,19 @@ from dataclasses import dataclass
 
 # The keys of the config's `train` section that are execution settings. `device` enters a
 # run's identity only as its type (cpu or cuda).
-EXECUTION_KEYS = ("device", "threads", "log_every", "checkpoint_every")
+EXECUTION_KEYS = ("device", "threads", "log_every", "checkpoint_every", "runs_per_gpu")
 
 
 @dataclass(frozen=True)
 class Execution:
-    """How a training job runs: device, CPU threads, progress and checkpoint cadence."""
+    """How a training job runs: device, CPU threads, progress and checkpoint cadence, and
+    how many training jobs share one GPU (bnopt.gpus)."""
 
     device: str = "auto"
     threads: int = 1
     log_every: int = 100
     checkpoint_every: int = 1000
+    runs_per_gpu: int = 1
 
 
 DLN_PROGRESS_LINES = 10
@@ -41,6 +43,7 @@ def execution(config: dict, threads: int, settings: dict | None = None) -> Execu
         threads=int(threads),
         log_every=int(train["log_every"]),
         checkpoint_every=int(train["checkpoint_every"]),
+        runs_per_gpu=int(train.get("runs_per_gpu", 1)),
     )
 
 

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import dln, finished, probes
+from . import dln, finished, gpus, probes
 from .data import ARRAY_KEYS, DataError, load_prepared
 from .errors import UserError
 from .execution import Execution, device_problem
@@ -349,9 +349,35 @@ def train_run(
     only when all of it matches. `data_info` (where the data came from) is recorded in
     meta.json.
     """
-    started = time.perf_counter()
     execution = execution or Execution()
-    device = resolve_device(execution.device)
+    with gpus.claimed(resolve_device(execution.device), execution.runs_per_gpu) as device:
+        return train_on(
+            device,
+            data_path,
+            outputs,
+            settings,
+            execution,
+            code_files=code_files,
+            data_info=data_info,
+            checkpoint_path=checkpoint_path,
+            reuse_finished=reuse_finished,
+        )
+
+
+def train_on(
+    device: torch.device,
+    data_path,
+    outputs: dict,
+    settings: dict,
+    execution: Execution,
+    *,
+    code_files=(),
+    data_info: dict | None = None,
+    checkpoint_path=None,
+    reuse_finished: bool = True,
+) -> dict:
+    """train_run on a device already chosen (and, for a GPU slot, held)."""
+    started = time.perf_counter()
     data_files = [data_path] if data_path is not None else []
     identity = finished.run_identity(settings, device.type, data_files, code_files)
     checkpoint_path = Path(checkpoint_path or Path(outputs["meta"]).with_name("checkpoint.pt"))
