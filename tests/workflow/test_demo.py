@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from bnopt.figures import FIGURE
 from workflow_helpers import (
     FIGURES,
     SNAKEMAKE,
@@ -68,12 +69,19 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
     out = snakemake(copy, "-n", "--cores", "2", "--configfile", "execution.yaml").stdout
     # (the report shows the resolved configuration, so it alone is redrawn)
     assert set(planned_jobs(out)) == {"report", "all"}
-    # Editing plotting code reruns figures and the report, never a training job.
-    with open(copy / "workflow/scripts/bnopt/plots.py", "a") as f:
+    # Editing the shared plotting style reruns every figure and the report, never a training
+    # job; editing one experiment's plotting module reruns only its figures.
+    with open(copy / "workflow/scripts/bnopt/plots/style.py", "a") as f:
         f.write("\n# an edit of the plotting code\n")
     jobs = planned_jobs(snakemake(copy, "-n", *demo).stdout)
     assert "train" not in jobs and "tables" not in jobs
     assert jobs["figure"] == len(FIGURES) and jobs["report"] == 1
+    snakemake(copy, *demo)
+    with open(copy / "workflow/scripts/bnopt/plots/ics.py", "a") as f:
+        f.write("\n# an edit of the ICS figures\n")
+    jobs = planned_jobs(snakemake(copy, "-n", *demo).stdout)
+    ics_figures = [spec.name for spec in FIGURE.values() if spec.module == "ics"]
+    assert jobs["figure"] == len(ics_figures) == 3 and "train" not in jobs
     snakemake(copy, *demo)
     # A new learning rate in an experiment adds only the new runs.
     config = yaml.safe_load((copy / "config/demo.yaml").read_text())
