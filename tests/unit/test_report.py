@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from bnopt import report
+from bnopt import plots, report
 from bnopt.claims import CLAIM_GROUPS
 from bnopt.claims import COLUMNS as CLAIM_COLUMNS
 from bnopt.figures import FIGURE, PAPER_FIGURES
@@ -365,6 +365,7 @@ def test_every_figure_names_the_papers_figure_and_shows_at_print_size(built, tmp
     write_png(png)
     width = int.from_bytes(png.read_bytes()[16:20], "big")
     assert report.display_width(png) == round(width * 96 / 180)
+    assert report.FIGURE_DPI == plots.DPI  # the report's copy of the figures' resolution
 
 
 def test_the_appendix_names_the_commit_the_data_the_versions_and_the_wall_time(built):

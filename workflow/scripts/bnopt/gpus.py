@@ -92,9 +92,10 @@ def claimed(
     count = torch.cuda.device_count() if count is None else count
     if count < 1:
         raise SlotError("a CUDA device was asked for but this process sees none")
-    slot, fd = claim_slot(count * max(1, int(runs_per_gpu)), slot_folder(root), wait_s)
+    slots = count * max(1, int(runs_per_gpu))
+    slot, fd = claim_slot(slots, slot_folder(root), wait_s)
     chosen = torch.device("cuda", slot % count)
-    log.info("GPU slot %d of %d: %s", slot, count * runs_per_gpu, chosen)
+    log.info("GPU slot %d of %d: %s", slot, slots, chosen)
     try:
         yield chosen
     finally:

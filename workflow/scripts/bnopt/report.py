@@ -244,7 +244,8 @@ CSS_PX_PER_INCH = 96
 def display_width(png_path) -> int | None:
     """The width in CSS pixels at which a figure shows at its print size, so that its text has
     the same size in every figure (a browser still shrinks it to fit a narrow window)."""
-    header = Path(png_path).read_bytes()[:24]
+    with open(png_path, "rb") as png:
+        header = png.read(24)
     if header[:8] != PNG_SIGNATURE:
         return None
     return round(int.from_bytes(header[16:20], "big") * CSS_PX_PER_INCH / FIGURE_DPI)

@@ -255,7 +255,6 @@ class Task:
     final_loss: Callable[[], float] | None = None  # the full-batch loss after the last update
     # noisy BN: the test metrics with running statistics re-estimated without the noise
     noise_free_evaluate: Callable[[], tuple[float, float]] | None = None
-    data_files: tuple[str, ...] = ()  # the files whose contents are part of the identity
 
 
 def vgg_loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -304,7 +303,6 @@ def vgg_task(settings: dict, data_path, device: torch.device, ctx) -> Task:
             if settings["normalization"] == "noisy_batch"
             else None
         ),
-        data_files=(str(data_path),),
     )
 
 

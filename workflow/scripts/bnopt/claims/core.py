@@ -184,14 +184,20 @@ def diverged_at(run: pd.DataFrame) -> float:
     return float(steps.min()) if len(steps) else np.nan
 
 
+def rolling_mean(run: pd.DataFrame, steps: int, center: bool = False) -> np.ndarray:
+    """One run's values, sorted by step, as a rolling mean over about `steps` steps (the
+    window in rows follows the run's logging gap)."""
+    ordered = run["step"].to_numpy(dtype=float)
+    gap = float(np.median(np.diff(ordered))) if len(ordered) > 1 else 1.0
+    window = max(1, int(round(steps / gap))) if gap > 0 else 1
+    values = run["value"].astype(float).rolling(window, center=center, min_periods=1).mean()
+    return values.to_numpy()
+
+
 def smoothed(run: pd.DataFrame) -> pd.Series:
     """A logged curve as its trailing mean over about SMOOTHING_STEPS steps, by step."""
     run = run.sort_values("step")
-    steps = run["step"].to_numpy(dtype=float)
-    gap = float(np.median(np.diff(steps))) if len(steps) > 1 else 1.0
-    window = max(1, int(round(SMOOTHING_STEPS / gap))) if gap > 0 else 1
-    values = run["value"].astype(float).rolling(window, min_periods=1).mean()
-    return pd.Series(values.to_numpy(), index=steps)
+    return pd.Series(rolling_mean(run, SMOOTHING_STEPS), index=run["step"].to_numpy(dtype=float))
 
 
 def first_step_where(curve: pd.Series, condition: Callable[[np.ndarray], np.ndarray]) -> float:

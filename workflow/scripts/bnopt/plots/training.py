@@ -10,6 +10,7 @@ from matplotlib.ticker import PercentFormatter
 
 from ..claims.core import (
     finite_rows,
+    rolling_mean,
 )
 from .style import (
     LP_NORMALIZATIONS,
@@ -50,10 +51,7 @@ def smoothed_per_run(rows: pd.DataFrame, steps: int = SMOOTHING_STEPS) -> pd.Dat
     parts = []
     for _, run in rows.groupby("run", sort=False):
         run = run.sort_values("step")
-        gaps = np.diff(run["step"].to_numpy(dtype=float))
-        window = max(1, round(steps / float(np.median(gaps)))) if len(gaps) else 1
-        smooth = run["value"].astype(float).rolling(window, center=True, min_periods=1).mean()
-        parts.append(run.assign(value=smooth.to_numpy()))
+        parts.append(run.assign(value=rolling_mean(run, steps, center=True)))
     return pd.concat(parts) if parts else rows
 
 
