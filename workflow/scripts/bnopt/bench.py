@@ -28,6 +28,7 @@ from . import probes
 from .config import section_defaults
 from .execution import Execution, device_type
 from .models import NORMALIZATIONS, flops_per_image, vgg_a
+from .optimizers import Optimizer, OptimizerSettings
 from .training import autocast, configure_backend, evaluate, resolve_device, to_inputs, train_run
 
 # Dense peak TFLOP/s by device name fragment and precision (vendor data sheets).
@@ -141,8 +142,7 @@ def bare_step_seconds(data: str, settings: dict, device: torch.device, warmup: i
     model = vgg_a(settings["normalization"], settings["width"]).to(
         device, memory_format=torch.channels_last
     )
-    fused = {"fused": True} if device.type == "cuda" else {"foreach": True}
-    opt = torch.optim.SGD(model.parameters(), lr=settings["lr"], **fused)
+    opt = Optimizer(model.parameters(), OptimizerSettings(lr=settings["lr"]))
     ctx = autocast(settings, device)
     batch, n = settings["batch_size"], x_train.shape[0]
     order = torch.randperm(n, device=device)
@@ -156,7 +156,7 @@ def bare_step_seconds(data: str, settings: dict, device: torch.device, warmup: i
         with ctx:
             out = model(to_inputs(x_train[idx]))
         loss = F.cross_entropy(out.float(), y_train[idx])
-        opt.zero_grad(set_to_none=True)
+        opt.zero_grad()
         loss.backward()
         opt.step()
     sync(device)

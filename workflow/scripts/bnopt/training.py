@@ -1,5 +1,5 @@
-"""One training run, of VGG-A or of the deep linear network: plain SGD, constant learning
-rate, probes every few steps. The two networks differ only in their `Task` (model, loss,
+"""One training run, of VGG-A or of the deep linear network: SGD (bnopt.optimizers), constant
+learning rate, probes every few steps. The two networks differ only in their `Task` (model, loss,
 batches, evaluation); the loop, logging, checkpoints, outputs and metadata are shared.
 
 Conventions: `step` t counts the updates already applied. The training loss of step t is
@@ -34,6 +34,7 @@ from .errors import UserError
 from .execution import Execution, device_problem
 from .files import atomic_output, write_text
 from .models import NoisyBatchNorm, flops_per_image, vgg_a, weight_layers
+from .optimizers import Optimizer, OptimizerSettings
 from .tables import write_tsv
 
 log = logging.getLogger("bnopt.training")
@@ -398,12 +399,13 @@ def train_on(
         task = vgg_task(settings, data_path, device, ctx)
     model = task.model
     layers = weight_layers(model)
-    optimizer = torch.optim.SGD(
+    optimizer = Optimizer(
         model.parameters(),
-        lr=settings["lr"],
-        momentum=settings.get("momentum", 0.0),
-        weight_decay=settings.get("weight_decay", 0.0),
-        **({"fused": True} if device.type == "cuda" else {"foreach": True}),
+        OptimizerSettings(
+            lr=settings["lr"],
+            momentum=settings.get("momentum", 0.0),
+            weight_decay=settings.get("weight_decay", 0.0),
+        ),
     )
     probe_cfg = settings["probes"]
     probe_every = probe_cfg["every"]
@@ -452,7 +454,7 @@ def train_on(
         with ctx:
             out = model(x)
         loss = task.loss_fn(out, y)
-        optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad()
         loss.backward()
         losses[step] = loss.detach()
         if task.counts_correct:
