@@ -158,7 +158,9 @@ def test_run_names_round_trip_and_settings_are_resolved():
     settings = run_settings(config, "batch_lr0.5_seed0")
     assert settings["lr"] == 0.5 and settings["normalization"] == "batch"
     assert settings["steps"] == config["train"]["steps"]
-    assert settings["probes"] == config["probes"]
+    assert settings["probes"] == {**config["probes"], "every": 0, "ics_layers": [],
+                                  "activation_layers": [], "curvature_every": 0}  # fmt: skip
+    assert run_settings(config, "batch_lr0.1_seed0")["probes"] == config["probes"]
     assert settings["model"] == "vgg_a"
     deep = run_settings(config, "dln_none_lr1e-06_seed0")
     assert deep["model"] == "dln" and deep["device_type"] == "cpu"

@@ -16,6 +16,7 @@ import pytest
 
 from bnopt import runs as bn_runs
 from bnopt.execution import execution
+from bnopt.runs import FAMILIES
 from bnopt.tables import read_run, write_tables
 from bnopt.training import train_run
 from conftest import run_outputs, tiny_execution, tiny_settings
@@ -25,8 +26,8 @@ REGENERATE = os.environ.get("BNOPT_REGENERATE_GOLDEN") == "1"
 KEYS = ["run", "step", "quantity", "layer", "eta"]
 # Counters of an iterative method: their exact value may differ with the last bits.
 NOT_COMPARED = {"lanczos_iterations", "lanczos_converged"}
-VGG_FAMILIES = ("metrics", "ics", "landscape", "predictiveness", "beta", "activations")
-DLN_FAMILIES = VGG_FAMILIES[:-1]  # no nonlinearity, no activations
+VGG_FAMILIES = FAMILIES
+DLN_FAMILIES = tuple(f for f in FAMILIES if f not in ("curvature", "activations"))  # linear
 DLN_CONFIG = {
     "dln": {
         "steps": 12, "lrs": [1e-7], "normalizations": ["none", "batch"], "seeds": [0],

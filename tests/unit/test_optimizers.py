@@ -100,12 +100,14 @@ def test_update_is_the_next_step_and_changes_nothing(settings):
     before = [p.detach().clone() for p in model.parameters()]
     state = copy.deepcopy(opt.state_dict())
     update = opt.update()
-    assert [torch.equal(a, p) for a, p in zip(before, model.parameters())] == [True] * 4
+    assert [torch.equal(a, p) for a, p in zip(before, model.parameters(), strict=True)] == [
+        True
+    ] * 4
     assert opt.steps == state["steps"]
     for k, v in state["buffers"].items():
-        assert all(torch.equal(a, b) for a, b in zip(v, opt.buffers[k]))
+        assert all(torch.equal(a, b) for a, b in zip(v, opt.buffers[k], strict=True))
     opt.step()
-    for p, w, u in zip(model.parameters(), before, update):
+    for p, w, u in zip(model.parameters(), before, update, strict=True):
         # p - w is rounded at the weights' scale (float32 eps x |w| ~ 1e-7)
         torch.testing.assert_close(p.detach() - w, u, rtol=1e-5, atol=1e-7)
 

@@ -521,10 +521,12 @@ def test_lr_envelope_is_labelled_as_not_the_landscape(metrics):
 
 def test_beta_and_curvature_draws_the_table_and_the_share_of_eta_that_overshot():
     steps = [0, 100]
+    curvature = tidy_table(
+        series("none", 0.1, "lambda_max", steps, [30.0, 18.0])
+        + series("none", 0.1, "directional_curvature", steps, [5.0, 4.0])
+    )
     beta = tidy_table(
         series("none", 0.1, "effective_beta", steps, [40.0, 22.0])
-        + series("none", 0.1, "lambda_max", steps, [30.0, 18.0])
-        + series("none", 0.1, "directional_curvature", steps, [5.0, 4.0])
         + series("none", 0.1, "grad_norm", steps, [2.0, 1.0])
         + series("batch", 0.1, "effective_beta", steps, [20.0, 20.0])
         + series("batch", 0.1, "grad_norm", steps, [1.0, 1.0])
@@ -540,7 +542,7 @@ def test_beta_and_curvature_draws_the_table_and_the_share_of_eta_that_overshot()
     shares = plots.overshoot_fraction(pd.concat([predictiveness, blown_up]), beta)
     batch_shares = shares[shares["normalization"] == "batch"].set_index("step")["value"]
     assert batch_shares.to_dict() == {0: 0.0, 100: 1 / 3}  # a blown-up step overshot
-    fig = plots.beta_and_curvature(predictiveness, beta)
+    fig = plots.beta_and_curvature(predictiveness, beta, curvature)
     standard_top, batch_top, standard_low, batch_low = fig.axes[:4]
     lines = lines_by_gid(standard_top)
     np.testing.assert_allclose(lines["none|0.1|lambda_max"].get_ydata(), [30.0, 18.0])

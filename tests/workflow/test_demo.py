@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from bnopt.figures import FIGURE
+from bnopt.probe_plan import families_read
 from workflow_helpers import (
     FIGURES,
     SNAKEMAKE,
@@ -40,21 +41,30 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
     config = yaml.safe_load((copy / "config/demo.yaml").read_text())
     steps, every = config["train"]["steps"], config["probes"]["every"]
     dln_steps, dln_every = config["dln"]["steps"], config["dln"]["probes_every"]
-    families = ("landscape", "predictiveness", "beta", "ics", "activations", "metrics")
-    tables = [(f"{e}/{f}", steps, every) for e in config["experiments"] for f in families]
-    tables += [(f"dln/{f}", dln_steps, dln_every) for f in families if f != "activations"]
+    # Every table an experiment's figures and claims read holds every run of it, at every
+    # probed step (metrics: at every step and 0).
+    tables = [(f"{e}/{f}", steps, every) for e in config["experiments"] for f in families_read(e)]
+    tables += [(f"dln/{f}", dln_steps, dln_every) for f in families_read("dln")]
+    assert len(tables) > 2 * len(config["experiments"])
     for name, run_steps, run_every in tables:
         table = pd.read_csv(copy / f"results/tables/{name}.tsv", sep="\t")
         assert not table.empty and table["value"].notna().all(), name
         assert table["value"].abs().lt(float("inf")).all(), name
-        # every run of the experiment, at every probed step (metrics: at every step and 0)
         experiment = name.split("/")[0]
         spec = config["dln"] if experiment == "dln" else config["experiments"][experiment]
         seeds = config["dln" if experiment == "dln" else "train"]["seeds"]
         runs = len(spec["normalizations"]) * len(spec["lrs"]) * len(seeds)
         assert table["run"].nunique() == runs, name
-        expected = run_steps + 1 if name.endswith("/metrics") else run_steps // run_every
+        if name.endswith("/curvature"):
+            every_curvature = config["probes"]["curvature_every"]
+            expected = len(range(0, run_steps, every_curvature))
+        elif name.endswith("/metrics"):
+            expected = run_steps + 1
+        else:
+            expected = run_steps // run_every
         assert (table.groupby("run")["step"].nunique() == expected).all(), name
+    # A run that only Fig 1 reads takes no probe (bnopt.probe_plan).
+    assert pd.read_csv(copy / "results/runs/none_lr0.5_seed0/probes.tsv", sep="\t").empty
     assert not list(copy.glob("results/runs/*/checkpoint.pt"))
     meta = json.loads((copy / "results/runs/batch_lr0.1_seed0/meta.json").read_text())
     assert meta["data"]["origin"] == "synthetic" and "seed 0" in meta["data"]["description"]

@@ -39,6 +39,12 @@ rule tables:
             category="Tables",
             subcategory="{experiment}",
         ),
+        curvature=report(
+            "results/tables/{experiment}/curvature.tsv",
+            caption="../report/table.rst",
+            category="Tables",
+            subcategory="{experiment}",
+        ),
         activations=report(
             "results/tables/{experiment}/activations.tsv",
             caption="../report/table.rst",

@@ -79,7 +79,7 @@ FIGURES: tuple[FigureSpec, ...] = (
                "l_p normalisation", "Fig 13"),
     FigureSpec("lp_landscape", "lp", LANDSCAPE, "landscape.lp_landscape",
                "l_p normalisation", "Fig 6"),
-    FigureSpec("beta_and_curvature", "landscape", ("predictiveness", "beta"),
+    FigureSpec("beta_and_curvature", "landscape", ("predictiveness", "beta", "curvature"),
                "landscape.beta_and_curvature", "Loss landscape", "not in the paper"),
     FigureSpec("grad_change_vs_eta", "landscape", ("predictiveness",),
                "landscape.grad_change_vs_eta", "Loss landscape", "Fig 11"),

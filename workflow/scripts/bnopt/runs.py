@@ -10,8 +10,11 @@ from __future__ import annotations
 import re
 
 from .execution import EXECUTION_KEYS, device_type
+from .probe_plan import families_read, planned_probes
 
-FAMILIES = ("metrics", "ics", "landscape", "predictiveness", "beta", "activations")
+FAMILIES = (
+    "metrics", "ics", "landscape", "predictiveness", "beta", "curvature", "activations",
+)  # fmt: skip
 MODELS = ("vgg_a", "dln")
 DLN_PREFIX = "dln_"  # a deep linear network's run name starts with it: dln_none_lr1e-06_seed0
 RUN_PATTERN = r"(dln_)?(none|batch|noisy_batch|l1|l2|linf)_lr[0-9.e+-]+_seed[0-9]+"
@@ -83,7 +86,17 @@ def run_settings(config: dict, run: str) -> dict:
         "dataset": config["data"]["dataset"],
         **{k: train[k] for k in sorted(train) if k not in ("seeds", *EXECUTION_KEYS)},
         "device_type": device_type(train["device"]),
-        "probes": {k: config["probes"][k] for k in sorted(config["probes"])},
+        "probes": planned_probes(config["probes"], run_families(config, run)),
+    }
+
+
+def run_families(config: dict, run: str) -> set[str]:
+    """The table families that some experiment containing this VGG run reads."""
+    return {
+        family
+        for experiment in config["experiments"]
+        if run in experiment_runs(config, experiment)
+        for family in families_read(experiment)
     }
 
 

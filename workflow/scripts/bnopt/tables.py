@@ -29,6 +29,11 @@ PROBE_QUANTITIES = {
             "grad_norm",
             "step_grad_norm",
             "step_grad_cosine",
+        ],
+    ),
+    "curvature": (
+        "landscape",
+        [
             "directional_curvature",
             "lambda_max",
             "lambda_min",

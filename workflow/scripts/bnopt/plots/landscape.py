@@ -165,10 +165,14 @@ def overshoot_fraction(predictiveness: pd.DataFrame, beta: pd.DataFrame) -> pd.D
 
 
 @styled
-def beta_and_curvature(predictiveness: pd.DataFrame, beta: pd.DataFrame) -> Figure:
+def beta_and_curvature(
+    predictiveness: pd.DataFrame, beta: pd.DataFrame, curvature: pd.DataFrame
+) -> Figure:
     """Effective β next to the curvature it stands for, and where its η grid saturates."""
     title = "Effective β and the curvature of the minibatch loss"
-    rows = beta[beta["quantity"].isin([q for q, *_ in CURVATURE_LINES])] if not beta.empty else beta
+    frames = [frame for frame in (beta, curvature) if not frame.empty]
+    rows = pd.concat(frames) if frames else beta
+    rows = rows[rows["quantity"].isin([q for q, *_ in CURVATURE_LINES])] if not rows.empty else rows
     rows = rows[np.isfinite(rows["value"].astype(float))] if not rows.empty else rows
     if rows.empty:
         return no_data_figure(title, "Step", "1 / step length", panels=2)
@@ -262,7 +266,7 @@ def lp_landscape(
     lrs = sorted(set(loss["lr"]) | set(change["lr"]) | set(effective["lr"]))
     if not lrs:
         return no_data_figure(title, "Step", "", panels=len(LP_LANDSCAPE_PANELS))
-    fig, axes = new_figure(len(lrs), 3, panel_size=(4.4, 3.4))
+    fig, axes = new_figure(len(lrs), 3, panel_size=(4.4, 4.8))
     handles = []
     for row, lr in enumerate(lrs):
         loss_ax, change_ax, beta_ax = axes[3 * row : 3 * row + 3]

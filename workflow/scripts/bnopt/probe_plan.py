@@ -1,0 +1,45 @@
+"""Which probes a VGG run takes: those whose tables a figure or claim of its experiments reads.
+
+Probes cost training time (at cadence 100 the landscape and ICS probes add ~9%, the
+curvature probe another 35-80%: `make bench`), so a run measures what one of its experiments
+needs, and no more: with the paper's experiments, the curvature only on the landscape
+experiment's runs, the ICS only on the ICS experiment's, activation samples only on the noisy
+BatchNorm and l_p runs, and no probe at all on the runs only Fig 1 reads (lr 0.5). The
+landscape probe runs at every probed step (its gradient is the other probes' reference).
+The registries of figures and claims say what each experiment reads, so a new figure or
+claim that reads a family brings its probe with it. Probing never changes the trajectory
+(tests/unit/test_training.py), so a run's training numbers do not depend on this plan.
+"""
+
+from __future__ import annotations
+
+from .claims import CLAIM_TABLES
+from .figures import FIGURES
+
+LANDSCAPE_FAMILIES = frozenset({"landscape", "predictiveness", "beta", "curvature"})
+
+
+def families_read(experiment: str) -> set[str]:
+    """The table families that the figures and claims of one experiment read."""
+    read = {
+        table for figure in FIGURES if figure.experiment == experiment for table in figure.tables
+    }
+    for key in CLAIM_TABLES:
+        owner, family = key.split("/")
+        if owner == experiment:
+            read.add(family)
+    return read
+
+
+def planned_probes(probes: dict, families: set[str]) -> dict:
+    """The config's `probes` section as one run takes it, given the families it must fill."""
+    probed = bool(families & (LANDSCAPE_FAMILIES | {"ics", "activations"}))
+    plan = {k: probes[k] for k in sorted(probes)}
+    plan["every"] = int(probes["every"]) if probed else 0
+    if "ics" not in families:
+        plan["ics_layers"] = []
+    if "activations" not in families:
+        plan["activation_layers"] = []
+    if "curvature" not in families:
+        plan["curvature_every"] = 0
+    return plan
