@@ -704,3 +704,41 @@ def test_evaluate_claims_one_experiment_table_gives_a_not_measurable_row():
     assert len(result) == 8
     assert result["group"].iloc[-1] == "lp"
     assert (result["verdict"] == NOT_MEASURABLE).all()
+
+
+# Beyond the paper: LayerNorm and GroupNorm in the l_p experiment
+
+
+def per_sample_tables(**values):
+    """Standard wide, BN narrow, LayerNorm and GroupNorm 1.5x BN's values unless given."""
+    rows = {"loss": [], "grad_diff": []}
+    for quantity in rows:
+        rows[quantity] += [eta_run("none", quantity, WIDE), eta_run("batch", quantity, NARROW)]
+        for normalization in ("layer", "group"):
+            rows[quantity].append(
+                eta_run(normalization, quantity, values.get(normalization, LP_NARROW))
+            )
+    return table(STANDARD_LOSS), table(*rows["loss"]), table(*rows["grad_diff"])
+
+
+def test_per_sample_norms_are_judged_by_the_lp_rule():
+    check_row(row_of(lp.judge_per_sample, *per_sample_tables()), HELD)
+    row = row_of(lp.judge_per_sample, *per_sample_tables(group=WIDE))
+    check_row(row, NOT_HELD)
+    assert "GroupNorm did not" in row["reading"] and "LayerNorm" in row["reading"]
+
+
+def test_the_per_sample_claim_appears_only_when_those_norms_ran():
+    paper_only = dict(
+        zip(("lp/metrics", "lp/landscape", "lp/predictiveness"), lp_tables(), strict=True)
+    )
+    claims_shown = set(claims.evaluate_claims(paper_only)["claim"])
+    assert not any("LayerNorm" in claim for claim in claims_shown)
+    assert any(claim.startswith("ℓ1, ℓ2 and ℓ∞") for claim in claims_shown)
+    beyond = dict(
+        zip(("lp/metrics", "lp/landscape", "lp/predictiveness"), per_sample_tables(), strict=True)
+    )
+    rows = claims.evaluate_claims(beyond)
+    per_sample = rows[rows["claim"].str.startswith("LayerNorm and GroupNorm")]
+    assert per_sample["verdict"].tolist() == [HELD]
+    assert rows[rows["claim"].str.startswith("ℓ1")]["verdict"].tolist() == [NOT_MEASURABLE]

@@ -64,7 +64,7 @@ BAD = [
     (("data", "synthetic", "n_train"), -5, "data.synthetic.n_train"),
     (("experiments", "training", "lrs"), [-0.1], "experiments.training.lrs[0]"),
     (("experiments", "training", "lrs"), [], "experiments.training.lrs"),
-    (("experiments", "ics", "normalizations"), ["group"], "experiments.ics.normalizations[0]"),
+    (("experiments", "ics", "normalizations"), ["weight"], "experiments.ics.normalizations[0]"),
     (("experiments", "landscape", "normalizations"), [], "experiments.landscape.normalizations"),
     (("experiments", "training", "lrs"), DELETE, "lrs"),
     (("experiments", "figure8"), {"normalizations": ["none"], "lrs": [0.1]},

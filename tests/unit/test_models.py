@@ -132,3 +132,43 @@ def test_flops_of_vgg_a_at_width_1():
         + 512 * 10
     )
     assert models.flops_per_image(models.vgg_a("none", 1.0)) == 2 * macs
+
+
+@pytest.mark.parametrize(
+    "normalization, groups", [("layer", {8: 1, 64: 1}), ("group", {8: 8, 64: 32})]
+)
+def test_per_sample_normalisation_formula(normalization, groups):
+    """gamma * (y - mean) / sqrt(var + eps) + beta, statistics per sample and group of
+    channels (all channels for layer), the same in train and eval mode, no batch coupling."""
+    torch.manual_seed(0)
+    for channels, count in groups.items():
+        norm = models.make_norm(normalization, channels, 4)
+        with torch.no_grad():
+            norm.weight.uniform_(0.5, 2.0)
+            norm.bias.uniform_(-1.0, 1.0)
+        y = torch.randn(5, channels, 4, 4, dtype=torch.float64) * 3 + 1
+        norm = norm.double()
+        grouped = y.reshape(5, count, -1)
+        mean = grouped.mean(-1, keepdim=True)
+        var = grouped.var(-1, unbiased=False, keepdim=True)
+        expected = ((grouped - mean) / torch.sqrt(var + norm.eps)).reshape_as(y)
+        expected = expected * norm.weight.view(1, -1, 1, 1) + norm.bias.view(1, -1, 1, 1)
+        torch.testing.assert_close(norm.train()(y), expected)
+        torch.testing.assert_close(norm.eval()(y), expected)
+        torch.testing.assert_close(norm(y[:1]), expected[:1])  # one sample alone: the same
+    linear = models.make_norm(normalization, 64, 2).double()
+    x = torch.randn(3, 64, dtype=torch.float64)
+    rows = x.reshape(3, groups[64], -1)
+    want = (
+        (rows - rows.mean(-1, keepdim=True))
+        / torch.sqrt(rows.var(-1, unbiased=False, keepdim=True) + 1e-5)
+    ).reshape_as(x)
+    torch.testing.assert_close(linear(x), want)
+
+
+def test_per_sample_norms_join_each_weight_layer():
+    model = models.vgg_a("group", 0.125)
+    layers = models.weight_layers(model)
+    assert len(layers) == 11
+    assert all(len(layer.params) == 4 for layer in layers[:-1])  # weight, bias, gamma, beta
+    assert isinstance(layers[0].output_module, torch.nn.GroupNorm)

@@ -85,7 +85,7 @@ def test_noisy_bn_is_also_evaluated_with_noise_free_bn_statistics(tmp_path, tiny
 
 
 def test_probing_never_changes_the_trajectory(tmp_path, tiny_dataset):
-    for norm in ("batch", "noisy_batch"):
+    for norm in ("batch", "noisy_batch", "group"):
         _, probed = train(tmp_path, f"probed-{norm}", tiny_dataset, normalization=norm)
         no_probes = dict(tiny_settings()["probes"], every=0)
         _, plain = train(tmp_path, f"plain-{norm}", tiny_dataset, normalization=norm,

@@ -6,6 +6,7 @@ after the logits layer; Glorot (xavier_uniform_) weights, zero biases.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import torch
@@ -14,7 +15,10 @@ from torch import nn
 VGG_A = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")
 HIDDEN = 512
 NUM_CLASSES = 10
-NORMALIZATIONS = ("none", "batch", "noisy_batch", "l1", "l2", "linf")
+NORMALIZATIONS = ("none", "batch", "noisy_batch", "l1", "l2", "linf", "layer", "group")
+# Group normalisation (Wu & He 2018) with their default of 32 groups, or one channel per group
+# where a layer has fewer channels (gcd: the groups must divide the channels).
+GROUPS = 32
 
 # Algorithm 1 of the paper: noise constants.
 NOISE_MU, NOISE_SIGMA, NOISE_R_MU, NOISE_R_SIGMA = 0.5, 1.25, 0.1, 0.1
@@ -111,7 +115,18 @@ def make_norm(normalization: str, num_features: int, dims: int) -> nn.Module | N
         return NoisyBatchNorm(num_features, dims)
     if normalization in ("l1", "l2", "linf"):
         return LpNorm(num_features, normalization)
+    # Per-sample normalisations, no running statistics: gamma * (y - mean) / sqrt(var + eps)
+    # + beta per channel, mean and (biased) variance of each sample over all its channels and
+    # positions (layer) or over each group of channels and its positions (group).
+    if normalization == "layer":
+        return nn.GroupNorm(1, num_features)
+    if normalization == "group":
+        return nn.GroupNorm(group_count(num_features), num_features)
     raise ValueError(f"unknown normalisation {normalization!r}; one of {NORMALIZATIONS}")
+
+
+def group_count(channels: int) -> int:
+    return math.gcd(channels, GROUPS)
 
 
 def scaled(channels: int, width: float) -> int:

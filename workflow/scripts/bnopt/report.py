@@ -38,6 +38,8 @@ NORMALIZATION_LABELS = {
     "l1": "Standard + l1 norm",
     "l2": "Standard + l2 norm",
     "linf": "Standard + l∞ norm",
+    "layer": "Standard + LayerNorm",
+    "group": "Standard + GroupNorm",
 }
 VERDICT_CLASSES = {HELD: "held", NOT_HELD: "not-held", NOT_MEASURABLE: "not-measurable"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import dln, ics, landscape, lp, noisy, training
+from . import core, dln, ics, landscape, lp, noisy, training
 from .core import COLUMNS, HELD, NOT_HELD, NOT_MEASURABLE, VERDICTS, Judgement
 
 __all__ = ["CLAIMS", "CLAIM_GROUPS", "CLAIM_TABLES", "COLUMNS", "HELD", "NOT_HELD",
@@ -40,6 +40,18 @@ class Claim:
     tables: tuple[str, ...]  # "<experiment>/<family>", the judge's arguments in order
     judge: Callable[..., Judgement]
     always: bool = True  # a row even without its tables (else only when one is given)
+    # Beyond the paper: a row only when one of these normalisations was run.
+    shown_for: tuple[str, ...] = ()
+
+    def applies(self, tables: dict[str, pd.DataFrame]) -> bool:
+        if self.always:
+            return True
+        given = [tables[key] for key in self.tables if key in tables]
+        if not self.shown_for:
+            return bool(given)
+        return any(
+            not frame.empty and frame["normalization"].isin(self.shown_for).any() for frame in given
+        )
 
     def evaluate(self, tables: dict[str, pd.DataFrame]) -> dict:
         judgement = self.judge(*[tables.get(key, pd.DataFrame()) for key in self.tables])
@@ -147,6 +159,19 @@ CLAIMS: tuple[Claim, ...] = (
         always=False,
     ),
     Claim(
+        "LayerNorm and GroupNorm (per sample, no batch statistics) smooth the loss landscape "
+        "about as much as BatchNorm",
+        "lp_landscape",
+        "not in the paper: the question its ℓp experiment asks, for the normalisations "
+        "that do not depend on the batch",
+        lp.PER_SAMPLE_RULE,
+        "lp",
+        ("lp/metrics", "lp/landscape", "lp/predictiveness"),
+        lp.judge_per_sample,
+        always=False,
+        shown_for=core.PER_SAMPLE_NORMALIZATIONS,
+    ),
+    Claim(
         "Deep linear network: without BatchNorm a layer's gradient barely changes when the "
         "preceding layers update (cos(G, G′) ≈ 1); with BatchNorm it changes a lot",
         "dln_ics",
@@ -187,9 +212,5 @@ CLAIM_TABLES = tuple(dict.fromkeys(key for claim in CLAIMS for key in claim.tabl
 def evaluate_claims(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """One row per claim, in figure order: the paper's main claims always (a missing table
     makes them 'not measurable at this scale'), the others when one of their tables is given."""
-    rows = [
-        claim.evaluate(tables)
-        for claim in CLAIMS
-        if claim.always or any(key in tables for key in claim.tables)
-    ]
+    rows = [claim.evaluate(tables) for claim in CLAIMS if claim.applies(tables)]
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -27,7 +27,11 @@ STANDARD = "none"
 BATCHNORM = "batch"
 NOISY_BATCHNORM = "noisy_batch"
 LP_NORMALIZATIONS = ("l1", "l2", "linf")
-LP_LABELS = {"l1": "ℓ1", "l2": "ℓ2", "linf": "ℓ∞", "none": "Standard", "batch": "BN"}
+PER_SAMPLE_NORMALIZATIONS = ("layer", "group")  # beyond the paper: no batch statistics
+LP_LABELS = {
+    "l1": "ℓ1", "l2": "ℓ2", "linf": "ℓ∞", "layer": "LayerNorm", "group": "GroupNorm",
+    "none": "Standard", "batch": "BN",
+}  # fmt: skip
 
 MIN_STEPS = 3  # probed (or logged) steps a run needs before any statistic is read from it
 SMOOTHING_STEPS = 100  # rolling window of the training-loss curve, as the figures show it

@@ -18,15 +18,22 @@ from .landscape import (
 
 LIKE_BN_FACTOR = 2.0
 
-RULE = (
-    f"{core.EARLY_WINDOW_RULE}. For each of ℓ1, ℓ2, ℓ∞ run beside Standard and BN at the same lr "
-    f"and seed, at each probed step of that window: the loss range (max − min over {PAPER_GRID}"
-    f" of L(w − ηg)) and the largest gradient change (max over the same η of "
-    "‖∇L(w − ηg) − g‖₂). The ℓp network smooths like BN if, for both quantities, it is below "
-    f"Standard at more than {SMOOTHER_SHARE:g} of the steps and its median ratio to BN at the "
-    f"same step is <= {LIKE_BN_FACTOR:g}. Held if every ℓp normalisation measured does (those "
-    f"not measured are listed). {core.SEED_RULE}."
-)
+
+def rule(normalizations: tuple[str, ...]) -> str:
+    names = ", ".join(core.LP_LABELS[n] for n in normalizations)
+    return (
+        f"{core.EARLY_WINDOW_RULE}. For each of {names} run beside Standard and BN at the same "
+        f"lr and seed, at each probed step of that window: the loss range (max − min over "
+        f"{PAPER_GRID} of L(w − ηg)) and the largest gradient change (max over the same η of "
+        "‖∇L(w − ηg) − g‖₂). The network smooths like BN if, for both quantities, it is below "
+        f"Standard at more than {SMOOTHER_SHARE:g} of the steps and its median ratio to BN at "
+        f"the same step is <= {LIKE_BN_FACTOR:g}. Held if every one measured does (those not "
+        f"measured are listed). {core.SEED_RULE}."
+    )
+
+
+RULE = rule(core.LP_NORMALIZATIONS)
+PER_SAMPLE_RULE = rule(core.PER_SAMPLE_NORMALIZATIONS)
 QUANTITIES = (("loss", loss_range, "loss range"), ("grad_diff", largest_change, "gradient change"))
 
 
@@ -51,8 +58,12 @@ def lp_entry(metrics, tables, lr, seed, normalization) -> dict | str:
 
 
 def judge_lp(
-    metrics: pd.DataFrame, landscape: pd.DataFrame, predictiveness: pd.DataFrame
+    metrics: pd.DataFrame,
+    landscape: pd.DataFrame,
+    predictiveness: pd.DataFrame,
+    normalizations: tuple[str, ...] = core.LP_NORMALIZATIONS,
 ) -> core.Judgement:
+    names = ", ".join(core.LP_LABELS[n] for n in normalizations)
     tables = {
         "loss": core.finite_rows(landscape, "loss"),
         "grad_diff": core.finite_rows(predictiveness, "grad_diff"),
@@ -61,7 +72,7 @@ def judge_lp(
     reasons = []
     measured = set()
     for lr, seed in core.runs_present(tables["loss"], (core.STANDARD, core.BATCHNORM)):
-        for normalization in core.LP_NORMALIZATIONS:
+        for normalization in normalizations:
             if not core.runs_present(
                 tables["loss"][tables["loss"]["seed"] == seed], (normalization,)
             ):
@@ -87,16 +98,23 @@ def judge_lp(
             + (
                 f"{', '.join(passed)} smoothed the landscape like BN"
                 if passed
-                else "no ℓp norm smoothed like BN"
+                else f"none of {names} smoothed like BN"
             )
             + (f"; {', '.join(failed)} did not." if failed and passed else ".")
         )
         holds = all(e["holds"] for e in entries)
         results.append(core.SeedResult(seed, holds, float(len(passed)), "; ".join(texts), reading))
-    missing = "; ".join(dict.fromkeys(reasons)) or "no ℓp run beside Standard and BN runs"
-    judgement = core.across_seeds(results, "ℓp norms meeting the rule", missing)
-    absent = [core.LP_LABELS[n] for n in core.LP_NORMALIZATIONS if n not in measured]
+    missing = "; ".join(dict.fromkeys(reasons)) or f"no {names} run beside Standard and BN runs"
+    judgement = core.across_seeds(results, f"{names} meeting the rule", missing)
+    absent = [core.LP_LABELS[n] for n in normalizations if n not in measured]
     if results and absent:
         note = f" Not measured: {', '.join(absent)}."
         return core.Judgement(judgement.verdict, judgement.statistic + note, judgement.reading)
     return judgement
+
+
+def judge_per_sample(
+    metrics: pd.DataFrame, landscape: pd.DataFrame, predictiveness: pd.DataFrame
+) -> core.Judgement:
+    """The same claim for LayerNorm and GroupNorm in BN's place (beyond the paper)."""
+    return judge_lp(metrics, landscape, predictiveness, core.PER_SAMPLE_NORMALIZATIONS)

@@ -11,7 +11,6 @@ from ..claims.core import (
     finite_rows,
 )
 from .style import (
-    LP_NORMALIZATIONS,
     NOISY_NORMALIZATIONS,
     add_normalization_legend,
     by_normalization,
@@ -21,6 +20,7 @@ from .style import (
     format_lr,
     label_without_lr,
     layers_to_show,
+    lp_normalizations,
     mark_no_data,
     new_figure,
     no_data_figure,
@@ -188,7 +188,7 @@ def lp_distributions(activations: pd.DataFrame, layer: int = LP_LAYER) -> Figure
     """Layer #10's activation distributions for every l_p normalisation (paper Fig 13)."""
     return ridge_grid(
         activations,
-        LP_NORMALIZATIONS,
+        lp_normalizations(activations),
         [layer],
         f"Activation distributions over training with $\\ell_p$ normalisation (layer #{layer})",
     )

@@ -24,6 +24,8 @@ NORMALIZATION_LABELS = {
     "l1": "Standard + $\\ell_1$ norm",
     "l2": "Standard + $\\ell_2$ norm",
     "linf": "Standard + $\\ell_\\infty$ norm",
+    "layer": "Standard + LayerNorm",
+    "group": "Standard + GroupNorm",
 }
 
 
@@ -37,6 +39,8 @@ LINE_STYLES = {
     "l1": "-.",
     "l2": (0, (5, 1.5, 1, 1.5, 1, 1.5)),
     "linf": (0, (1, 1)),
+    "layer": (0, (3, 1, 1, 1, 1, 1)),
+    "group": (0, (5, 1)),
 }
 
 
@@ -63,6 +67,8 @@ NORMALIZATION_COLORS = {
     "l1": PALETTE[4],
     "l2": DARK_PALETTE[4],
     "linf": DARK_PALETTE[3],
+    "layer": PALETTE[9],
+    "group": DARK_PALETTE[0],
 }
 
 
@@ -461,7 +467,16 @@ def draw_two_over_lr(ax, lr: float) -> Line2D:
 NOISY_NORMALIZATIONS = ("none", "batch", "noisy_batch")
 
 
-LP_NORMALIZATIONS = ("none", "batch", "l1", "l2", "linf")
+# The l_p experiment's figures: the paper's five always, the per-sample normalisations
+# (beyond the paper) when a config runs them.
+PAPER_LP_NORMALIZATIONS = ("none", "batch", "l1", "l2", "linf")
+LP_NORMALIZATIONS = (*PAPER_LP_NORMALIZATIONS, "layer", "group")
+
+
+def lp_normalizations(rows: pd.DataFrame) -> tuple[str, ...]:
+    """The l_p figures' normalisations for one table: the paper's, and any other it holds."""
+    present = set(rows["normalization"]) if not rows.empty else set()
+    return tuple(n for n in LP_NORMALIZATIONS if n in PAPER_LP_NORMALIZATIONS or n in present)
 
 
 RIDGE_COUNT = 8
