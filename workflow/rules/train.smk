@@ -10,12 +10,12 @@ rule train:
         "logs/train/{run}.log",
     benchmark:
         "benchmarks/train/{run}.tsv"
-    conda:
-        "../../environment.yml"
-    threads: train_threads
     # Training first: with 2 cores, a figure job started before the last runs leaves one
     # core idle at the end (measured on the demo: 10 s of its 2 min).
     priority: 1
+    conda:
+        "../../environment.yml"
+    threads: train_threads
     resources:
         gpu=train_gpu_tokens,
         runtime=lambda wildcards: runtime_minutes(config, wildcards.run),
