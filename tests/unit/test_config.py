@@ -1,6 +1,7 @@
 """The configuration schema: shipped configs pass, bad ones fail naming the key."""
 
 import copy
+import re
 
 import pytest
 import yaml
@@ -8,7 +9,14 @@ from snakemake.utils import validate
 
 from bnopt.config import ConfigError, check_config
 from bnopt.execution import Execution, execution
-from bnopt.runs import all_runs, experiment_runs, parse_run_name, run_name, run_settings
+from bnopt.runs import (
+    RUN_PATTERN,
+    all_runs,
+    experiment_runs,
+    parse_run_name,
+    run_name,
+    run_settings,
+)
 from conftest import ROOT
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -150,7 +158,8 @@ def test_runs_are_derived_from_the_experiments():
 def test_run_names_round_trip_and_settings_are_resolved():
     name = run_name("noisy_batch", 1e-06, 3)
     assert name == "noisy_batch_lr1e-06_seed3"
-    expected = {"model": "vgg_a", "normalization": "noisy_batch", "lr": 1e-06, "seed": 3}
+    expected = {"model": "vgg_a", "optimizer": "sgd", "normalization": "noisy_batch",
+                "lr": 1e-06, "seed": 3}  # fmt: skip
     assert parse_run_name(name) == expected
     deep = run_name("l2", 1e-07, 0, model="dln")
     assert deep == "dln_l2_lr1e-07_seed0" and parse_run_name(deep)["model"] == "dln"
@@ -193,3 +202,36 @@ def test_the_readme_documents_every_config_key():
     missing = [name for name, key in leaves(schema, "") if name not in readme and
                f"`{key}`" not in readme and f", `{key}`" not in readme]  # fmt: skip
     assert not missing
+
+
+def test_model_and_optimizer_prefix_the_run_name_only_when_not_the_papers():
+    assert run_name("batch", 0.1, 0) == "batch_lr0.1_seed0"
+    name = run_name("group", 0.001, 1, model="resnet20", optimizer="adam")
+    assert name == "resnet20_adam_group_lr0.001_seed1"
+    assert parse_run_name(name) == {"model": "resnet20", "optimizer": "adam",
+                                    "normalization": "group", "lr": 0.001, "seed": 1}  # fmt: skip
+    assert parse_run_name("momentum_noisy_batch_lr0.1_seed0")["optimizer"] == "momentum"
+    assert re.fullmatch(RUN_PATTERN, name) and not re.fullmatch(RUN_PATTERN, "adam_lr0.1_seed0")
+    with pytest.raises(ValueError):
+        parse_run_name("resnet18_batch_lr0.1_seed0")
+
+
+def test_an_experiment_names_its_model_and_optimizer():
+    config = shipped("config.yaml")
+    check_config(config, SCHEMA)
+    paper = run_settings(config, "batch_lr0.1_seed0")
+    assert "optimizer" not in paper  # the paper's runs keep their identity
+    config["experiments"]["landscape"].update(model="resnet20", optimizer="adam")
+    check_config(config, SCHEMA)
+    runs = experiment_runs(config, "landscape")
+    assert runs == ["resnet20_adam_none_lr0.1_seed0", "resnet20_adam_batch_lr0.1_seed0"]
+    settings = run_settings(config, runs[1])
+    assert settings["model"] == "resnet20" and settings["normalization"] == "batch"
+    assert settings["optimizer"] == {"name": "adam", "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
+    assert settings["probes"]["curvature_every"]  # the landscape experiment's probes
+    config["experiments"]["ics"]["optimizer"] = "momentum"
+    momentum = run_settings(config, "momentum_batch_lr0.01_seed0")["optimizer"]
+    assert momentum == {"name": "sgd", "momentum": 0.9}
+    config["experiments"]["ics"]["model"] = "resnet18"
+    with pytest.raises(ConfigError, match="experiments.ics.model"):
+        check_config(config, SCHEMA)

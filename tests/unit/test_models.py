@@ -135,7 +135,7 @@ def test_flops_of_vgg_a_at_width_1():
 
 
 @pytest.mark.parametrize(
-    "normalization, groups", [("layer", {8: 1, 64: 1}), ("group", {8: 8, 64: 32})]
+    "normalization, groups", [("layer", {8: 1, 64: 1}), ("group", {8: 4, 64: 32})]
 )
 def test_per_sample_normalisation_formula(normalization, groups):
     """gamma * (y - mean) / sqrt(var + eps) + beta, statistics per sample and group of
@@ -172,3 +172,16 @@ def test_per_sample_norms_join_each_weight_layer():
     assert len(layers) == 11
     assert all(len(layer.params) == 4 for layer in layers[:-1])  # weight, bias, gamma, beta
     assert isinstance(layers[0].output_module, torch.nn.GroupNorm)
+
+
+def test_groups_hold_at_least_two_channels():
+    assert [models.group_count(c) for c in (64, 512, 32, 16, 8, 10, 7, 2)] == [
+        32,
+        32,
+        16,
+        8,
+        4,
+        5,
+        1,
+        1,
+    ]

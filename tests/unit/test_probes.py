@@ -374,3 +374,122 @@ def test_the_curvature_probe_leaves_the_model_and_its_gradient_untouched():
     assert all(torch.equal(a, b) for a, b in zip(before, after, strict=True))
     assert all(torch.equal(a, p.grad) for a, p in zip(grads, model.parameters(), strict=True))
     assert torch.equal(rng, torch.get_rng_state())
+
+
+# Beyond the paper: the ICS probe with the update another optimiser really makes
+
+
+def linear_net_and_batch():
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2), nn.Linear(2, 1))
+    x, t = torch.randn(7, 3), torch.randn(7, 1)
+
+    def loss_fn(out, targets):
+        return 0.5 * ((out - targets) ** 2).sum()
+
+    return model, loss_fn, x, t
+
+
+@pytest.mark.parametrize("name", ["momentum", "adam"])
+def test_ics_with_the_optimisers_update_matches_a_hand_computation(name):
+    """G' after layers 1 and 2 took the update this optimiser makes at its third step,
+    the update written out by hand from the optimiser's formulas and its state."""
+    from bnopt.optimizers import Optimizer, OptimizerSettings
+
+    model, loss_fn, x, t = linear_net_and_batch()
+    lr, wd = 0.01, 1e-3
+    if name == "momentum":
+        settings = OptimizerSettings("sgd", lr=lr, momentum=0.9, weight_decay=wd)
+    else:
+        settings = OptimizerSettings("adam", lr=lr, weight_decay=wd)
+    opt = Optimizer(model.parameters(), settings)
+    grads_seen = []
+    for step in range(3):
+        opt.zero_grad()
+        loss_fn(model(x + 0.1 * step), t).backward()
+        grads_seen.append([p.grad.clone() + wd * p.detach() for p in model.parameters()])
+        if step < 2:
+            opt.step()
+    params = [p.detach().clone() for p in model.parameters()]
+    # By hand: the direction of step 3 from the gradients (with weight decay) of steps 1-3.
+    if name == "momentum":
+        expected = [-lr * (0.81 * a + 0.9 * b + c) for a, b, c in zip(*grads_seen, strict=True)]
+    else:
+        expected = []
+        for a, b, c in zip(*grads_seen, strict=True):
+            m = 0.1 * (0.81 * a + 0.9 * b + c)
+            v = 0.001 * (0.999**2 * a**2 + 0.999 * b**2 + c**2)
+            m_hat, v_hat = m / (1 - 0.9**3), v / (1 - 0.999**3)
+            expected.append(-lr * m_hat / (v_hat.sqrt() + 1e-8))
+    update = opt.update()
+    for got, want in zip(update, expected, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-12)
+    (plain,) = probes.ics_probe(model, loss_fn, x + 0.2, t, lr, [3])
+    (result,) = probes.ics_probe(model, loss_fn, x + 0.2, t, lr, [3], update=update)
+    twin = copy.deepcopy(model)
+    with torch.no_grad():
+        for p, w, u in list(zip(twin.parameters(), params, expected, strict=True))[:4]:
+            p.copy_(w + u)  # layers 1 and 2 (weights and biases) moved, layer 3 not
+    (g_shift,) = torch.autograd.grad(loss_fn(twin(x + 0.2), t), [twin[2].weight])
+    g_here = model[2].weight.grad  # the step's own gradient, held by the model
+    assert result.l2 == pytest.approx(torch.linalg.norm(g_here - g_shift).item(), rel=1e-9)
+    assert result.l2 != pytest.approx(plain.l2, rel=1e-3)  # not plain SGD's -lr * G
+    assert all(torch.equal(p, w) for p, w in zip(model.parameters(), params, strict=True))
+
+
+# Beyond the paper: ResNet-20
+
+
+def test_resnet20_has_he_et_al_s_parameter_count_and_numbered_layers():
+    from bnopt.models import count_parameters, resnet20
+
+    conv = 3 * 16 * 9 + 6 * 16 * 16 * 9 + (16 * 32 + 5 * 32 * 32) * 9 + (32 * 64 + 5 * 64 * 64) * 9
+    channels = 16 + 6 * 16 + 6 * 32 + 6 * 64  # one bias (and one gamma, beta) per channel
+    assert count_parameters(resnet20("none")) == conv + channels + 64 * 10 + 10
+    assert count_parameters(resnet20("batch")) == conv + 3 * channels + 64 * 10 + 10 == 270_410
+    model = resnet20("batch", 0.5)
+    layers = weight_layers(model)
+    assert len(layers) == 20  # 6n + 2, n = 3
+    assert all(len(layer.params) == 4 for layer in layers[:19]) and len(layers[19].params) == 2
+    order = []
+    hooks = []
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
+    for k, m in enumerate(convs):
+        hooks.append(m.register_forward_hook(lambda mod, i, o, k=k: order.append(k)))
+    model(torch.randn(2, 3, 32, 32))
+    assert order == list(range(20))  # numbered in the order they run
+    assert [layer.weight for layer in layers] == [m.weight for m in convs]
+    for hook in hooks:
+        hook.remove()
+
+
+def test_probes_on_resnet20_agree_with_direct_computations():
+    from bnopt.models import resnet20
+
+    torch.manual_seed(0)
+    model = resnet20("batch", 0.25)
+    x, y = torch.randn(8, 3, 32, 32), torch.randint(0, 10, (8,))
+    loss_fn = nn.functional.cross_entropy
+    lr = 0.1
+    land = probes.landscape_probe(model, loss_fn, x, y, [lr])
+    twin = copy.deepcopy(model)
+    params = list(twin.parameters())
+    g = torch.autograd.grad(loss_fn(twin(x), y), params)
+    with torch.no_grad():
+        for p, gp in zip(params, g, strict=True):
+            p -= lr * gp
+    assert land.losses[0] == pytest.approx(loss_fn(twin(x), y).item(), rel=1e-10)
+    # ICS of layer 8 (a block's first conv): layers 1-7 took -lr G, the rest stayed.
+    layers = weight_layers(model)
+    twin = copy.deepcopy(model)
+    twin_layers = weight_layers(twin)
+    g = torch.autograd.grad(loss_fn(twin(x), y), list(twin.parameters()))
+    index = {id(p): k for k, p in enumerate(twin.parameters())}
+    with torch.no_grad():
+        for layer in twin_layers[:7]:
+            for p in layer.params:
+                p -= lr * g[index[id(p)]]
+    (g_shift,) = torch.autograd.grad(loss_fn(twin(x), y), [twin_layers[7].weight])
+    expected = torch.linalg.norm(g[index[id(twin_layers[7].weight)]] - g_shift).item()
+    (result,) = probes.ics_probe(model, loss_fn, x, y, lr, [8], layers=layers)
+    assert result.l2 == pytest.approx(expected, rel=1e-9)

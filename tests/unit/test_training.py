@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 import torch
 
+from bnopt import training
 from bnopt.files import OutputError
 from bnopt.finished import numeric_code, run_identity
 from bnopt.models import vgg_a
@@ -313,3 +314,35 @@ def test_the_identity_holds_the_device_a_run_really_used_and_only_numeric_code(t
     training.write_text("# other numerics\n")
     assert run_identity(settings, "cpu", code_files=[logs, training]) != before
     assert numeric_code([logs, training]) == [training]
+
+
+def test_a_resnet_run_with_adam_trains_probes_and_resumes(tmp_path, tiny_dataset, monkeypatch):
+    adam = {"name": "adam", "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
+    overrides = {"model": "resnet20", "normalization": "group", "optimizer": adam, "lr": 1e-3,
+                 "run": "resnet20_adam_group_lr0.001_seed0", "steps": 12}  # fmt: skip
+    probes = dict(tiny_settings()["probes"], ics_layers=[8, 19], curvature_every=0)
+    settings = tiny_settings(probes=probes, **overrides)
+    every_6 = tiny_execution(checkpoint_every=6, log_every=1)
+    meta, folder = train(tmp_path, "adam", tiny_dataset, every_6, probes=probes, **overrides)
+    assert meta["model"] == "resnet20" and not meta["diverged"]
+    table = pd.read_csv(folder / "probes.tsv", sep="\t")
+    ics = table[table["probe"] == "ics"]
+    assert set(ics["layer"]) == {8, 19} and ics["value"].notna().all()
+    # Adam's moments go through the checkpoint: interrupted after step 7, resumed from the
+    # checkpoint of step 6, the run ends bitwise where the uninterrupted one did.
+    original = training.log_progress
+
+    def interrupted(done, *args):
+        if done == 7:
+            raise KeyboardInterrupt
+        return original(done, *args)
+
+    resumed = tmp_path / "resumed"
+    monkeypatch.setattr(training, "log_progress", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train_run(tiny_dataset, run_outputs(resumed), settings, every_6)
+    monkeypatch.setattr(training, "log_progress", original)
+    meta = train_run(tiny_dataset, run_outputs(resumed), settings, every_6)
+    assert meta["resumed_from_step"] == 6
+    for name in ("metrics.tsv", "probes.tsv"):
+        assert (folder / name).read_bytes() == (resumed / name).read_bytes()

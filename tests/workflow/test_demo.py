@@ -99,6 +99,12 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
     (copy / "more.yaml").write_text(yaml.safe_dump(config))
     out = snakemake(copy, "-n", "--cores", "2", "--configfile", "more.yaml").stdout
     assert planned_runs(out) == {"none_lr0.05_seed0", "batch_lr0.05_seed0"}
+    # So does another normalisation (beyond the paper: GroupNorm in the l_p experiment).
+    config["experiments"]["landscape"]["lrs"] = [0.1]
+    config["experiments"]["lp"]["normalizations"].append("group")
+    (copy / "group.yaml").write_text(yaml.safe_dump(config))
+    out = snakemake(copy, "-n", "--cores", "2", "--configfile", "group.yaml").stdout
+    assert planned_runs(out) == {"group_lr0.1_seed0"}
     # snakemake --report builds the workflow report from the same results.
     snakemake(copy, "--configfile", "config/demo.yaml", "--report", "wf-report.html")
     workflow_report = (copy / "wf-report.html").read_text(errors="replace")

@@ -1,7 +1,9 @@
-"""VGG-A for 32x32 inputs with a choice of normalisation after every hidden weight layer.
+"""The networks, for 32x32 inputs, with a choice of normalisation after every hidden weight
+layer: VGG-A (the paper's) and ResNet-20 (beyond the paper).
 
 Protocol section 1: conv -> norm -> ReLU after every conv and hidden Linear layer, never
-after the logits layer; Glorot (xavier_uniform_) weights, zero biases.
+after the logits layer; Glorot (xavier_uniform_) weights, zero biases. ResNet-20 keeps the
+same conventions (see `resnet20`).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ VGG_A = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")
 HIDDEN = 512
 NUM_CLASSES = 10
 NORMALIZATIONS = ("none", "batch", "noisy_batch", "l1", "l2", "linf", "layer", "group")
-# Group normalisation (Wu & He 2018) with their default of 32 groups, or one channel per group
-# where a layer has fewer channels (gcd: the groups must divide the channels).
+# Group normalisation (Wu & He 2018) with their default of 32 groups, fewer where a layer has
+# under 64 channels: each group holds at least two channels (a group of one feature of a
+# linear layer would normalise to a constant) and the groups divide the channels.
 GROUPS = 32
 
 # Algorithm 1 of the paper: noise constants.
@@ -126,7 +129,9 @@ def make_norm(normalization: str, num_features: int, dims: int) -> nn.Module | N
 
 
 def group_count(channels: int) -> int:
-    return math.gcd(channels, GROUPS)
+    """The most groups, at most GROUPS, that divide `channels` with >= 2 channels each."""
+    fitting = [g for g in range(1, GROUPS + 1) if channels % g == 0 and channels // g >= 2]
+    return max(fitting, default=1)
 
 
 def scaled(channels: int, width: float) -> int:
@@ -204,14 +209,107 @@ def count_parameters(model: nn.Module) -> int:
 
 
 def flops_per_image(model: nn.Module, image_size: int = 32) -> int:
-    """Multiply-adds x 2 of one forward pass (convs and linears only)."""
-    flops, size = 0, image_size
-    for module in model.modules():
+    """Multiply-adds x 2 of one forward pass (convs and linears only), from the output sizes
+    of a forward pass of one image (so strides and pooling of any architecture count)."""
+    flops = [0]
+
+    def count(module, _inputs, output):
         if isinstance(module, nn.Conv2d):
-            k = module.kernel_size[0] * module.kernel_size[1]
-            flops += 2 * module.in_channels * module.out_channels * k * size * size
-        elif isinstance(module, nn.MaxPool2d):
-            size //= 2
-        elif isinstance(module, nn.Linear):
-            flops += 2 * module.in_features * module.out_features
-    return flops
+            per_output = module.in_channels // module.groups * math.prod(module.kernel_size)
+        else:
+            per_output = module.in_features
+        flops[0] += 2 * per_output * output.numel()
+
+    handles = [
+        m.register_forward_hook(count)
+        for m in model.modules()
+        if isinstance(m, nn.Conv2d | nn.Linear)
+    ]
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            dtype = next(model.parameters()).dtype
+            model(torch.zeros(1, 3, image_size, image_size, dtype=dtype))
+    finally:
+        model.train(was_training)
+        for handle in handles:
+            handle.remove()
+    return flops[0]
+
+
+# ResNet-20 (He et al. 2016, section 4.2, the CIFAR-10 network): a 3x3 conv with 16 channels,
+# then three stages of three basic blocks with 16, 32 and 64 channels (the first block of
+# stages 2 and 3 halves the resolution by stride 2), global average pooling and a linear
+# layer: 6n + 2 = 20 weight layers for n = 3. Chosen over ResNet-18 because it is the
+# residual network designed for 32x32 inputs (0.27M parameters, as in the paper's Table 6),
+# cheap enough to run beside VGG-A. The shortcut across a change of shape is the paper's
+# option A (subsample by 2 and pad the new channels with zeros): parameter-free, so every
+# weight layer is on the main path and numbered in forward order like VGG's.
+RESNET_STAGES = (16, 32, 64)
+RESNET_BLOCKS = 3
+
+
+class PaddedShortcut(nn.Module):
+    """Option A: x[:, :, ::2, ::2] with zero channels appended, to out_channels."""
+
+    def __init__(self, out_channels: int):
+        super().__init__()
+        self.out_channels = out_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x[:, :, ::2, ::2]
+        return nn.functional.pad(x, (0, 0, 0, 0, 0, self.out_channels - x.shape[1]))
+
+
+class BasicBlock(nn.Module):
+    """conv -> norm -> ReLU -> conv -> norm, plus the shortcut, then ReLU. Modules are
+    registered in forward order (conv1, norm1, conv2, norm2): bnopt.models.weight_layers
+    numbers the two convs in turn, each with its norm."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int, normalization: str):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, padding=1)
+        self.norm1 = make_norm(normalization, out_channels, 4) or nn.Identity()
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, padding=1)
+        self.norm2 = make_norm(normalization, out_channels, 4) or nn.Identity()
+        changes = stride != 1 or in_channels != out_channels
+        self.shortcut = PaddedShortcut(out_channels) if changes else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.relu(self.norm1(self.conv1(x)))
+        return torch.relu(self.norm2(self.conv2(y)) + self.shortcut(x))
+
+
+def resnet20(normalization: str = "none", width: float = 1.0) -> nn.Sequential:
+    """ResNet-20 for 32x32 inputs, `width` times the channels, Glorot weights, zero biases.
+
+    Every conv has a bias (as VGG's do: the standard network needs its affine shift). The
+    pre-ReLU output of a block's second layer, as recorded by the activation probe, is the
+    normalised branch before the shortcut is added.
+    """
+    channels = [scaled(c, width) for c in RESNET_STAGES]
+    layers: list[nn.Module] = [nn.Conv2d(3, channels[0], 3, padding=1)]
+    norm = make_norm(normalization, channels[0], 4)
+    layers += [norm] if norm is not None else []
+    layers.append(nn.ReLU(inplace=True))
+    in_channels = channels[0]
+    for stage, out_channels in enumerate(channels):
+        for block in range(RESNET_BLOCKS):
+            stride = 2 if stage > 0 and block == 0 else 1
+            layers.append(BasicBlock(in_channels, out_channels, stride, normalization))
+            in_channels = out_channels
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(in_channels, NUM_CLASSES)]
+    model = nn.Sequential(*layers)
+    glorot_init(model)
+    return model
+
+
+ARCHITECTURES = {"vgg_a": vgg_a, "resnet20": resnet20}
+
+
+def build_model(model: str, normalization: str, width: float) -> nn.Module:
+    """One of ARCHITECTURES by name (bnopt.runs.MODELS, the DLN aside)."""
+    if model not in ARCHITECTURES:
+        raise ValueError(f"unknown model {model!r}; one of {', '.join(ARCHITECTURES)}")
+    return ARCHITECTURES[model](normalization, width)

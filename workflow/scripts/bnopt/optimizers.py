@@ -48,6 +48,12 @@ class Optimizer:
         self.steps = 0
         self.buffers: dict[str, list[torch.Tensor]] = {}
 
+    @property
+    def is_plain_sgd(self) -> bool:
+        """w <- w - lr * g exactly: no momentum, no weight decay."""
+        s = self.settings
+        return s.name == "sgd" and not s.momentum and not s.weight_decay
+
     def zero_grad(self) -> None:
         for p in self.params:
             p.grad = None

@@ -184,12 +184,15 @@ def ics_probe(
     layer_numbers: Sequence[int],
     grad: list[torch.Tensor] | None = None,
     layers: list[Layer] | None = None,
+    update: list[torch.Tensor] | None = None,
 ) -> list[IcsResult]:
     """Internal covariate shift as a change of gradient (Definition 2.1, Fig 3).
 
     G = grad of layer i's weight at w_t; G' = the same gradient on the same batch after
     every preceding layer (weights, biases and normalisation parameters) took this step's
-    plain-SGD update -lr * G, layer i itself and the later layers left at w_t.
+    update, layer i itself and the later layers left at w_t. The update is plain SGD's
+    -lr * G (the paper's), or `update`, one tensor per trainable parameter: the step another
+    optimiser really makes (bnopt.optimizers.Optimizer.update).
     """
     params = trainable(model)
     layers = layers if layers is not None else weight_layers(model)
@@ -205,9 +208,11 @@ def ics_probe(
             set_params(params, w0)
             if preceding:
                 with torch.no_grad():
-                    torch._foreach_add_(
-                        [params[k] for k in preceding], [g[k] for k in preceding], alpha=-lr
-                    )
+                    moved = [params[k] for k in preceding]
+                    if update is None:
+                        torch._foreach_add_(moved, [g[k] for k in preceding], alpha=-lr)
+                    else:
+                        torch._foreach_add_(moved, [update[k] for k in preceding])
             loss = loss_at(model, loss_fn, inputs, targets)
             (g_shifted,) = torch.autograd.grad(loss, [layer.weight])
             g_here = g[index[id(layer.weight)]].double()

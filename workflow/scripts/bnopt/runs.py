@@ -15,20 +15,32 @@ from .probe_plan import families_read, planned_probes
 FAMILIES = (
     "metrics", "ics", "landscape", "predictiveness", "beta", "curvature", "activations",
 )  # fmt: skip
-MODELS = ("vgg_a", "dln")
+MODELS = ("vgg_a", "resnet20", "dln")
+# sgd: plain SGD with train.momentum and train.weight_decay (the paper: 0, 0); momentum and
+# adam take their settings from the config's `optimizers` section.
+OPTIMIZERS = ("sgd", "momentum", "adam")
+NORMALIZATION_NAMES = ("none", "batch", "noisy_batch", "l1", "l2", "linf", "layer", "group")
 DLN_PREFIX = "dln_"  # a deep linear network's run name starts with it: dln_none_lr1e-06_seed0
-RUN_PATTERN = r"(dln_)?(none|batch|noisy_batch|l1|l2|linf)_lr[0-9.e+-]+_seed[0-9]+"
-_RUN = re.compile(
-    r"(?P<dln>dln_)?(?P<normalization>[a-z0-9_]+?)_lr(?P<lr>[0-9.e+-]+)_seed(?P<seed>[0-9]+)"
+# [<model>_][<optimizer>_]<normalization>_lr<lr>_seed<seed>, model and optimizer only when
+# not the paper's (VGG-A, plain SGD): batch_lr0.1_seed0, resnet20_adam_group_lr0.001_seed1.
+_PARTS = (
+    "(?:(?P<model>dln|resnet20)_)?(?:(?P<optimizer>momentum|adam)_)?"
+    f"(?P<normalization>{'|'.join(NORMALIZATION_NAMES)})"
+    "_lr(?P<lr>[0-9.e+-]+)_seed(?P<seed>[0-9]+)"
 )
+_RUN = re.compile(_PARTS)
+RUN_PATTERN = re.sub(r"\(\?P<[a-z]+>", "(", _PARTS)  # Snakemake's wildcard constraint
 
 
 def format_lr(lr: float) -> str:
     return f"{float(lr):g}"
 
 
-def run_name(normalization: str, lr: float, seed: int, model: str = "vgg_a") -> str:
-    prefix = DLN_PREFIX if model == "dln" else ""
+def run_name(
+    normalization: str, lr: float, seed: int, model: str = "vgg_a", optimizer: str = "sgd"
+) -> str:
+    prefix = "" if model == "vgg_a" else f"{model}_"
+    prefix += "" if optimizer == "sgd" else f"{optimizer}_"
     return f"{prefix}{normalization}_lr{format_lr(lr)}_seed{int(seed)}"
 
 
@@ -37,7 +49,8 @@ def parse_run_name(name: str) -> dict:
     if match is None:
         raise ValueError(f"not a run name: {name!r} (expected e.g. batch_lr0.1_seed0)")
     return {
-        "model": "dln" if match["dln"] else "vgg_a",
+        "model": match["model"] or "vgg_a",
+        "optimizer": match["optimizer"] or "sgd",
         "normalization": match["normalization"],
         "lr": float(match["lr"]),
         "seed": int(match["seed"]),
@@ -49,8 +62,9 @@ def experiment_runs(config: dict, experiment: str) -> list[str]:
     if experiment == "dln":
         return dln_runs(config)
     spec = config["experiments"][experiment]
+    model, optimizer = spec.get("model", "vgg_a"), spec.get("optimizer", "sgd")
     return [
-        run_name(norm, lr, seed)
+        run_name(norm, lr, seed, model, optimizer)
         for norm in spec["normalizations"]
         for lr in spec["lrs"]
         for seed in config["train"]["seeds"]
@@ -79,15 +93,26 @@ def run_settings(config: dict, run: str) -> dict:
     if parse_run_name(run)["model"] == "dln":
         return dln_settings(config, run)
     train = config["train"]
+    parts = parse_run_name(run)
+    optimizer = parts.pop("optimizer")
+    # The paper's optimiser adds no key, so that its runs keep their identity.
+    chosen = {} if optimizer == "sgd" else {"optimizer": optimizer_settings(config, optimizer)}
     return {
         "run": run,
-        **parse_run_name(run),
+        **parts,
+        **chosen,
         "width": float(config["model"]["width"]),
         "dataset": config["data"]["dataset"],
         **{k: train[k] for k in sorted(train) if k not in ("seeds", *EXECUTION_KEYS)},
         "device_type": device_type(train["device"]),
         "probes": planned_probes(config["probes"], run_families(config, run)),
     }
+
+
+def optimizer_settings(config: dict, optimizer: str) -> dict:
+    """`optimizers.<name>` of the config, keys sorted, with the optimiser's name."""
+    own = config.get("optimizers", {}).get(optimizer, {})
+    return {"name": "sgd" if optimizer == "momentum" else optimizer, **dict(sorted(own.items()))}
 
 
 def run_families(config: dict, run: str) -> set[str]:
@@ -126,7 +151,7 @@ def dln_settings(config: dict, run: str) -> dict:
         raise ValueError(f"dln.ics_layers {missing} outside 1..dln.depth ({dln['depth']})")
     return {
         "run": run,
-        **parse_run_name(run),
+        **{k: v for k, v in parse_run_name(run).items() if k != "optimizer"},
         "steps": int(dln["steps"]),
         "samples": int(dln["samples"]),
         "depth": int(dln["depth"]),

@@ -33,7 +33,7 @@ from .data import ARRAY_KEYS, DataError, load_prepared
 from .errors import UserError
 from .execution import Execution, device_problem
 from .files import atomic_output, write_text
-from .models import NoisyBatchNorm, flops_per_image, vgg_a, weight_layers
+from .models import NoisyBatchNorm, build_model, flops_per_image, weight_layers
 from .optimizers import Optimizer, OptimizerSettings
 from .tables import write_tsv
 
@@ -150,7 +150,9 @@ def noise_free_evaluation(model, x_train, x_test, y_test, ctx, batch_size) -> tu
     return evaluate(twin, x_test, y_test, ctx)
 
 
-def probe_records(model, loss_fn, x, y, lr, probe_cfg, step, grad, layers) -> list[tuple]:
+def probe_records(
+    model, loss_fn, x, y, lr, probe_cfg, step, grad, layers, update=None
+) -> list[tuple]:
     """Rows of probes.tsv for the landscape and ICS probes at step t.
 
     `probe_cfg` holds eta_multipliers and ics_layers; `grad` is the step's own gradient.
@@ -190,8 +192,9 @@ def probe_records(model, loss_fn, x, y, lr, probe_cfg, step, grad, layers) -> li
             ]
     if probe_cfg["ics_layers"]:
         ics = probes.ics_probe(
-            model, loss_fn, x, y, lr, probe_cfg["ics_layers"], grad=grad, layers=layers
-        )
+            model, loss_fn, x, y, lr, probe_cfg["ics_layers"], grad=grad, layers=layers,
+            update=update,
+        )  # fmt: skip
         for r in ics:
             rows += [
                 (step, "ics", r.layer, None, "ics_l2", r.l2),
@@ -204,11 +207,28 @@ def probe_records(model, loss_fn, x, y, lr, probe_cfg, step, grad, layers) -> li
     return [r for r in rows if not (r[4] in UNDEFINED_AT_ZERO and math.isnan(r[5]))]
 
 
-def probe_step(model, layers, settings, loss_fn, x, y, step, recorder) -> list[tuple]:
-    """All probes at step t, from the training gradient held in `.grad`."""
+def optimizer_settings(settings: dict) -> OptimizerSettings:
+    """Plain SGD with the run's momentum and weight decay, unless it names an optimiser."""
+    chosen = dict(settings.get("optimizer") or {"name": "sgd"})
+    if chosen["name"] == "sgd":
+        chosen.setdefault("momentum", settings.get("momentum", 0.0))
+    return OptimizerSettings(
+        lr=settings["lr"], weight_decay=settings.get("weight_decay", 0.0), **chosen
+    )
+
+
+def probe_step(
+    model, layers, settings, loss_fn, x, y, step, recorder, optimizer=None
+) -> list[tuple]:
+    """All probes at step t, from the training gradient held in `.grad`. With an optimiser
+    other than plain SGD (momentum, weight decay, Adam), the ICS probe moves the preceding
+    layers by the update it will really make this step (Optimizer.update, state untouched)."""
     grad = [p.grad for p in probes.trainable(model)]
+    update = None
+    if optimizer is not None and not optimizer.is_plain_sgd:
+        update = optimizer.update()
     rows = probe_records(
-        model, loss_fn, x, y, settings["lr"], settings["probes"], step, grad, layers
+        model, loss_fn, x, y, settings["lr"], settings["probes"], step, grad, layers, update
     )
     if recorder is not None:
         for rec in recorder.take():
@@ -278,7 +298,9 @@ def vgg_task(settings: dict, data_path, device: torch.device, ctx) -> Task:
             f"{data_path}; at most {n_train}"
         )
     torch.manual_seed(seed)
-    model = vgg_a(settings["normalization"], settings["width"])
+    model = build_model(
+        settings.get("model", "vgg_a"), settings["normalization"], settings["width"]
+    )
     model = model.to(device, memory_format=torch.channels_last)
     orders: dict[int, torch.Tensor] = {}
 
@@ -399,14 +421,7 @@ def train_on(
         task = vgg_task(settings, data_path, device, ctx)
     model = task.model
     layers = weight_layers(model)
-    optimizer = Optimizer(
-        model.parameters(),
-        OptimizerSettings(
-            lr=settings["lr"],
-            momentum=settings.get("momentum", 0.0),
-            weight_decay=settings.get("weight_decay", 0.0),
-        ),
-    )
+    optimizer = Optimizer(model.parameters(), optimizer_settings(settings))
     probe_cfg = settings["probes"]
     probe_every = probe_cfg["every"]
     recorder = None
@@ -464,7 +479,7 @@ def train_on(
                 recorder.active = False
             with ctx:
                 probe_rows += probe_step(
-                    model, layers, settings, task.loss_fn, x, y, step, recorder
+                    model, layers, settings, task.loss_fn, x, y, step, recorder, optimizer
                 )
         optimizer.step()
 
