@@ -19,7 +19,7 @@ wildcard_constraints:
     run=RUN_PATTERN,
     experiment="|".join(experiments(config)),
     family="|".join(FAMILIES),
-    figure="|".join(FIGURE),
+    figure="|".join(FIGURES),
 
 
 include: "workflow/rules/data.smk"
@@ -33,6 +33,6 @@ rule all:
     default_target: True
     input:
         figures=expand(
-            "results/figures/{figure}.{ext}", figure=FIGURE, ext=["png", "pdf"]
+            "results/figures/{figure}.{ext}", figure=FIGURES, ext=["png", "pdf"]
         ),
         report="results/report.html",

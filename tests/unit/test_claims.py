@@ -742,3 +742,25 @@ def test_the_per_sample_claim_appears_only_when_those_norms_ran():
     per_sample = rows[rows["claim"].str.startswith("LayerNorm and GroupNorm")]
     assert per_sample["verdict"].tolist() == [HELD]
     assert rows[rows["claim"].str.startswith("ℓ1")]["verdict"].tolist() == [NOT_MEASURABLE]
+
+
+def test_another_experiment_of_a_kind_is_judged_by_the_same_rules_on_its_tables():
+    kinds = {"lp": "lp", "resnet_lp": "lp"}
+    assert claims.claim_tables(kinds)[-3:] == (
+        "resnet_lp/metrics",
+        "resnet_lp/landscape",
+        "resnet_lp/predictiveness",
+    )
+    keys = ("metrics", "landscape", "predictiveness")
+    tables = dict(zip((f"lp/{k}" for k in keys), lp_tables(), strict=True))
+    tables |= dict(zip((f"resnet_lp/{k}" for k in keys), lp_tables(linf=WIDE), strict=True))
+    rows = claims.evaluate_claims(tables, kinds)
+    beyond = rows[rows["group"] == "resnet_lp"]
+    assert beyond["claim"].tolist() == [
+        "ℓ1, ℓ2 and ℓ∞ normalisation smooth the loss landscape about as much as BatchNorm "
+        "(resnet_lp)"
+    ]  # the per-sample claim is left out: no LayerNorm or GroupNorm run
+    assert beyond["verdict"].tolist() == [NOT_HELD]  # its own tables: l_inf is rough there
+    assert beyond["figure"].tolist() == ["resnet_lp/lp_landscape"]
+    paper = rows[rows["group"] == "lp"]
+    assert paper["verdict"].tolist()[0] == HELD

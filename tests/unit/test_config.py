@@ -12,6 +12,7 @@ from bnopt.execution import Execution, execution
 from bnopt.runs import (
     RUN_PATTERN,
     all_runs,
+    experiment_kinds,
     experiment_runs,
     parse_run_name,
     run_name,
@@ -135,7 +136,9 @@ def test_every_schema_property_is_typed_described_and_defaulted():
             assert "default" in sub, name
             assert "type" in sub or "$ref" in sub, name
             if sub.get("type") == "object":
-                assert sub.get("additionalProperties") is False, name
+                # closed, or (experiments) any name of one typed schema
+                extra = sub.get("additionalProperties")
+                assert extra is False or set(extra) == {"$ref"}, name
                 walk(sub, name)
 
     walk(schema, "")
@@ -147,8 +150,8 @@ def test_runs_are_derived_from_the_experiments():
     assert experiment_runs(config, "landscape") == ["none_lr0.1_seed0", "batch_lr0.1_seed0"]
     runs = all_runs(config)
     vgg = [run for run in runs if not run.startswith("dln_")]
-    assert len(vgg) == 10  # {none, batch} x {0.1, 0.5, 0.01}; 4 more at 0.1
-    assert len(runs) == 20  # and the DLN's {none, batch, l1, l2, linf} x {1e-6, 1e-7}
+    assert len(vgg) == 13  # {none, batch} x {0.1, 0.5, 0.01}; 4 more at 0.1; 3 ResNet-20
+    assert len(runs) == 23  # and the DLN's {none, batch, l1, l2, linf} x {1e-6, 1e-7}
     config["train"]["seeds"] = [0, 1]
     config["experiments"]["landscape"]["lrs"] = [0.1, 0.2]
     assert len(experiment_runs(config, "landscape")) == 8
@@ -234,4 +237,23 @@ def test_an_experiment_names_its_model_and_optimizer():
     assert momentum == {"name": "sgd", "momentum": 0.9}
     config["experiments"]["ics"]["model"] = "resnet18"
     with pytest.raises(ConfigError, match="experiments.ics.model"):
+        check_config(config, SCHEMA)
+
+
+def test_an_experiment_of_a_kind_repeats_a_paper_experiment():
+    config = shipped("config.yaml")
+    check_config(config, SCHEMA)
+    assert experiment_kinds(config)["resnet_landscape"] == "landscape"
+    assert experiment_kinds(config)["lp"] == "lp" and experiment_kinds(config)["dln"] == "dln"
+    settings = run_settings(config, "resnet20_group_lr0.1_seed0")
+    assert settings["model"] == "resnet20" and settings["probes"]["curvature_every"]
+    config["experiments"]["mine"] = {"normalizations": ["none"], "lrs": [0.1]}
+    with pytest.raises(ConfigError, match="experiments.mine.kind: missing"):
+        check_config(config, SCHEMA)
+    config["experiments"]["mine"]["kind"] = "dln"
+    with pytest.raises(ConfigError, match="experiments.mine.kind"):
+        check_config(config, SCHEMA)
+    del config["experiments"]["mine"]
+    config["experiments"]["ics"]["kind"] = "landscape"
+    with pytest.raises(ConfigError, match="the paper's ics experiment is of its own kind"):
         check_config(config, SCHEMA)

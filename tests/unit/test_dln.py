@@ -362,6 +362,7 @@ def test_the_tables_and_plot_adapters_write_every_table_and_figure(tmp_path, tra
             output=FakeIO(png=str(tmp_path / f"{name}.png"), pdf=str(tmp_path / f"{name}.pdf")),
             log=FakeIO(str(tmp_path / f"{name}.log")),
             wildcards=FakeIO(figure=name),
+            params=FakeIO(draw=name, note=""),
         )
         runpy.run_path(str(ROOT / "workflow/scripts/plot.py"), init_globals={"snakemake": fake})
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000

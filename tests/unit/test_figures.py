@@ -100,3 +100,18 @@ def test_every_figure_is_a_paper_size_with_print_sized_text(name, tmp_path):
     save_figure(fig, tmp_path / "f.png", tmp_path / "f.pdf")
     saved = imread(tmp_path / "f.png").shape[1] / style.DPI
     assert saved <= width + 0.25, f"{name}: {saved:.2f} in wide for a {width} in figure"
+
+
+def test_another_experiment_of_a_kind_gets_that_kinds_figures_in_its_folder():
+    from bnopt.figures import FIGURES, figure_targets, table_paths
+
+    paper = {kind: kind for kind in ("training", "ics", "landscape", "noisy", "lp", "dln")}
+    assert list(figure_targets(paper)) == [spec.name for spec in FIGURES]
+    targets = figure_targets({**paper, "resnet": "landscape"})
+    beyond = {name: pair for name, pair in targets.items() if name.startswith("resnet/")}
+    landscape = [spec.name for spec in FIGURES if spec.experiment == "landscape"]
+    assert list(beyond) == [f"resnet/{name}" for name in landscape]
+    spec, experiment = beyond["resnet/fig5_loss_landscape"]
+    assert experiment == "resnet" and spec.name == "fig5_loss_landscape"
+    assert table_paths(spec, experiment)["landscape"] == "results/tables/resnet/landscape.tsv"
+    assert list(targets)[: len(FIGURES)] == [spec.name for spec in FIGURES]  # paper first

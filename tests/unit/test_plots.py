@@ -554,3 +554,14 @@ def test_beta_and_curvature_draws_the_table_and_the_share_of_eta_that_overshot()
     np.testing.assert_allclose(lines_by_gid(batch_low)["batch|0.1|overshoot"].get_ydata(),
                                [0.0, 0.0])  # fmt: skip
     assert "batch|0.1|lambda_max" not in lines_by_gid(batch_top)  # not measured: not drawn
+
+
+def test_another_experiments_figure_names_it_under_the_title_at_the_same_size():
+    fig = plots.fig1_training(tidy_table(series("none", 0.1, "train_loss", [0, 1], [2.3, 2.2])))
+    size = fig._suptitle.get_fontsize()
+    title = fig.get_suptitle()
+    plots.note_experiment(fig, "resnet_adam: resnet20, adam")
+    assert fig.get_suptitle() == f"{title}\n(resnet_adam: resnet20, adam)"
+    assert fig._suptitle.get_fontsize() == size
+    plots.note_experiment(fig, "")  # the paper's own figures: unchanged
+    assert fig.get_suptitle().count("resnet_adam") == 1

@@ -386,3 +386,15 @@ def test_git_commit_is_named_or_the_reason_it_is_not(tmp_path):
         "not a git checkout",
         "git not available",
     )
+
+
+def test_another_experiments_figure_and_claims_are_titled_after_it(tmp_path):
+    from bnopt.report import figure_item, group_title
+
+    assert group_title("lp") == CLAIM_GROUPS["lp"]
+    assert group_title("resnet_landscape") == "Beyond the paper: experiment resnet_landscape"
+    png = tmp_path / "fig.png"
+    write_png(png)
+    name = "resnet_landscape/fig5_loss_landscape"
+    item = figure_item({"name": name, "png": str(png)}, pd.DataFrame(columns=CLAIM_COLUMNS))
+    assert item["paper"] == "Fig 4a" and item["name"] == "resnet_landscape/fig5_loss_landscape"

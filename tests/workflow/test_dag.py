@@ -11,6 +11,7 @@ import torch
 import yaml
 
 from bnopt import data
+from bnopt.figures import FIGURE
 from workflow_helpers import (
     FIGURES,
     SNAKEMAKE,
@@ -26,9 +27,11 @@ def test_paper_config_dry_run_lists_download_prepare_and_every_run(copy):
     assert jobs["download_cifar10"] == 1 and jobs["prepare_data"] == 1
     # VGG: {none, batch} x {0.1, 0.5, 0.01}, and noisy_batch, l1, l2, linf at 0.1; the deep
     # linear network: {none, batch, l1, l2, linf} x {1e-6, 1e-7}; one train rule for both
-    assert jobs["train"] == 20 and jobs["report"] == 1
-    assert jobs["tables"] == 6  # five VGG experiments and the DLN
-    assert jobs["figure"] == len(FIGURES) == 20
+    # and, beyond the paper, ResNet-20 with {none, batch, group} at 0.1 (resnet_landscape)
+    assert jobs["train"] == 23 and jobs["report"] == 1
+    assert jobs["tables"] == 7  # five VGG experiments, resnet_landscape and the DLN
+    beyond = [name for name in FIGURES if FIGURE[name].experiment == "landscape"]
+    assert jobs["figure"] == len(FIGURES) + len(beyond) == 20 + 5
 
 
 def test_demo_config_dry_run_lists_synthetic_data(copy):

@@ -105,6 +105,21 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
     (copy / "group.yaml").write_text(yaml.safe_dump(config))
     out = snakemake(copy, "-n", "--cores", "2", "--configfile", "group.yaml").stdout
     assert planned_runs(out) == {"group_lr0.1_seed0"}
+    # A new experiment of a paper kind, on another network and optimiser, adds only its own
+    # runs, its tables, its figures and the report.
+    config["experiments"]["lp"]["normalizations"].remove("group")
+    config["experiments"]["resnet_adam"] = {
+        "kind": "landscape", "model": "resnet20", "optimizer": "adam",
+        "normalizations": ["none", "batch"], "lrs": [0.001],
+    }  # fmt: skip
+    (copy / "beyond.yaml").write_text(yaml.safe_dump(config))
+    out = snakemake(copy, "-n", "--cores", "2", "--configfile", "beyond.yaml").stdout
+    runs = {"resnet20_adam_none_lr0.001_seed0", "resnet20_adam_batch_lr0.001_seed0"}
+    assert planned_runs(out) == runs
+    landscape = [spec for spec in FIGURE.values() if spec.experiment == "landscape"]
+    jobs = planned_jobs(out)
+    assert jobs["tables"] == 1 and jobs["figure"] == len(landscape) and jobs["report"] == 1
+    assert "results/figures/resnet_adam/fig5_loss_landscape.png" in out
     # snakemake --report builds the workflow report from the same results.
     snakemake(copy, "--configfile", "config/demo.yaml", "--report", "wf-report.html")
     workflow_report = (copy / "wf-report.html").read_text(errors="replace")

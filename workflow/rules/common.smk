@@ -20,14 +20,15 @@ if Path(bnopt.__file__).resolve().parent != PACKAGE:
         f"workflow ({PACKAGE}): run `pip install -e {PACKAGE.parents[2]}`"
     )
 
-from bnopt.claims import CLAIM_TABLES
+from bnopt.claims import claim_tables
 from bnopt.config import ConfigError, check_config
 from bnopt.execution import device_problem
-from bnopt.figures import FIGURE
+from bnopt.figures import figure_targets, table_paths
 from bnopt.runs import (
     FAMILIES,
     RUN_PATTERN,
     all_runs,
+    experiment_kinds,
     experiment_runs,
     experiments,
     parse_run_name,
@@ -40,6 +41,12 @@ try:
     check_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 except ConfigError as error:
     sys.exit(str(error))
+
+# Each experiment's kind (the paper experiment it repeats), the figures to draw (target name
+# -> registry entry and experiment) and every table a claim reads.
+KINDS = experiment_kinds(config)
+FIGURES = figure_targets(KINDS)
+CLAIM_TABLES = claim_tables(KINDS)
 
 # The device is checked here when the jobs run on this machine; a machine that can submit
 # to SLURM (sbatch) may have no GPU itself, so there each job checks it where it runs (and
@@ -148,7 +155,16 @@ def train_gpu_tokens(wildcards):
 def figure_inputs(wildcards):
     """The tables a figure reads (by name) and the code that draws it: the shared style, its
     experiment's plotting module and the claims' early window some figures mark."""
-    spec = FIGURE[wildcards.figure]
+    spec, experiment = FIGURES[wildcards.figure]
     modules = ("figures.py", "tables.py", "claims/core.py", "plots/__init__.py",
                "plots/style.py", f"plots/{spec.module}.py")  # fmt: skip
-    return {**spec.table_paths(), "code": package(*dict.fromkeys(modules))}
+    return {**table_paths(spec, experiment), "code": package(*dict.fromkeys(modules))}
+
+
+def figure_note(wildcards):
+    """Under another experiment's figure: which experiment, network and optimiser it shows."""
+    spec, experiment = FIGURES[wildcards.figure]
+    if experiment == spec.experiment:
+        return ""
+    own = config["experiments"][experiment]
+    return f"{experiment}: {own['model']}, {own['optimizer']}"

@@ -13,7 +13,7 @@ rule figure:
         png=report(
             "results/figures/{figure}.png",
             caption="../report/figure.rst",
-            category=lambda wildcards: FIGURE[wildcards.figure].category,
+            category=lambda wildcards: FIGURES[wildcards.figure][0].category,
         ),
         pdf="results/figures/{figure}.pdf",
     log:
@@ -22,6 +22,8 @@ rule figure:
         "../../environment.yml"
     params:
         # The figure's caption (workflow/report/<figure>.rst) for snakemake --report.
-        caption=lambda wildcards: FIGURE[wildcards.figure].caption(),
+        caption=lambda wildcards: FIGURES[wildcards.figure][0].caption(),
+        draw=lambda wildcards: FIGURES[wildcards.figure][0].name,
+        note=figure_note,
     script:
         "../scripts/plot.py"

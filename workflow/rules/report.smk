@@ -4,8 +4,10 @@ localrules:
 
 rule report:
     input:
-        figures=expand("results/figures/{figure}.png", figure=FIGURE),
-        captions=[os.path.relpath(spec.caption_path) for spec in FIGURE.values()],
+        figures=expand("results/figures/{figure}.png", figure=FIGURES),
+        captions=sorted(
+            {os.path.relpath(spec.caption_path) for spec, _ in FIGURES.values()}
+        ),
         claim_tables=expand("results/tables/{table}.tsv", table=CLAIM_TABLES),
         meta=run_outputs("meta.json", all_runs(config)),
         code=package("figures.py", "tables.py", "report.py", *CLAIM_MODULES),
@@ -18,5 +20,6 @@ rule report:
     params:
         config=config,
         claim_tables=CLAIM_TABLES,
+        kinds=KINDS,
     script:
         "../scripts/report.py"

@@ -9,7 +9,7 @@ import yaml
 from snakemake.utils import validate
 
 from .errors import UserError
-from .runs import format_lr
+from .runs import PAPER_EXPERIMENTS, format_lr
 
 
 class ConfigError(UserError, ValueError):
@@ -124,6 +124,17 @@ def cross_field_problems(config: dict) -> list[str]:
             f"directory, {Path.cwd()}); give the path of a copy of cifar-10-binary.tar.gz, "
             f"or null to download it"
         )
+    for name, spec in config["experiments"].items():
+        if name == "dln":
+            problems.append("experiments.dln: the name is the deep linear network's (section dln)")
+        elif name not in PAPER_EXPERIMENTS and not spec.get("kind"):
+            problems.append(
+                f"experiments.{name}.kind: missing; an experiment other than the paper's "
+                f"({', '.join(PAPER_EXPERIMENTS)}) says which of them it repeats"
+            )
+        elif name in PAPER_EXPERIMENTS and (spec.get("kind") or name) != name:
+            problems.append(f"experiments.{name}.kind: {spec['kind']!r}; the paper's {name} "
+                            f"experiment is of its own kind")  # fmt: skip
     outside = [layer for layer in dln["ics_layers"] if layer > dln["depth"]]
     if outside:
         problems.append(

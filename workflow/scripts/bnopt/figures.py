@@ -31,9 +31,6 @@ class FigureSpec:
     def module(self) -> str:
         return self.draw.split(".")[0]
 
-    def table_paths(self) -> dict[str, str]:
-        return {table: f"results/tables/{self.experiment}/{table}.tsv" for table in self.tables}
-
     def draw_function(self) -> Callable:
         module, function = self.draw.split(".")
         return getattr(importlib.import_module(f"bnopt.plots.{module}"), function)
@@ -96,3 +93,25 @@ FIGURES: tuple[FigureSpec, ...] = (
 FIGURE = {figure.name: figure for figure in FIGURES}
 # The seven figures of the reproduction (protocol section 2).
 PAPER_FIGURES = tuple(f.name for f in FIGURES if f.name.startswith("fig"))
+
+
+def figure_targets(kinds: dict[str, str]) -> dict[str, tuple[FigureSpec, str]]:
+    """Every figure to draw, by target name: (its registry entry, the experiment it shows).
+
+    `kinds` maps each experiment to the paper experiment it repeats (bnopt.runs). The
+    paper's figures keep their names (results/figures/fig5_loss_landscape.png); another
+    experiment of a kind gets that kind's figures under its own folder
+    (results/figures/<experiment>/fig5_loss_landscape.png), after the paper's, in the order
+    of the config.
+    """
+    targets = {spec.name: (spec, spec.experiment) for spec in FIGURES if kinds.get(spec.experiment)}
+    for experiment, kind in kinds.items():
+        if experiment != kind:
+            for spec in FIGURES:
+                if spec.experiment == kind:
+                    targets[f"{experiment}/{spec.name}"] = (spec, experiment)
+    return targets
+
+
+def table_paths(spec: FigureSpec, experiment: str) -> dict[str, str]:
+    return {table: f"results/tables/{experiment}/{table}.tsv" for table in spec.tables}

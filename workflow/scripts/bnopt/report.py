@@ -162,7 +162,8 @@ def verdict_class(verdict) -> str:
 
 
 def group_title(group) -> str:
-    return CLAIM_GROUPS.get(group, str(group))
+    """A paper group's title, or, for another experiment of a kind, its name."""
+    return CLAIM_GROUPS.get(group, f"Beyond the paper: experiment {group}")
 
 
 def verdict_counts(claims: pd.DataFrame) -> list[tuple[str, int, str]]:
@@ -227,7 +228,7 @@ def figure_item(figure: dict, claims: pd.DataFrame) -> dict:
     """`figure` has a name, a png path and (optionally) its caption in reStructuredText;
     without one, the registry's caption of that name is used."""
     name = figure["name"]
-    spec = FIGURE.get(name)
+    spec = FIGURE.get(name.split("/")[-1])  # <experiment>/<figure> for another experiment
     rst = figure.get("caption") or (spec.caption() if spec else name)
     return {
         "name": name,

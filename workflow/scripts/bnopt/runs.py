@@ -71,6 +71,20 @@ def experiment_runs(config: dict, experiment: str) -> list[str]:
     ]
 
 
+PAPER_EXPERIMENTS = ("training", "ics", "landscape", "noisy", "lp")
+
+
+def experiment_kind(config: dict, experiment: str) -> str:
+    """Which of the paper's experiments (or `dln`) an experiment repeats."""
+    if experiment == "dln":
+        return "dln"
+    return config["experiments"][experiment].get("kind") or experiment
+
+
+def experiment_kinds(config: dict) -> dict[str, str]:
+    return {experiment: experiment_kind(config, experiment) for experiment in experiments(config)}
+
+
 def experiments(config: dict) -> list[str]:
     """Every experiment with tables: the config's VGG experiments and the DLN's."""
     return [*config["experiments"], "dln"]
@@ -121,7 +135,7 @@ def run_families(config: dict, run: str) -> set[str]:
         family
         for experiment in config["experiments"]
         if run in experiment_runs(config, experiment)
-        for family in families_read(experiment)
+        for family in families_read(experiment_kind(config, experiment))
     }
 
 

@@ -10,7 +10,7 @@ A claim's rule is written from the paper's text and fixed before any result is l
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -18,7 +18,7 @@ from . import core, dln, ics, landscape, lp, noisy, training
 from .core import COLUMNS, HELD, NOT_HELD, NOT_MEASURABLE, VERDICTS, Judgement
 
 __all__ = ["CLAIMS", "CLAIM_GROUPS", "CLAIM_TABLES", "COLUMNS", "HELD", "NOT_HELD",
-           "NOT_MEASURABLE", "VERDICTS", "Claim", "evaluate_claims"]  # fmt: skip
+           "NOT_MEASURABLE", "VERDICTS", "Claim", "claim_tables", "evaluate_claims"]  # fmt: skip
 
 CLAIM_GROUPS = {
     "training": "Training with and without BatchNorm (paper Fig 1)",
@@ -209,8 +209,45 @@ CLAIMS: tuple[Claim, ...] = (
 CLAIM_TABLES = tuple(dict.fromkeys(key for claim in CLAIMS for key in claim.tables))
 
 
-def evaluate_claims(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def claim_tables(kinds: dict[str, str]) -> tuple[str, ...]:
+    """Every table a claim reads: the paper's experiments' (CLAIM_TABLES), and the same
+    families of every other experiment of a kind (bnopt.runs.experiment_kinds)."""
+    keys = list(CLAIM_TABLES)
+    for experiment, kind in kinds.items():
+        if experiment != kind:
+            keys += [f"{experiment}/{key.split('/')[1]}" for key in CLAIM_TABLES
+                     if key.split("/")[0] == kind]  # fmt: skip
+    return tuple(dict.fromkeys(keys))
+
+
+def evaluate_claims(
+    tables: dict[str, pd.DataFrame], kinds: dict[str, str] | None = None
+) -> pd.DataFrame:
     """One row per claim, in figure order: the paper's main claims always (a missing table
-    makes them 'not measurable at this scale'), the others when one of their tables is given."""
+    makes them 'not measurable at this scale'), the others when one of their tables is given
+    (and, beyond the paper, its normalisations ran). Then, for every other experiment of a
+    kind (`kinds`, experiment -> kind), the claims of that kind judged by the same rules on
+    its own tables, named after it and grouped under it."""
     rows = [claim.evaluate(tables) for claim in CLAIMS if claim.applies(tables)]
+    for experiment, kind in (kinds or {}).items():
+        if experiment == kind:
+            continue
+        for claim in CLAIMS:
+            if claim.group != kind:
+                continue
+            own = {
+                key: tables[mapped]
+                for key in claim.tables
+                if (mapped := f"{experiment}/{key.split('/')[1]}") in tables
+            }
+            if claim.shown_for and not replace(claim, always=False).applies(own):
+                continue
+            row = claim.evaluate(own)
+            names = [name.strip() for name in claim.figure.split(",")]
+            row.update(
+                claim=f"{claim.claim} ({experiment})",
+                figure=", ".join(f"{experiment}/{name}" for name in names),
+                group=experiment,
+            )
+            rows.append(row)
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -570,6 +570,18 @@ def wrapped_grid(rows: int, columns: int, panel_size, sharey=False) -> tuple[Fig
     return fig, axes
 
 
+def note_experiment(fig: Figure, note: str) -> None:
+    """Name, under its title, the experiment (network, optimiser) a figure shows when it is
+    not the paper's own."""
+    if not note:
+        return
+    title = fig.get_suptitle()
+    size = (
+        fig._suptitle.get_fontsize() if fig._suptitle is not None else RC_STYLE["figure.titlesize"]
+    )
+    fig.suptitle(f"{title}\n({note})" if title else f"({note})", fontsize=size)
+
+
 def save_figure(fig: Figure, png_path, pdf_path) -> None:
     """Write the figure as PNG (raster, for the report) and PDF (vector, for a paper)."""
     for path in (Path(png_path), Path(pdf_path)):
