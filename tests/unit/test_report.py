@@ -8,7 +8,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from bnopt import plots, report
-from bnopt.claims import CLAIM_GROUPS
+from bnopt.claims import CLAIM_GROUPS, HELD
 from bnopt.claims import COLUMNS as CLAIM_COLUMNS
 from bnopt.figures import FIGURE, PAPER_FIGURES
 
@@ -398,3 +398,13 @@ def test_another_experiments_figure_and_claims_are_titled_after_it(tmp_path):
     name = "resnet_landscape/fig5_loss_landscape"
     item = figure_item({"name": name, "png": str(png)}, pd.DataFrame(columns=CLAIM_COLUMNS))
     assert item["paper"] == "Fig 4a" and item["name"] == "resnet_landscape/fig5_loss_landscape"
+
+
+def test_the_summary_counts_the_papers_claims_apart_from_other_experiments():
+    from bnopt.report import summary_text
+
+    claims = make_claims()
+    beyond = claims.iloc[:2].assign(group="resnet_landscape", verdict=HELD)
+    text = summary_text(CONFIG, make_runs(), pd.concat([claims, beyond]), [])
+    assert f"Of the paper's claims, {len(claims)} were checked" in text
+    assert "Beyond the paper, the same claims on 1 other experiment: 2 checked, 2 held" in text

@@ -133,13 +133,30 @@ def data_sources(config: dict, runs: list[dict], key: str = "description") -> li
     return sorted(found) or [fallback]
 
 
+def is_beyond(group) -> bool:
+    """A claim group of another experiment of a kind (not one of the paper's groups)."""
+    return isinstance(group, str) and group not in CLAIM_GROUPS
+
+
 def summary_text(
     config: dict, runs: list[dict], claims: pd.DataFrame, dln_runs: list[dict] = ()
 ) -> str:
     dataset = "; ".join(data_sources(config, runs))
     diverged = sum(bool(run.get("diverged")) for run in [*runs, *dln_runs])
-    verdicts = Counter(claims["verdict"]) if not claims.empty else Counter()
-    claim_counts = ", ".join(f"{verdicts.get(verdict, 0)} {verdict}" for verdict in VERDICT_CLASSES)
+    beyond = claims["group"].map(is_beyond).astype(bool)
+    paper, others = claims[~beyond], claims[beyond]
+
+    def counts(rows: pd.DataFrame) -> str:
+        verdicts = Counter(rows["verdict"])
+        return ", ".join(f"{verdicts.get(verdict, 0)} {verdict}" for verdict in VERDICT_CLASSES)
+
+    experiments = plural(others["group"].nunique(), "other experiment") if len(others) else ""
+    others_text = (
+        f" Beyond the paper, the same claims on {experiments}: "
+        f"{len(others)} checked, {counts(others)}."
+        if len(others)
+        else ""
+    )
     dln_text = (
         f" It also has {plural(len(dln_runs), 'deep-linear-network run')} "
         f"{runs_in_words(dln_runs)}."
@@ -149,7 +166,7 @@ def summary_text(
     text = (
         f"This report collects {plural(len(runs), 'training run')} on {dataset} "
         f"{runs_in_words(runs)}.{dln_text} {plural(diverged, 'run')} diverged. "
-        f"Of the paper's claims, {len(claims)} were checked: {claim_counts}."
+        f"Of the paper's claims, {len(paper)} were checked: {counts(paper)}.{others_text}"
     )
     return text
 
