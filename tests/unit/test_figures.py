@@ -20,7 +20,7 @@ TIDY_COLUMNS = ["run", "normalization", "lr", "seed", "step", "quantity", "value
 
 def test_every_figure_is_declared_once_with_known_tables():
     names = [spec.name for spec in FIGURES]
-    assert len(names) == len(set(names)) == len(FIGURE) == 20
+    assert len(names) == len(set(names)) == len(FIGURE) == 21
     assert PAPER_FIGURES == tuple(f"fig{i}_" + n for i, n in enumerate(
         ["training", "test_accuracy", "ics_l2", "ics_cosine", "loss_landscape",
          "gradient_predictiveness", "beta_smoothness"], start=1))  # fmt: skip

@@ -565,3 +565,21 @@ def test_another_experiments_figure_names_it_under_the_title_at_the_same_size():
     assert fig._suptitle.get_fontsize() == size
     plots.note_experiment(fig, "")  # the paper's own figures: unchanged
     assert fig.get_suptitle().count("resnet_adam") == 1
+
+
+def test_lr_sweep_draws_each_runs_final_accuracy_against_its_rate():
+    steps = list(range(100))
+    records = []
+    for lr, level in ((0.1, 0.9), (0.5, 0.1)):
+        records += series("none", lr, "train_accuracy", steps, [level] * 100)
+        records += series("batch", lr, "train_accuracy", steps, [1.0] * 100)
+    diverged = tidy_table(series("none", 1.0, "train_accuracy", steps[:40], [0.3] * 40))
+    diverged["diverged_at"] = 40
+    fig = plots.lr_sweep(pd.concat([tidy_table(records), diverged]))
+    (ax,) = visible_axes(fig)
+    lines = lines_by_gid(ax)
+    np.testing.assert_allclose(lines["none|sweep"].get_xdata(), [0.1, 0.5, 1.0])
+    np.testing.assert_allclose(lines["none|sweep"].get_ydata(), [0.9, 0.1, 0.0])
+    np.testing.assert_allclose(lines["batch|sweep"].get_ydata(), [1.0, 1.0])
+    np.testing.assert_allclose(lines["none|diverged"].get_xdata(), [1.0])
+    assert ax.get_xscale() == "log"

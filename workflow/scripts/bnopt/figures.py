@@ -83,6 +83,8 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("lr_envelope_not_a_landscape", "training", ("metrics",),
                "training.lr_envelope_not_a_landscape", "Seed notebooks' variant",
                "not in the paper"),
+    FigureSpec("lr_sweep", "training", ("metrics",), "training.lr_sweep",
+               "Training", "not in the paper"),
     FigureSpec("dln_ics", "dln", ("ics",), "dln.dln_ics",
                "Deep linear network", "Figs 3b, 9"),
     FigureSpec("dln_training", "dln", ("metrics",), "dln.dln_training",

@@ -265,3 +265,28 @@ def fraction_below(pairs: pd.DataFrame) -> float:
 def median_ratio(pairs: pd.DataFrame) -> float:
     ratios = [ratio(a, b) for a, b in zip(pairs["a"], pairs["b"], strict=True)]
     return float(np.median(ratios)) if ratios else np.nan
+
+
+# Final training accuracy (the training claims' and the learning-rate sweep's)
+
+FINAL_FRACTION = 0.05
+
+
+def final_accuracy(run: pd.DataFrame) -> float:
+    """Mean training accuracy over the logged steps in the last FINAL_FRACTION of the run."""
+    accuracy = finite_rows(run, "train_accuracy")
+    if accuracy.empty:
+        return np.nan
+    last_step = float(accuracy["step"].max())
+    return float(accuracy.loc[accuracy["step"] >= (1 - FINAL_FRACTION) * last_step, "value"].mean())
+
+
+def measurable_accuracy(run: pd.DataFrame) -> bool:
+    return has_enough_steps(finite_rows(run, "train_accuracy"))
+
+
+def final_accuracy_or_zero(run: pd.DataFrame) -> float:
+    """Final training accuracy; a diverged run counts as 0; NaN if too few logged steps."""
+    if np.isfinite(diverged_at(run)):
+        return 0.0
+    return final_accuracy(run) if measurable_accuracy(run) else np.nan

@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 
 from . import core
-from .core import pct
+from .core import final_accuracy, final_accuracy_or_zero, pct
 
 FAST_LR = 0.1
 LARGE_LR = 0.5
 EARLY_FRACTION = 0.25
 FASTER_MARGIN = 0.02
 ACCURACY_TARGET = 0.8
-FINAL_FRACTION = 0.05
+FINAL_FRACTION = core.FINAL_FRACTION
 FAILED_BELOW = 0.2
 TRAINS_ABOVE = 0.5
 
@@ -72,26 +72,6 @@ def judge_faster(metrics: pd.DataFrame) -> core.Judgement:
     return core.across_seeds(
         results, "BN − Standard early accuracy", "no Standard/BN pair at lr 0.1 with enough steps"
     )
-
-
-def final_accuracy(run: pd.DataFrame) -> float:
-    """Mean training accuracy over the logged steps in the last FINAL_FRACTION of the run."""
-    accuracy = core.finite_rows(run, "train_accuracy")
-    if accuracy.empty:
-        return np.nan
-    last_step = float(accuracy["step"].max())
-    return float(accuracy.loc[accuracy["step"] >= (1 - FINAL_FRACTION) * last_step, "value"].mean())
-
-
-def measurable_accuracy(run: pd.DataFrame) -> bool:
-    return core.has_enough_steps(core.finite_rows(run, "train_accuracy"))
-
-
-def final_accuracy_or_zero(run: pd.DataFrame) -> float:
-    """Final training accuracy; a diverged run counts as 0; NaN if too few logged steps."""
-    if np.isfinite(core.diverged_at(run)):
-        return 0.0
-    return final_accuracy(run) if measurable_accuracy(run) else np.nan
 
 
 def outcome_text(label: str, run: pd.DataFrame) -> str:

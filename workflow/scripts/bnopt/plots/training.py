@@ -1,14 +1,17 @@
 """Training curves: the paper's Fig 1 (training and test), the noisy-BN and l_p training
-figures, and the seed notebooks' envelope over learning rates, labelled as what it is."""
+figures, the seed notebooks' envelope over learning rates, labelled as what it is, and the
+learning-rate trainability sweep."""
 
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import NullFormatter, PercentFormatter
 
 from ..claims.core import (
+    FINAL_FRACTION,
+    final_accuracy_or_zero,
     finite_rows,
     rolling_mean,
 )
@@ -249,4 +252,59 @@ def lr_envelope_not_a_landscape(metrics: pd.DataFrame) -> Figure:
         f"band = {seed_text}min..max over the runs at different\nlearning rates"
         f"{binning_note(losses)} (separate training runs,\nnot a range over η along the gradient)",
     )
+    return fig
+
+
+def final_accuracies(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Per run: normalisation, lr, seed and its final training accuracy as the training
+    claims define it (mean over the last 5% of logged steps; a diverged run counts as 0)."""
+    accuracy = finite_rows(metrics, "train_accuracy")
+    rows = []
+    for (normalization, lr, seed), run in accuracy.groupby(["normalization", "lr", "seed"]):
+        value = final_accuracy_or_zero(run)
+        if np.isfinite(value):
+            diverged = bool(run["diverged_at"].notna().any()) if "diverged_at" in run else False
+            rows.append((normalization, float(lr), int(seed), value, diverged))
+    return pd.DataFrame(rows, columns=["normalization", "lr", "seed", "value", "diverged"])
+
+
+@styled
+def lr_sweep(metrics: pd.DataFrame) -> Figure:
+    """Final training accuracy against learning rate, one line per normalisation: at which
+    rates each network trains (the trainability sweep of public reproductions; not a paper
+    figure). Drawn from the runs an experiment of the training kind names."""
+    title = "Trainability across learning rates"
+    ylabel = "Final training accuracy"
+    finals = final_accuracies(metrics)
+    if finals.empty:
+        return no_data_figure(title, "Learning rate", ylabel)
+    fig, (ax,) = new_figure(1, 1, panel_size=(6.0, 4.2))
+    handles = []
+    for normalization in sorted_normalizations(finals["normalization"].unique()):
+        own = finals[finals["normalization"] == normalization]
+        summary = own.groupby("lr")["value"].agg(["mean", "min", "max"]).reset_index()
+        color = normalization_color(normalization)
+        (line,) = ax.plot(
+            summary["lr"], summary["mean"], color=color, marker="o", markersize=4,
+            label=normalization_label(normalization), gid=f"{normalization}|sweep",
+        )  # fmt: skip
+        handles.append(line)
+        if own["seed"].nunique() > 1:
+            ax.vlines(summary["lr"], summary["min"], summary["max"], color=color, linewidth=1)
+        diverged = own[own["diverged"]]
+        if not diverged.empty:
+            ax.plot(diverged["lr"], diverged["value"], linestyle="none", marker="x",
+                    markersize=6, color=color, gid=f"{normalization}|diverged")  # fmt: skip
+    ax.set_xscale("log")
+    rates = sorted(finals["lr"].unique())
+    ax.set_xticks(rates, [format_lr(lr) for lr in rates])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlim(rates[0] / 1.6, rates[-1] * 1.6)
+    ax.set_xlabel("Learning rate (log axis)")
+    ax.set_ylabel(ylabel)
+    as_percent(ax)
+    ax.set_ylim(0, 1.02)
+    note = f"\n(last {FINAL_FRACTION:.0%} of steps; x = diverged, as 0)"
+    set_suptitle(fig, title + note, finals)
+    add_normalization_legend(fig, handles)
     return fig
