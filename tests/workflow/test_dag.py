@@ -27,11 +27,21 @@ def test_paper_config_dry_run_lists_download_prepare_and_every_run(copy):
     assert jobs["download_cifar10"] == 1 and jobs["prepare_data"] == 1
     # VGG: {none, batch} x {0.1, 0.5, 0.01}, and noisy_batch, l1, l2, linf at 0.1; the deep
     # linear network: {none, batch, l1, l2, linf} x {1e-6, 1e-7}; one train rule for both
-    # and, beyond the paper, ResNet-20 with {none, batch, group} at 0.1 (resnet_landscape)
-    assert jobs["train"] == 23 and jobs["report"] == 1
-    assert jobs["tables"] == 7  # five VGG experiments, resnet_landscape and the DLN
+    assert jobs["train"] == 20 and jobs["report"] == 1
+    assert jobs["tables"] == 6  # five VGG experiments and the DLN
+    assert jobs["figure"] == len(FIGURES) == 21
+
+
+def test_the_beyond_config_adds_an_experiment_of_a_kind_and_only_its_jobs(copy):
+    args = ("-n", "--cores", "4", "--configfile", "config/beyond.yaml")
+    out = snakemake(copy, *args).stdout
+    jobs = planned_jobs(out)
+    # ResNet-20 with {none, batch, group} at 0.1 besides the paper's 20 runs
+    assert jobs["train"] == 23 and jobs["tables"] == 7
     beyond = [name for name in FIGURES if FIGURE[name].experiment == "landscape"]
-    assert jobs["figure"] == len(FIGURES) + len(beyond) == 21 + 5
+    assert jobs["figure"] == len(FIGURES) + len(beyond)
+    assert {"resnet20_none_lr0.1_seed0", "resnet20_group_lr0.1_seed0"} <= planned_runs(out)
+    assert "results/figures/resnet_landscape/fig5_loss_landscape.png" in out
 
 
 def test_demo_config_dry_run_lists_synthetic_data(copy):
