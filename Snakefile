@@ -19,13 +19,14 @@ wildcard_constraints:
     run=RUN_PATTERN,
     experiment="|".join(experiments(config)),
     family="|".join(FAMILIES),
-    figure="|".join(FIGURES),
+    figure="|".join(ALL_FIGURES),
 
 
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/probes.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/surface.smk"
 include: "workflow/rules/report.smk"
 
 

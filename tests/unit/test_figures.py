@@ -2,6 +2,7 @@
 
 import inspect
 
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
@@ -20,12 +21,12 @@ TIDY_COLUMNS = ["run", "normalization", "lr", "seed", "step", "quantity", "value
 
 def test_every_figure_is_declared_once_with_known_tables():
     names = [spec.name for spec in FIGURES]
-    assert len(names) == len(set(names)) == len(FIGURE) == 21
+    assert len(names) == len(set(names)) == len(FIGURE) == 22
     assert PAPER_FIGURES == tuple(f"fig{i}_" + n for i, n in enumerate(
         ["training", "test_accuracy", "ics_l2", "ics_cosine", "loss_landscape",
          "gradient_predictiveness", "beta_smoothness"], start=1))  # fmt: skip
     for spec in FIGURES:
-        assert spec.tables and set(spec.tables) <= set(FAMILIES), spec.name
+        assert spec.tables and set(spec.tables) <= {*FAMILIES, "surface"}, spec.name
         assert spec.category and spec.paper, spec.name
 
 
@@ -78,8 +79,24 @@ def test_one_rule_draws_every_figure_and_snakemake_reads_the_same_captions():
 GOLDEN = ROOT / "tests" / "unit" / "golden"
 
 
+def surface_table() -> pd.DataFrame:
+    """A loss surface of two runs on a 5 x 5 grid: a bowl, steeper without BN."""
+    grid = np.linspace(-1, 1, 5)
+    rows = [
+        (f"{n}_lr0.1_seed0", n, 0.1, 0, mode, a, b, 0.1 + steep * (a * a + b * b))
+        for n, steep in (("none", 5.0), ("batch", 1.0))
+        for mode in ("train_batch", "eval_test")
+        for a in grid
+        for b in grid
+    ]
+    return pd.DataFrame(rows, columns=["run", "normalization", "lr", "seed", "mode", "a", "b",
+                                       "loss"])  # fmt: skip
+
+
 def golden_tables(spec) -> list[pd.DataFrame]:
     """The tidy tables of the small real runs stored for the golden test (VGG or DLN)."""
+    if spec.tables == ("surface",):
+        return [surface_table()]
     prefix = "dln" if spec.experiment == "dln" else "vgg"
     paths = [GOLDEN / f"{prefix}_{table}.tsv" for table in spec.tables]
     return [pd.read_csv(p, sep="\t") if p.exists() else pd.DataFrame() for p in paths]
@@ -106,12 +123,27 @@ def test_another_experiment_of_a_kind_gets_that_kinds_figures_in_its_folder():
     from bnopt.figures import FIGURES, figure_targets, table_paths
 
     paper = {kind: kind for kind in ("training", "ics", "landscape", "noisy", "lp", "dln")}
-    assert list(figure_targets(paper)) == [spec.name for spec in FIGURES]
+    assert list(figure_targets(paper)) == [spec.name for spec in FIGURES if not spec.on_request]
     targets = figure_targets({**paper, "resnet": "landscape"})
     beyond = {name: pair for name, pair in targets.items() if name.startswith("resnet/")}
-    landscape = [spec.name for spec in FIGURES if spec.experiment == "landscape"]
+    landscape = [s.name for s in FIGURES if s.experiment == "landscape" and not s.on_request]
     assert list(beyond) == [f"resnet/{name}" for name in landscape]
     spec, experiment = beyond["resnet/fig5_loss_landscape"]
     assert experiment == "resnet" and spec.name == "fig5_loss_landscape"
     assert table_paths(spec, experiment)["landscape"] == "results/tables/resnet/landscape.tsv"
-    assert list(targets)[: len(FIGURES)] == [spec.name for spec in FIGURES]  # paper first
+    assert list(targets)[: len(figure_targets(paper))] == [
+        spec.name for spec in FIGURES if not spec.on_request
+    ]  # paper first
+
+
+def test_the_loss_surface_is_drawn_on_request_only_with_one_scale_per_mode():
+    from bnopt.figures import figure_targets
+
+    paper = {kind: kind for kind in ("training", "ics", "landscape", "noisy", "lp", "dln")}
+    assert "loss_surface" not in figure_targets(paper)
+    assert "loss_surface" in figure_targets(paper, on_request=True)
+    fig = FIGURE["loss_surface"].draw_function()(surface_table())
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert len(panels) == 4
+    gids = {c.get_gid() for ax in panels for c in ax.collections}
+    assert {"none|0.1|train_batch", "batch|0.1|eval_test"} <= gids

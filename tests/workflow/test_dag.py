@@ -69,6 +69,14 @@ def test_one_figure_as_target_schedules_only_its_runs(copy):
     assert jobs["train"] == 2 and jobs["figure"] == 1 and "report" not in jobs
 
 
+def test_the_loss_surface_is_a_target_of_its_own_and_not_part_of_all(copy):
+    out = snakemake(copy, "-n", "--cores", "4", "results/figures/loss_surface.png").stdout
+    assert planned_runs(out) == {"none_lr0.1_seed0", "batch_lr0.1_seed0"}
+    jobs = planned_jobs(out)
+    assert jobs["surface"] == 2 and jobs["surface_table"] == 1 and jobs["figure"] == 1
+    assert "surface" not in planned_jobs(snakemake(copy, "-n", "--cores", "4").stdout)
+
+
 BAD_VALUES = [
     ("train: null", "train: null is not allowed"),
     ("data: null", "data: null is not allowed"),

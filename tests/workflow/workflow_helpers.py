@@ -9,7 +9,7 @@ from pathlib import Path
 from bnopt.figures import FIGURE
 
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
-FIGURES = list(FIGURE)
+FIGURES = [name for name, spec in FIGURE.items() if not spec.on_request]  # in `all`
 
 
 def own_package(folder: Path) -> dict:

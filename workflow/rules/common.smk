@@ -45,7 +45,9 @@ except ConfigError as error:
 # Each experiment's kind (the paper experiment it repeats), the figures to draw (target name
 # -> registry entry and experiment) and every table a claim reads.
 KINDS = experiment_kinds(config)
-FIGURES = figure_targets(KINDS)
+FIGURES = figure_targets(KINDS)  # drawn by `all` and shown in the report
+# ... and with those drawn only when asked for as a target:
+ALL_FIGURES = figure_targets(KINDS, on_request=True)
 CLAIM_TABLES = claim_tables(KINDS)
 
 # The device is checked here when the jobs run on this machine; a machine that can submit
@@ -155,7 +157,7 @@ def train_gpu_tokens(wildcards):
 def figure_inputs(wildcards):
     """The tables a figure reads (by name) and the code that draws it: the shared style, its
     experiment's plotting module and the claims' early window some figures mark."""
-    spec, experiment = FIGURES[wildcards.figure]
+    spec, experiment = ALL_FIGURES[wildcards.figure]
     modules = ("figures.py", "tables.py", "claims/core.py", "plots/__init__.py",
                "plots/style.py", f"plots/{spec.module}.py")  # fmt: skip
     return {**table_paths(spec, experiment), "code": package(*dict.fromkeys(modules))}
@@ -163,7 +165,7 @@ def figure_inputs(wildcards):
 
 def figure_note(wildcards):
     """Under another experiment's figure: which experiment, network and optimiser it shows."""
-    spec, experiment = FIGURES[wildcards.figure]
+    spec, experiment = ALL_FIGURES[wildcards.figure]
     if experiment == spec.experiment:
         return ""
     own = config["experiments"][experiment]

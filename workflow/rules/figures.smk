@@ -13,7 +13,7 @@ rule figure:
         png=report(
             "results/figures/{figure}.png",
             caption="../report/figure.rst",
-            category=lambda wildcards: FIGURES[wildcards.figure][0].category,
+            category=lambda wildcards: ALL_FIGURES[wildcards.figure][0].category,
         ),
         pdf="results/figures/{figure}.pdf",
     log:
@@ -22,8 +22,8 @@ rule figure:
         "../../environment.yml"
     params:
         # The figure's caption (workflow/report/<figure>.rst) for snakemake --report.
-        caption=lambda wildcards: FIGURES[wildcards.figure][0].caption(),
-        draw=lambda wildcards: FIGURES[wildcards.figure][0].name,
+        caption=lambda wildcards: ALL_FIGURES[wildcards.figure][0].caption(),
+        draw=lambda wildcards: ALL_FIGURES[wildcards.figure][0].name,
         note=figure_note,
     script:
         "../scripts/plot.py"

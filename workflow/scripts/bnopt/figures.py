@@ -26,6 +26,7 @@ class FigureSpec:
     draw: str  # "<module of bnopt.plots>.<function>", imported only to draw
     category: str
     paper: str  # the paper's figure number, or "not in the paper"
+    on_request: bool = False  # drawn only when asked for as a target (not in `all`, report)
 
     @property
     def module(self) -> str:
@@ -85,6 +86,8 @@ FIGURES: tuple[FigureSpec, ...] = (
                "not in the paper"),
     FigureSpec("lr_sweep", "training", ("metrics",), "training.lr_sweep",
                "Training", "not in the paper"),
+    FigureSpec("loss_surface", "landscape", ("surface",), "landscape.loss_surface",
+               "Loss landscape", "not in the paper (Li et al. 2018)", on_request=True),
     FigureSpec("dln_ics", "dln", ("ics",), "dln.dln_ics",
                "Deep linear network", "Figs 3b, 9"),
     FigureSpec("dln_training", "dln", ("metrics",), "dln.dln_training",
@@ -97,14 +100,16 @@ FIGURE = {figure.name: figure for figure in FIGURES}
 PAPER_FIGURES = tuple(f.name for f in FIGURES if f.name.startswith("fig"))
 
 
-def figure_targets(kinds: dict[str, str]) -> dict[str, tuple[FigureSpec, str]]:
+def figure_targets(
+    kinds: dict[str, str], on_request: bool = False
+) -> dict[str, tuple[FigureSpec, str]]:
     """Every figure to draw, by target name: (its registry entry, the experiment it shows).
 
     `kinds` maps each experiment to the paper experiment it repeats (bnopt.runs). The
     paper's figures keep their names (results/figures/fig5_loss_landscape.png); another
     experiment of a kind gets that kind's figures under its own folder
     (results/figures/<experiment>/fig5_loss_landscape.png), after the paper's, in the order
-    of the config.
+    of the config. Figures drawn only on request are left out unless `on_request`.
     """
     targets = {spec.name: (spec, spec.experiment) for spec in FIGURES if kinds.get(spec.experiment)}
     for experiment, kind in kinds.items():
@@ -112,6 +117,8 @@ def figure_targets(kinds: dict[str, str]) -> dict[str, tuple[FigureSpec, str]]:
             for spec in FIGURES:
                 if spec.experiment == kind:
                     targets[f"{experiment}/{spec.name}"] = (spec, experiment)
+    if not on_request:
+        targets = {name: pair for name, pair in targets.items() if not pair[0].on_request}
     return targets
 
 

@@ -350,3 +350,47 @@ def grad_change_vs_eta(
     note = f"\n(mean over {seeds} seeds)" if seeds > 1 else ""
     fig.suptitle(title + note)
     return fig
+
+
+SURFACE_MODES = (
+    ("train_batch", "train mode, one training batch"),
+    ("eval_test", "eval mode, test set"),
+)
+
+
+@styled
+def loss_surface(surface: pd.DataFrame) -> Figure:
+    """The 2-D loss surface around the final weights in two filter-normalised random
+    directions (Li et al. 2018), one column per run of the lowest seed, train-mode
+    normalisation on a training batch above and eval mode on the test set below, log colour
+    scale shared along each row. Not the paper's landscape (fig5_loss_landscape)."""
+    title = "Loss surface around the final weights (Li et al. 2018; not the paper's landscape)"
+    if surface.empty:
+        return no_data_figure(title, "direction 1", "direction 2")
+    rows = surface[surface["seed"] == surface["seed"].min()]
+    order = sorted_normalizations(rows["normalization"].unique())
+    groups = sorted(
+        {(n, float(lr)) for n, lr in zip(rows["normalization"], rows["lr"], strict=True)},
+        key=lambda group: (order.index(group[0]), group[1]),
+    )
+    fig, axes = new_figure(len(SURFACE_MODES), len(groups), panel_size=(4.0, 3.6))
+    for row, (mode, mode_label) in enumerate(SURFACE_MODES):
+        here = rows[rows["mode"] == mode]
+        logs = np.log10(here["loss"].clip(lower=1e-12))
+        low, high = float(logs.min()), float(logs.max())
+        levels = np.linspace(low, high if high > low else low + 1, 15)
+        for column, (normalization, lr) in enumerate(groups):
+            ax = axes[row * len(groups) + column]
+            own = here[(here["normalization"] == normalization) & np.isclose(here["lr"], lr)]
+            grid = own.pivot_table(index="b", columns="a", values="loss")
+            filled = ax.contourf(grid.columns, grid.index, np.log10(grid.clip(lower=1e-12)),
+                                 levels=levels, cmap="viridis")  # fmt: skip
+            filled.set_gid(f"{group_gid(normalization, lr)}|{mode}")
+            ax.plot([0], [0], marker="+", color="white", markersize=6)
+            ax.set_title(f"{group_label(normalization, lr)}\n{mode_label}")
+            ax.set_xlabel("direction 1")
+            ax.set_ylabel("direction 2")
+        colorbar = fig.colorbar(filled, ax=axes[row * len(groups) : (row + 1) * len(groups)])
+        colorbar.set_label("log10 loss")
+    fig.suptitle(title)
+    return fig

@@ -1,0 +1,38 @@
+# Beyond the paper, on request: the 2-D loss surface around each trained run of an
+# experiment (bnopt.surface; Li et al. 2018), for the figure loss_surface.
+
+
+rule surface:
+    input:
+        data=PREPARED,
+        weights="results/runs/{run}/model.pt",
+        code=package("surface.py", *TRAINING_CODE, "data.py"),
+    output:
+        "results/surfaces/{run}.tsv",
+    log:
+        "logs/surface/{run}.log",
+    conda:
+        "../../environment.yml"
+    threads: 1
+    params:
+        settings=lambda wildcards: run_settings(config, wildcards.run),
+        surface=config["surface"],
+    script:
+        "../scripts/surface.py"
+
+
+rule surface_table:
+    input:
+        surfaces=lambda wildcards: expand(
+            "results/surfaces/{run}.tsv",
+            run=experiment_runs(config, wildcards.experiment),
+        ),
+        code=package("surface.py", "tables.py"),
+    output:
+        "results/tables/{experiment}/surface.tsv",
+    log:
+        "logs/tables/{experiment}-surface.log",
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/surface_table.py"
