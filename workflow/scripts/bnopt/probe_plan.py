@@ -22,7 +22,10 @@ LANDSCAPE_FAMILIES = frozenset({"landscape", "predictiveness", "beta", "curvatur
 def families_read(experiment: str) -> set[str]:
     """The table families that the figures and claims of one experiment read."""
     read = {
-        table for figure in FIGURES if figure.experiment == experiment for table in figure.tables
+        table
+        for figure in FIGURES
+        if figure.experiment == experiment and not figure.on_request  # these need no probe
+        for table in figure.tables
     }
     for key in CLAIM_TABLES:
         owner, family = key.split("/")
