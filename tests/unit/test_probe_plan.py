@@ -38,6 +38,9 @@ def test_a_probe_is_kept_only_when_its_family_is_read():
     ics = planned_probes(PROBES, {"ics", "metrics"})
     assert ics["every"] == 50 and ics["ics_layers"] == [5, 10]
     assert ics["activation_layers"] == [] and ics["curvature_every"] == 0
+    assert ics["eta_multipliers"] == []  # no step along -g: no landscape family is read
+    assert planned_probes(PROBES, {"activations"})["eta_multipliers"] == []
+    assert planned_probes(PROBES, {"predictiveness"})["eta_multipliers"] == [0.5, 1.0]
     assert planned_probes(PROBES, {"beta"})["curvature_every"] == 0
     assert planned_probes(PROBES, {"curvature"})["curvature_every"] == 150
     everything = planned_probes(PROBES, {"ics", "activations", "curvature", "landscape"})
@@ -51,7 +54,7 @@ def test_paper_runs_take_the_probes_of_every_experiment_they_belong_to():
     assert run_settings(config, "none_lr0.5_seed0")["probes"]["every"] == 0  # Fig 1 only
     ics_only = run_settings(config, "none_lr0.01_seed0")["probes"]
     assert ics_only["ics_layers"] and not ics_only["curvature_every"]
-    assert not ics_only["activation_layers"]
+    assert not ics_only["activation_layers"] and not ics_only["eta_multipliers"]
     noisy = run_settings(config, "noisy_batch_lr0.1_seed0")["probes"]
     assert noisy["activation_layers"] and not noisy["ics_layers"]
     # Adding lr 0.5 to the landscape experiment gives its runs the landscape probes.

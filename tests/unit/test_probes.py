@@ -463,6 +463,24 @@ def test_resnet20_has_he_et_al_s_parameter_count_and_numbered_layers():
         hook.remove()
 
 
+def test_resnet8_is_the_family_s_smallest_member_with_its_parameter_count_and_layers():
+    from bnopt.models import build_model, cifar_resnet, count_parameters, resnet8
+
+    # n = 1: one block per stage; the first of stages 2 and 3 changes the channels.
+    conv = 3 * 16 * 9 + 2 * 16 * 16 * 9 + (16 * 32 + 32 * 32) * 9 + (32 * 64 + 64 * 64) * 9
+    channels = 16 + 2 * 16 + 2 * 32 + 2 * 64
+    assert count_parameters(resnet8("none")) == conv + channels + 64 * 10 + 10
+    assert count_parameters(resnet8("group")) == conv + 3 * channels + 64 * 10 + 10 == 75_530
+    model = build_model("resnet8", "batch", 0.5)
+    layers = weight_layers(model)
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
+    assert len(layers) == 8 and [layer.weight for layer in layers] == [m.weight for m in convs]
+    assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    for depth in (6, 12):
+        with pytest.raises(ValueError, match="6n"):
+            cifar_resnet(depth)
+
+
 def test_probes_on_resnet20_agree_with_direct_computations():
     from bnopt.models import resnet20
 

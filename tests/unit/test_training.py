@@ -302,6 +302,21 @@ print(sum(p.numel() for p in model.parameters()))
     assert int(result.stdout) > 0
 
 
+def test_a_run_without_steps_along_the_gradient_has_the_same_ics_and_no_landscape(
+    tmp_path, tiny_dataset
+):
+    # The probe plan of an ICS-only run (bnopt.probe_plan): no eta, so no landscape rows.
+    full = dict(tiny_settings()["probes"], curvature_every=0, activation_layers=[])
+    _, with_etas = train(tmp_path, "etas", tiny_dataset, probes=full)
+    _, without = train(tmp_path, "none", tiny_dataset, probes=dict(full, eta_multipliers=[]))
+    rows = {k: pd.read_csv(f / "probes.tsv", sep="\t") for k, f in (("a", with_etas), ("b", without))}
+    assert set(rows["a"]["probe"]) == {"landscape", "ics"} and set(rows["b"]["probe"]) == {"ics"}
+    ics = rows["a"][rows["a"]["probe"] == "ics"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(ics, rows["b"], check_dtype=False)
+    for name in ("metrics.tsv", "model.pt"):
+        assert (with_etas / name).read_bytes() == (without / name).read_bytes()
+
+
 def test_the_identity_holds_the_device_a_run_really_used_and_only_numeric_code(tmp_path):
     settings = tiny_settings(device_type="cuda")  # train.device: auto
     assert run_identity(settings, "cpu") != run_identity(settings, "cuda")

@@ -1,9 +1,9 @@
 """The networks, for 32x32 inputs, with a choice of normalisation after every hidden weight
-layer: VGG-A (the paper's) and ResNet-20 (beyond the paper).
+layer: VGG-A (the paper's) and the CIFAR ResNets 8 and 20 (beyond the paper).
 
 Protocol section 1: conv -> norm -> ReLU after every conv and hidden Linear layer, never
-after the logits layer; Glorot (xavier_uniform_) weights, zero biases. ResNet-20 keeps the
-same conventions (see `resnet20`).
+after the logits layer; Glorot (xavier_uniform_) weights, zero biases. The ResNets keep the
+same conventions (see `cifar_resnet`).
 """
 
 from __future__ import annotations
@@ -238,16 +238,17 @@ def flops_per_image(model: nn.Module, image_size: int = 32) -> int:
     return flops[0]
 
 
-# ResNet-20 (He et al. 2016, section 4.2, the CIFAR-10 network): a 3x3 conv with 16 channels,
-# then three stages of three basic blocks with 16, 32 and 64 channels (the first block of
-# stages 2 and 3 halves the resolution by stride 2), global average pooling and a linear
-# layer: 6n + 2 = 20 weight layers for n = 3. Chosen over ResNet-18 because it is the
+# The CIFAR-10 ResNets of He et al. 2016, section 4.2: a 3x3 conv with 16 channels, then
+# three stages of n basic blocks with 16, 32 and 64 channels (the first block of stages 2
+# and 3 halves the resolution by stride 2), global average pooling and a linear layer:
+# 6n + 2 weight layers. ResNet-20 (n = 3) is the beyond-the-paper network; ResNet-8 (n = 1),
+# the family's smallest member, is the demo's CPU-sized stand-in for it. Chosen over ResNet-18 because it is the
 # residual network designed for 32x32 inputs (0.27M parameters, as in the paper's Table 6),
 # cheap enough to run beside VGG-A. The shortcut across a change of shape is the paper's
 # option A (subsample by 2 and pad the new channels with zeros): parameter-free, so every
 # weight layer is on the main path and numbered in forward order like VGG's.
 RESNET_STAGES = (16, 32, 64)
-RESNET_BLOCKS = 3
+RESNET_DEPTHS = {"resnet8": 8, "resnet20": 20}
 
 
 class PaddedShortcut(nn.Module):
@@ -281,13 +282,17 @@ class BasicBlock(nn.Module):
         return torch.relu(self.norm2(self.conv2(y)) + self.shortcut(x))
 
 
-def resnet20(normalization: str = "none", width: float = 1.0) -> nn.Sequential:
-    """ResNet-20 for 32x32 inputs, `width` times the channels, Glorot weights, zero biases.
+def cifar_resnet(depth: int, normalization: str = "none", width: float = 1.0) -> nn.Sequential:
+    """The ResNet of `depth` = 6n + 2 layers for 32x32 inputs, `width` times the channels,
+    Glorot weights, zero biases.
 
     Every conv has a bias (as VGG's do: the standard network needs its affine shift). The
     pre-ReLU output of a block's second layer, as recorded by the activation probe, is the
     normalised branch before the shortcut is added.
     """
+    if depth < 8 or (depth - 2) % 6:
+        raise ValueError(f"a CIFAR ResNet has 6n + 2 layers (8, 14, 20, ...), not {depth}")
+    blocks = (depth - 2) // 6
     channels = [scaled(c, width) for c in RESNET_STAGES]
     layers: list[nn.Module] = [nn.Conv2d(3, channels[0], 3, padding=1)]
     norm = make_norm(normalization, channels[0], 4)
@@ -295,7 +300,7 @@ def resnet20(normalization: str = "none", width: float = 1.0) -> nn.Sequential:
     layers.append(nn.ReLU(inplace=True))
     in_channels = channels[0]
     for stage, out_channels in enumerate(channels):
-        for block in range(RESNET_BLOCKS):
+        for block in range(blocks):
             stride = 2 if stage > 0 and block == 0 else 1
             layers.append(BasicBlock(in_channels, out_channels, stride, normalization))
             in_channels = out_channels
@@ -305,7 +310,15 @@ def resnet20(normalization: str = "none", width: float = 1.0) -> nn.Sequential:
     return model
 
 
-ARCHITECTURES = {"vgg_a": vgg_a, "resnet20": resnet20}
+def resnet8(normalization: str = "none", width: float = 1.0) -> nn.Sequential:
+    return cifar_resnet(RESNET_DEPTHS["resnet8"], normalization, width)
+
+
+def resnet20(normalization: str = "none", width: float = 1.0) -> nn.Sequential:
+    return cifar_resnet(RESNET_DEPTHS["resnet20"], normalization, width)
+
+
+ARCHITECTURES = {"vgg_a": vgg_a, "resnet8": resnet8, "resnet20": resnet20}
 
 
 def build_model(model: str, normalization: str, width: float) -> nn.Module:

@@ -5,7 +5,9 @@ curvature probe another 35-80%: `make bench`), so a run measures what one of its
 needs, and no more: with the paper's experiments, the curvature only on the landscape
 experiment's runs, the ICS only on the ICS experiment's, activation samples only on the noisy
 BatchNorm and l_p runs, and no probe at all on the runs only Fig 1 reads (lr 0.5). The
-landscape probe runs at every probed step (its gradient is the other probes' reference).
+landscape probe's steps along -g (eta_multipliers, one forward and backward pass each) run
+only where a landscape family is read: an ICS or noisy-BN run keeps its probed steps (the
+ICS probe takes the step's own gradient) without them.
 The registries of figures and claims say what each experiment reads, so a new figure or
 claim that reads a family brings its probe with it. Probing never changes the trajectory
 (tests/unit/test_training.py), so a run's training numbers do not depend on this plan.
@@ -39,6 +41,8 @@ def planned_probes(probes: dict, families: set[str]) -> dict:
     probed = bool(families & (LANDSCAPE_FAMILIES | {"ics", "activations"}))
     plan = {k: probes[k] for k in sorted(probes)}
     plan["every"] = int(probes["every"]) if probed else 0
+    if not families & LANDSCAPE_FAMILIES:
+        plan["eta_multipliers"] = []
     if "ics" not in families:
         plan["ics_layers"] = []
     if "activations" not in families:

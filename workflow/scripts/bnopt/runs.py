@@ -15,7 +15,7 @@ from .probe_plan import families_read, planned_probes
 FAMILIES = (
     "metrics", "ics", "landscape", "predictiveness", "beta", "curvature", "activations",
 )  # fmt: skip
-MODELS = ("vgg_a", "resnet20", "dln")
+MODELS = ("vgg_a", "resnet8", "resnet20", "dln")
 # sgd: plain SGD with train.momentum and train.weight_decay (the paper: 0, 0); momentum and
 # adam take their settings from the config's `optimizers` section.
 OPTIMIZERS = ("sgd", "momentum", "adam")
@@ -24,7 +24,7 @@ DLN_PREFIX = "dln_"  # a deep linear network's run name starts with it: dln_none
 # [<model>_][<optimizer>_]<normalization>_lr<lr>_seed<seed>, model and optimizer only when
 # not the paper's (VGG-A, plain SGD): batch_lr0.1_seed0, resnet20_adam_group_lr0.001_seed1.
 _PARTS = (
-    "(?:(?P<model>dln|resnet20)_)?(?:(?P<optimizer>momentum|adam)_)?"
+    "(?:(?P<model>dln|resnet8|resnet20)_)?(?:(?P<optimizer>momentum|adam)_)?"
     f"(?P<normalization>{'|'.join(NORMALIZATION_NAMES)})"
     "_lr(?P<lr>[0-9.e+-]+)_seed(?P<seed>[0-9]+)"
 )

@@ -150,14 +150,7 @@ def noise_free_evaluation(model, x_train, x_test, y_test, ctx, batch_size) -> tu
     return evaluate(twin, x_test, y_test, ctx)
 
 
-def probe_records(
-    model, loss_fn, x, y, lr, probe_cfg, step, grad, layers, update=None
-) -> list[tuple]:
-    """Rows of probes.tsv for the landscape and ICS probes at step t.
-
-    `probe_cfg` holds eta_multipliers and ics_layers; `grad` is the step's own gradient.
-    """
-    etas = [m * lr for m in probe_cfg["eta_multipliers"]]
+def landscape_records(model, loss_fn, x, y, etas, step, grad) -> list[tuple]:
     land = probes.landscape_probe(model, loss_fn, x, y, etas, grad=grad)
     rows = []
     for k, eta in enumerate(land.etas):
@@ -168,10 +161,22 @@ def probe_records(
             (step, "landscape", None, eta, "step_grad_norm", land.step_grad_norms[k]),
             (step, "landscape", None, eta, "step_grad_cosine", land.step_grad_cosines[k]),
         ]
-    rows += [
+    return rows + [
         (step, "landscape", None, None, "grad_norm", land.grad_norm),
         (step, "landscape", None, None, "effective_beta", land.effective_beta),
     ]
+
+
+def probe_records(
+    model, loss_fn, x, y, lr, probe_cfg, step, grad, layers, update=None
+) -> list[tuple]:
+    """Rows of probes.tsv for the landscape and ICS probes at step t.
+
+    `probe_cfg` holds eta_multipliers (none: no landscape rows) and ics_layers; `grad` is
+    the step's own gradient.
+    """
+    etas = [m * lr for m in probe_cfg["eta_multipliers"]]
+    rows = landscape_records(model, loss_fn, x, y, etas, step, grad) if etas else []
     every = probe_cfg.get("curvature_every", 0)
     if every and step % every == 0:
         curvature = probes.curvature_probe(
