@@ -149,9 +149,11 @@ def test_runs_are_derived_from_the_experiments():
     validate(config, str(SCHEMA))
     assert experiment_runs(config, "landscape") == ["none_lr0.1_seed0", "batch_lr0.1_seed0"]
     runs = all_runs(config)
-    vgg = [run for run in runs if not run.startswith("dln_")]
+    vgg = [run for run in runs if parse_run_name(run)["model"] == "vgg_a"]
     assert len(vgg) == 10  # {none, batch} x {0.1, 0.5, 0.01}; 4 more at 0.1
-    assert len(runs) == 20  # and the DLN's {none, batch, l1, l2, linf} x {1e-6, 1e-7}
+    resnet = [run for run in runs if parse_run_name(run)["model"] == "resnet20"]
+    assert resnet == [f"resnet20_{norm}_lr0.1_seed0" for norm in ("none", "batch", "group")]
+    assert len(runs) == 23  # and the DLN's {none, batch, l1, l2, linf} x {1e-6, 1e-7}
     config["train"]["seeds"] = [0, 1]
     config["experiments"]["landscape"]["lrs"] = [0.1, 0.2]
     assert len(experiment_runs(config, "landscape")) == 8
@@ -171,7 +173,8 @@ def test_run_names_round_trip_and_settings_are_resolved():
     assert settings["lr"] == 0.5 and settings["normalization"] == "batch"
     assert settings["steps"] == config["train"]["steps"]
     assert settings["probes"] == {**config["probes"], "every": 0, "ics_layers": [],
-                                  "activation_layers": [], "curvature_every": 0}  # fmt: skip
+                                  "activation_layers": [], "curvature_every": 0,
+                                  "eta_multipliers": []}  # fmt: skip
     assert run_settings(config, "batch_lr0.1_seed0")["probes"] == config["probes"]
     assert settings["model"] == "vgg_a"
     deep = run_settings(config, "dln_none_lr1e-06_seed0")
@@ -241,8 +244,7 @@ def test_an_experiment_names_its_model_and_optimizer():
 
 
 def test_an_experiment_of_a_kind_repeats_a_paper_experiment():
-    config = shipped("config.yaml")
-    config["experiments"].update(shipped("beyond.yaml")["experiments"])
+    config = shipped("config.yaml")  # the paper's experiments and one beyond them
     check_config(config, SCHEMA)
     assert experiment_kinds(config)["resnet_landscape"] == "landscape"
     assert experiment_kinds(config)["lp"] == "lp" and experiment_kinds(config)["dln"] == "dln"

@@ -15,6 +15,8 @@ from bnopt.figures import FIGURE
 from workflow_helpers import (
     FIGURES,
     SNAKEMAKE,
+    drawn_figures,
+    merged_config,
     own_package,
     planned_jobs,
     planned_runs,
@@ -23,25 +25,34 @@ from workflow_helpers import (
 
 
 def test_paper_config_dry_run_lists_download_prepare_and_every_run(copy):
-    jobs = planned_jobs(snakemake(copy, "-n", "--cores", "4").stdout)
+    out = snakemake(copy, "-n", "--cores", "4").stdout
+    jobs = planned_jobs(out)
     assert jobs["download_cifar10"] == 1 and jobs["prepare_data"] == 1
     # VGG: {none, batch} x {0.1, 0.5, 0.01}, and noisy_batch, l1, l2, linf at 0.1; the deep
-    # linear network: {none, batch, l1, l2, linf} x {1e-6, 1e-7}; one train rule for both
-    assert jobs["train"] == 20 and jobs["report"] == 1
-    assert jobs["tables"] == 6  # five VGG experiments and the DLN
-    assert jobs["figure"] == len(FIGURES) == 21
-
-
-def test_the_beyond_config_adds_an_experiment_of_a_kind_and_only_its_jobs(copy):
-    args = ("-n", "--cores", "4", "--configfile", "config/beyond.yaml")
-    out = snakemake(copy, *args).stdout
-    jobs = planned_jobs(out)
-    # ResNet-20 with {none, batch, group} at 0.1 besides the paper's 20 runs
-    assert jobs["train"] == 23 and jobs["tables"] == 7
-    beyond = [name for name in FIGURES if FIGURE[name].experiment == "landscape"]
-    assert jobs["figure"] == len(FIGURES) + len(beyond)
+    # linear network: {none, batch, l1, l2, linf} x {1e-6, 1e-7}; one train rule for both;
+    # beyond the paper, ResNet-20 with {none, batch, group} at 0.1
+    assert jobs["train"] == 23 and jobs["report"] == 1
+    assert jobs["tables"] == 7  # five VGG experiments, the ResNet's and the DLN's
+    landscape = [name for name in FIGURES if FIGURE[name].experiment == "landscape"]
+    assert len(FIGURES) == 21 and len(landscape) == 5
+    assert jobs["figure"] == len(drawn_figures(merged_config())) == 21 + 5
     assert {"resnet20_none_lr0.1_seed0", "resnet20_group_lr0.1_seed0"} <= planned_runs(out)
     assert "results/figures/resnet_landscape/fig5_loss_landscape.png" in out
+
+
+def test_an_experiment_added_to_the_config_adds_only_its_own_jobs(copy):
+    # VGG-A with Adam, an experiment of the ICS kind: its 2 runs, 1 table, 3 figures.
+    adam = {"kind": "ics", "optimizer": "adam", "normalizations": ["none", "batch"],
+            "lrs": [0.001]}  # fmt: skip
+    (copy / "adam.yaml").write_text(yaml.safe_dump({"experiments": {"adam_ics": adam}}))
+    before = planned_jobs(snakemake(copy, "-n", "--cores", "4").stdout)
+    out = snakemake(copy, "-n", "--cores", "4", "--configfile", "adam.yaml").stdout
+    jobs = planned_jobs(out)
+    ics = [name for name in FIGURES if FIGURE[name].experiment == "ics"]
+    assert jobs["train"] == before["train"] + 2 and jobs["tables"] == before["tables"] + 1
+    assert jobs["figure"] == before["figure"] + len(ics) == before["figure"] + 3
+    assert {"adam_none_lr0.001_seed0", "adam_batch_lr0.001_seed0"} <= planned_runs(out)
+    assert "results/figures/adam_ics/fig3_ics_l2.png" in out
 
 
 def test_demo_config_dry_run_lists_synthetic_data(copy):
@@ -156,7 +167,7 @@ def test_the_workflow_dry_runs_as_a_module_of_another_workflow(copy, tmp_path_fa
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = planned_jobs(result.stdout)
-    assert jobs["train"] == 20 and jobs["report"] == 1
+    assert jobs["train"] == 23 and jobs["report"] == 1  # the demo's, ResNet-8 runs included
     # the code inputs are the module's own files, relative to the host's folder
     assert f"{os.path.relpath(copy, host)}/workflow/scripts/bnopt/training.py" in result.stdout
 

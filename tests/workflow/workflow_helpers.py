@@ -6,10 +6,35 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bnopt.figures import FIGURE
+import yaml
+
+from bnopt.figures import FIGURE, figure_targets
+from bnopt.runs import experiment_kinds
 
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
-FIGURES = [name for name, spec in FIGURE.items() if not spec.on_request]  # in `all`
+FIGURES = [name for name, spec in FIGURE.items() if not spec.on_request]  # the paper's, in `all`
+CONFIG = Path(__file__).resolve().parents[2] / "config"
+
+
+def merged_config(*files: Path) -> dict:
+    """config/config.yaml updated by each file in turn, as Snakemake's --configfile does."""
+
+    def update(base: dict, extra: dict) -> None:
+        for key, value in extra.items():
+            if isinstance(value, dict) and isinstance(base.get(key), dict):
+                update(base[key], value)
+            else:
+                base[key] = value
+
+    config = yaml.safe_load((CONFIG / "config.yaml").read_text())
+    for file in files:
+        update(config, yaml.safe_load(Path(file).read_text()))
+    return config
+
+
+def drawn_figures(config: dict) -> list[str]:
+    """The figure targets `all` draws for this config: the paper's and each beyond one's."""
+    return list(figure_targets(experiment_kinds(config)))
 
 
 def own_package(folder: Path) -> dict:
