@@ -78,7 +78,10 @@ BAD = [
     (("experiments", "training", "lrs"), DELETE, "lrs"),
     (("experiments", "figure8"), {"normalizations": ["none"], "lrs": [0.1]},
      "experiments.figure8"),
-    (("probes", "ics_layers"), [12], "probes.ics_layers[0]"),
+    (("probes", "ics_layers"), [0], "probes.ics_layers[0]"),
+    (("probes", "ics_layers"), [5, 12], "probes.ics_layers: [12] outside 1..11, the weight "
+     "layers of vgg_a, which experiments.ics probes there"),
+    (("probes", "activation_layers"), [2, 12], "probes.activation_layers: [12] outside 1..11"),
     (("probes", "eta_multipliers"), [0], "probes.eta_multipliers[0]"),
     (("probes", "every"), -1, "probes.every"),
     (("experiments", "landscape", "lrs"), [0.1, 0.1000001], "experiments.landscape.lrs[1]"),
@@ -102,6 +105,20 @@ def test_bad_configs_are_rejected_naming_the_key(path, value, named):
     with pytest.raises(ConfigError) as error:
         check_config(config, SCHEMA)
     assert named in str(error.value)
+
+
+def test_probed_layers_must_exist_in_the_network_of_each_experiment_that_probes_them():
+    config = shipped("config.yaml")
+    config["probes"]["ics_layers"] = [5, 15]
+    with pytest.raises(ConfigError, match=r"\[15\] outside 1..11, the weight layers of vgg_a"):
+        check_config(config, SCHEMA)
+    config["probes"]["ics_layers"] = [5, 10]
+    config["experiments"]["small"] = {"kind": "ics", "model": "resnet8",
+                                      "normalizations": ["none", "batch"], "lrs": [0.1]}  # fmt: skip
+    with pytest.raises(ConfigError, match=r"\[10\] outside 1..8, .* experiments.small probes"):
+        check_config(config, SCHEMA)
+    config["experiments"]["small"]["kind"] = "landscape"  # which probes no layer
+    check_config(config, SCHEMA)
 
 
 def test_the_cifar10_training_set_bounds_the_batch():

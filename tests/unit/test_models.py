@@ -185,3 +185,11 @@ def test_groups_hold_at_least_two_channels():
         1,
         1,
     ]
+
+
+def test_the_config_checks_know_how_many_weight_layers_each_network_has():
+    from bnopt.runs import MODELS, WEIGHT_LAYERS
+
+    assert set(WEIGHT_LAYERS) == set(MODELS) - {"dln"}
+    for name, count in WEIGHT_LAYERS.items():
+        assert len(models.weight_layers(models.build_model(name, "batch", 0.25))) == count

@@ -9,7 +9,8 @@ import yaml
 from snakemake.utils import validate
 
 from .errors import UserError
-from .runs import PAPER_EXPERIMENTS, format_lr
+from .probe_plan import families_read
+from .runs import PAPER_EXPERIMENTS, WEIGHT_LAYERS, format_lr
 
 
 class ConfigError(UserError, ValueError):
@@ -135,12 +136,29 @@ def cross_field_problems(config: dict) -> list[str]:
         elif name in PAPER_EXPERIMENTS and (spec.get("kind") or name) != name:
             problems.append(f"experiments.{name}.kind: {spec['kind']!r}; the paper's {name} "
                             f"experiment is of its own kind")  # fmt: skip
+        else:
+            problems += layer_problems(config, name, spec)
     outside = [layer for layer in dln["ics_layers"] if layer > dln["depth"]]
     if outside:
         problems.append(
             f"dln.ics_layers: {outside} outside 1..{dln['depth']} (dln.depth); the network "
             f"has {dln['depth']} weight layers"
         )
+    return problems
+
+
+def layer_problems(config: dict, name: str, spec: dict) -> list[str]:
+    """Probed layers that the experiment's network does not have (only the probes it takes)."""
+    model = spec.get("model", "vgg_a")
+    families = families_read(spec.get("kind") or name)
+    problems = []
+    for key, family in (("ics_layers", "ics"), ("activation_layers", "activations")):
+        outside = [layer for layer in config["probes"][key] if layer > WEIGHT_LAYERS[model]]
+        if family in families and outside:
+            problems.append(
+                f"probes.{key}: {outside} outside 1..{WEIGHT_LAYERS[model]}, the weight layers "
+                f"of {model}, which experiments.{name} probes there"
+            )
     return problems
 
 

@@ -16,6 +16,9 @@ FAMILIES = (
     "metrics", "ics", "landscape", "predictiveness", "beta", "curvature", "activations",
 )  # fmt: skip
 MODELS = ("vgg_a", "resnet8", "resnet20", "dln")
+# Weight layers of each network, numbered 1.. in forward order for the ICS and activation
+# probes (bnopt.models.weight_layers; tests/unit/test_models.py checks these counts).
+WEIGHT_LAYERS = {"vgg_a": 11, "resnet8": 8, "resnet20": 20}
 # sgd: plain SGD with train.momentum and train.weight_decay (the paper: 0, 0); momentum and
 # adam take their settings from the config's `optimizers` section.
 OPTIMIZERS = ("sgd", "momentum", "adam")

@@ -1,0 +1,62 @@
+"""The compute estimate of `python -m bnopt.cost`, against counts by hand."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bnopt import cost
+from bnopt.models import build_model, flops_per_image
+
+CONFIG = Path(__file__).resolve().parents[2] / "config"
+
+
+def settings(**probes) -> dict:
+    plan = {"every": 0, "eta_multipliers": [], "ics_layers": [], "curvature_every": 0,
+            "curvature_iterations": 20}  # fmt: skip
+    return {"steps": 1000, "batch_size": 128, "eval_every": 500, "normalization": "batch",
+            "probes": {**plan, **probes}}  # fmt: skip
+
+
+def test_a_run_costs_its_steps_probes_and_evaluations_in_forward_passes():
+    # 1000 steps of forward + backward (3 passes) on 128 images; evaluations at 0, 500, 1000
+    assert cost.run_passes(settings(), 100, 50) == 1000 * 3 * 128 + 3 * 100
+    # probed at 0, 100, ..., 900: 10 steps, each 2 etas and 1 ICS layer, 3 passes each
+    probed = settings(every=100, eta_multipliers=[0.5, 1], ics_layers=[5])
+    assert cost.run_passes(probed, 100, 50) == (3000 + 10 * 9) * 128 + 300
+    # curvature at 0 and 500: the gradient with its graph and 20 double-backward products
+    curved = settings(curvature_every=500)
+    assert cost.run_passes(curved, 100, 50) == (3000 + 2 * (3 + 20 * 6)) * 128 + 300
+    noisy = dict(settings(), normalization="noisy_batch")  # noise-free statistics pass
+    assert cost.run_passes(noisy, 100, 50) == 3000 * 128 + 3 * 150
+
+
+def test_run_flops_use_the_network_s_counted_flops_per_image():
+    config = yaml.safe_load((CONFIG / "config.yaml").read_text())
+    run = "resnet20_group_lr0.1_seed0"
+    flops = flops_per_image(build_model("resnet20", "group", 1.0))
+    passes = cost.run_passes(cost.run_settings(config, run), 10_000, 50_000)
+    assert cost.run_flops(config, run) == passes * flops
+    assert flops < flops_per_image(build_model("vgg_a", "group", 1.0)) / 3
+
+
+def test_the_shipped_beyond_experiment_adds_under_a_third_of_the_paper_s_flops():
+    config = yaml.safe_load((CONFIG / "config.yaml").read_text())
+    costs = cost.experiment_costs(config)
+    assert costs["landscape"] == 0  # its runs are all in the experiments before it
+    share = cost.beyond_share(config)
+    assert 0.05 < share < 0.3
+    # a second beyond experiment (VGG-A with Adam, ICS kind) is two more VGG-A runs
+    config["experiments"]["adam_ics"] = {
+        "kind": "ics", "optimizer": "adam", "normalizations": ["none", "batch"],
+        "lrs": [0.001],
+    }  # fmt: skip
+    assert cost.beyond_share(config) == pytest.approx(share + costs["ics"] / sum(
+        v for k, v in costs.items() if k != "resnet_landscape"), rel=1e-6)
+
+
+def test_the_command_prints_each_experiment_and_the_share(capsys, monkeypatch):
+    monkeypatch.chdir(CONFIG.parent)
+    cost.main(["config/demo.yaml"])
+    out = capsys.readouterr().out
+    assert "resnet_landscape" in out and "beyond the paper:" in out and "resnet8" in out

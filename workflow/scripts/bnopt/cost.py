@@ -1,0 +1,130 @@
+"""Estimated training compute of the workflow's networks, from the runs' settings alone.
+
+A run's cost is counted in forward passes of one image through its network, then in FLOPs
+(`bnopt.models.flops_per_image`, counted by hooks). Counted from what the loop and the
+probes do (bnopt.training, bnopt.probes):
+
+- a training step: one forward and one backward pass of the batch, 3 forward passes (a
+  backward pass costs about twice a forward pass);
+- at each probed step, the landscape probe: one forward and backward pass per eta; the ICS
+  probe: one per probed layer; the activation probe records during the training step: 0;
+- at each curvature step: the gradient with its graph (3) and at most
+  `curvature_iterations` Hessian-vector products, each a double backward pass, counted as
+  two training steps (6; an assumption, not measured);
+- each evaluation: one forward pass of the test set (10,000 images for CIFAR-10, `data.
+  synthetic.n_test` otherwise); noisy BN also one of the training set (its noise-free
+  statistics).
+
+This is an estimate of arithmetic, not of time: a network of small layers (ResNet-20's 16
+to 64 channels) keeps a GPU less busy than VGG-A's, so its share of the GPU time is larger
+than its share of FLOPs. `python -m bnopt.cost` prints the estimate for a config.
+"""
+
+from __future__ import annotations
+
+import argparse
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from .runs import PAPER_EXPERIMENTS, experiment_runs, parse_run_name, run_settings
+
+TRAINING_STEP = 3  # forward passes: forward + backward (twice a forward)
+HESSIAN_VECTOR_PRODUCT = 2 * TRAINING_STEP
+CIFAR10_TEST, CIFAR10_TRAIN = 10_000, 50_000
+
+
+def probed_steps(steps: int, every: int) -> int:
+    return len(range(0, steps, every)) if every else 0
+
+
+def run_passes(settings: dict, n_test: int, n_train: int) -> float:
+    """Forward passes of one image that a VGG or ResNet run makes, training and probes."""
+    steps, batch, probes = settings["steps"], settings["batch_size"], settings["probes"]
+    per_probe = TRAINING_STEP * (len(probes["eta_multipliers"]) + len(probes["ics_layers"]))
+    passes = steps * TRAINING_STEP + probed_steps(steps, probes["every"]) * per_probe
+    curvature_steps = probed_steps(steps, probes["curvature_every"])
+    curvature = TRAINING_STEP + probes["curvature_iterations"] * HESSIAN_VECTOR_PRODUCT
+    passes += curvature_steps * curvature
+    passes *= batch
+    evaluations = len(range(0, steps, settings["eval_every"])) + 1  # and at the end
+    per_evaluation = n_test + (n_train if settings["normalization"] == "noisy_batch" else 0)
+    return passes + evaluations * per_evaluation
+
+
+@cache
+def flops_per_image(model: str, normalization: str, width: float) -> int:
+    from .models import build_model, flops_per_image as count  # torch only when needed
+
+    return count(build_model(model, normalization, width))
+
+
+def dataset_sizes(config: dict) -> tuple[int, int]:
+    data = config["data"]
+    if data["dataset"] == "synthetic":
+        return int(data["synthetic"]["n_test"]), int(data["synthetic"]["n_train"])
+    return CIFAR10_TEST, CIFAR10_TRAIN
+
+
+def run_flops(config: dict, run: str) -> float:
+    settings = run_settings(config, run)
+    flops = flops_per_image(settings["model"], settings["normalization"], settings["width"])
+    return run_passes(settings, *dataset_sizes(config)) * flops
+
+
+def experiment_costs(config: dict) -> dict[str, float]:
+    """FLOPs per experiment; a run shared by experiments counts once, for the first."""
+    counted: set[str] = set()
+    costs = {}
+    for experiment in config["experiments"]:
+        runs = [run for run in experiment_runs(config, experiment) if run not in counted]
+        counted.update(runs)
+        costs[experiment] = sum(run_flops(config, run) for run in runs)
+    return costs
+
+
+def beyond_share(config: dict) -> float:
+    """The experiments beyond the paper's, as a fraction of the paper's training FLOPs."""
+    costs = experiment_costs(config)
+    paper = sum(cost for name, cost in costs.items() if name in PAPER_EXPERIMENTS)
+    return sum(cost for name, cost in costs.items() if name not in PAPER_EXPERIMENTS) / paper
+
+
+def merged(files: list[Path]) -> dict:
+    """The config files, each updating the one before (as Snakemake's --configfile)."""
+
+    def update(base: dict, extra: dict) -> None:
+        for key, value in extra.items():
+            if isinstance(value, dict) and isinstance(base.get(key), dict):
+                update(base[key], value)
+            else:
+                base[key] = value
+
+    config: dict = {}
+    for file in files:
+        update(config, yaml.safe_load(Path(file).read_text()))
+    return config
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "configfiles", nargs="*", type=Path, help="after config/config.yaml, in order"
+    )
+    args = parser.parse_args(argv)
+    config = merged([Path("config/config.yaml"), *args.configfiles])
+    costs = experiment_costs(config)
+    paper = sum(cost for name, cost in costs.items() if name in PAPER_EXPERIMENTS)
+    print(f"{'experiment':<20} {'own runs':>8} {'PFLOP':>9} {'of the paper':>13}")
+    counted: set[str] = set()
+    for name, cost in costs.items():
+        runs = [r for r in experiment_runs(config, name) if r not in counted]
+        counted.update(runs)
+        print(f"{name:<20} {len(runs):>8} {cost / 1e15:>9.3g} {cost / paper:>12.1%}")
+    models = sorted({parse_run_name(run)["model"] for run in counted})
+    print(f"beyond the paper: {beyond_share(config):.1%} of the paper's FLOPs ({', '.join(models)})")
+
+
+if __name__ == "__main__":
+    main()
