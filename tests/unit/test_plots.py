@@ -556,6 +556,33 @@ def test_beta_and_curvature_draws_the_table_and_the_share_of_eta_that_overshot()
     assert "batch|0.1|lambda_max" not in lines_by_gid(batch_top)  # not measured: not drawn
 
 
+def test_beta_and_curvature_with_three_normalisations_labels_rows_once_and_ticks_decades():
+    steps = [0, 100]
+    beta = tidy_table(
+        series("none", 0.1, "effective_beta", steps, [20.0, 30.0])
+        + series("batch", 0.1, "effective_beta", steps, [20.0, 30.0])
+        + series("group", 0.1, "effective_beta", steps, [20.0, 30.0])
+    )
+    # GroupNorm's curvature along g is negative at step 0: a symmetric log axis
+    curvature = tidy_table(series("group", 0.1, "directional_curvature", steps, [-1.0, 15.0]))
+    fig = plots.beta_and_curvature(pd.DataFrame(columns=TIDY_COLUMNS), beta, curvature)
+    tops, lows = fig.axes[:3], fig.axes[3:6]
+    assert [bool(ax.get_ylabel()) for ax in tops + lows] == [True, False, False] * 2
+    group_top = tops[2]
+    assert group_top.get_yscale() == "symlog"
+    ticks = [t for t in group_top.get_yticks() if t != 0]
+    linthresh = 0.3  # 1% of the largest |value| (30)
+    assert ticks and all(abs(t) >= linthresh for t in ticks)  # none crowding 0
+    assert all(np.log10(abs(t)).is_integer() for t in ticks)
+
+
+def test_grad_change_vs_eta_labels_fewer_step_sizes_on_three_narrow_panels():
+    rows = eta_table("grad_diff")
+    rows = pd.concat([rows, rows[rows["normalization"] == "batch"].assign(normalization="group")])
+    for ax in [ax for ax in visible_axes(plots.grad_change_vs_eta(rows)) if ax.get_title()]:
+        assert len(ax.get_xticks()) <= 4
+
+
 def test_another_experiments_figure_names_it_under_the_title_at_the_same_size():
     fig = plots.fig1_training(tidy_table(series("none", 0.1, "train_loss", [0, 1], [2.3, 2.2])))
     size = fig._suptitle.get_fontsize()

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import FixedLocator, NullFormatter
 
 from ..claims.core import (
     OVERSHOOT,
@@ -164,6 +164,18 @@ def overshoot_fraction(predictiveness: pd.DataFrame, beta: pd.DataFrame) -> pd.D
     )
 
 
+def symlog_decades(ax, values: pd.Series) -> None:
+    """A symmetric log axis (for values of both signs) ticked at 0 and at the powers of ten
+    outside its linear part only: ticks inside it crowd 0. Ticks beyond the data are not
+    shown (they are outside the axis' view)."""
+    largest = float(values.abs().max())
+    linthresh = 1e-2 * largest
+    ax.set_yscale("symlog", linthresh=linthresh)
+    decades = range(int(np.ceil(np.log10(linthresh))), int(np.ceil(np.log10(largest))) + 1)
+    ticks = [0.0, *(sign * 10.0**k for k in decades for sign in (1, -1))]
+    ax.yaxis.set_major_locator(FixedLocator(sorted(ticks)))
+
+
 @styled
 def beta_and_curvature(
     predictiveness: pd.DataFrame, beta: pd.DataFrame, curvature: pd.DataFrame
@@ -198,11 +210,10 @@ def beta_and_curvature(
         draw_two_over_lr(ax, lr)
         # gᵀHg can be negative where the loss is not convex: a log axis would hide it.
         if (here["value"] <= 0).any():
-            ax.set_yscale("symlog", linthresh=1e-2 * float(here["value"].abs().max()))
+            symlog_decades(ax, here["value"].astype(float))
         else:
             ax.set_yscale("log")
         ax.set_title(group_label(normalization, lr))
-        ax.set_ylabel("1 / step length")
         share = overshoot[
             (overshoot["normalization"] == normalization) & np.isclose(overshoot["lr"], lr)
         ]
@@ -211,7 +222,10 @@ def beta_and_curvature(
                  gid=f"{normalization}|{format_lr(lr)}|overshoot")  # fmt: skip
         low.set_ylim(-0.05, 1.05)
         low.set_xlabel("Step")
-        low.set_ylabel(f"share of η with ‖Δg‖ ≥ {OVERSHOOT:g}‖g‖")
+    # One label per row: with three or more panels a label on each would overlap the
+    # tick labels of the panel to its left.
+    top[0].set_ylabel("1 / step length")
+    bottom[0].set_ylabel(f"share of η with\n‖Δg‖ ≥ {OVERSHOOT:g}‖g‖")
     set_suptitle(fig, title, rows)
     # Colour is the panel's normalisation; the legend says what each line style means.
     proxies = [
@@ -295,10 +309,10 @@ def lp_landscape_note(lrs: list[float], rows: pd.DataFrame) -> str:
     )
 
 
-def label_eta_axis(ax, etas) -> None:
-    """Log x-axis with plain labels at (at most six of) the probed step sizes."""
+def label_eta_axis(ax, etas, at_most: int = 6) -> None:
+    """Log x-axis with plain labels at (at most `at_most` of) the probed step sizes."""
     ax.set_xscale("log")
-    ticks = evenly_spaced(etas, 6)
+    ticks = evenly_spaced(etas, at_most)
     ax.set_xticks(ticks, [f"{eta:g}" for eta in ticks])
     ax.xaxis.set_minor_formatter(NullFormatter())
 
@@ -343,7 +357,7 @@ def grad_change_vs_eta(
                     gid=f"{group_gid(normalization, lr)}|step{step:g}",
                 )
             ax.set_yscale("log")
-            label_eta_axis(ax, mean["eta"])
+            label_eta_axis(ax, mean["eta"], 6 if len(shown) < 3 else 4)  # narrower panels
     scale = matplotlib.cm.ScalarMappable(norm=step_scale(rows["step"]), cmap=STEP_COLORMAP)
     fig.colorbar(scale, ax=[ax for ax in axes if ax.get_visible()], label="Training step")
     seeds = rows["seed"].nunique()
