@@ -113,8 +113,8 @@ def test_probed_layers_must_exist_in_the_network_of_each_experiment_that_probes_
     with pytest.raises(ConfigError, match=r"\[15\] outside 1..11, the weight layers of vgg_a"):
         check_config(config, SCHEMA)
     config["probes"]["ics_layers"] = [5, 10]
-    config["experiments"]["small"] = {"kind": "ics", "model": "resnet8",
-                                      "normalizations": ["none", "batch"], "lrs": [0.1]}  # fmt: skip
+    small = {"kind": "ics", "model": "resnet8", "normalizations": ["none", "batch"], "lrs": [0.1]}
+    config["experiments"]["small"] = small
     with pytest.raises(ConfigError, match=r"\[10\] outside 1..8, .* experiments.small probes"):
         check_config(config, SCHEMA)
     config["experiments"]["small"]["kind"] = "landscape"  # which probes no layer

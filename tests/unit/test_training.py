@@ -309,7 +309,8 @@ def test_a_run_without_steps_along_the_gradient_has_the_same_ics_and_no_landscap
     full = dict(tiny_settings()["probes"], curvature_every=0, activation_layers=[])
     _, with_etas = train(tmp_path, "etas", tiny_dataset, probes=full)
     _, without = train(tmp_path, "none", tiny_dataset, probes=dict(full, eta_multipliers=[]))
-    rows = {k: pd.read_csv(f / "probes.tsv", sep="\t") for k, f in (("a", with_etas), ("b", without))}
+    rows = {"a": with_etas, "b": without}
+    rows = {k: pd.read_csv(folder / "probes.tsv", sep="\t") for k, folder in rows.items()}
     assert set(rows["a"]["probe"]) == {"landscape", "ics"} and set(rows["b"]["probe"]) == {"ics"}
     ics = rows["a"][rows["a"]["probe"] == "ics"].reset_index(drop=True)
     pd.testing.assert_frame_equal(ics, rows["b"], check_dtype=False)

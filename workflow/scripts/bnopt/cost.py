@@ -55,9 +55,9 @@ def run_passes(settings: dict, n_test: int, n_train: int) -> float:
 
 @cache
 def flops_per_image(model: str, normalization: str, width: float) -> int:
-    from .models import build_model, flops_per_image as count  # torch only when needed
+    from . import models  # torch only when needed
 
-    return count(build_model(model, normalization, width))
+    return models.flops_per_image(models.build_model(model, normalization, width))
 
 
 def dataset_sizes(config: dict) -> tuple[int, int]:
@@ -122,8 +122,11 @@ def main(argv=None) -> None:
         runs = [r for r in experiment_runs(config, name) if r not in counted]
         counted.update(runs)
         print(f"{name:<20} {len(runs):>8} {cost / 1e15:>9.3g} {cost / paper:>12.1%}")
-    models = sorted({parse_run_name(run)["model"] for run in counted})
-    print(f"beyond the paper: {beyond_share(config):.1%} of the paper's FLOPs ({', '.join(models)})")
+    beyond = [name for name in costs if name not in PAPER_EXPERIMENTS]
+    runs = [run for name in beyond for run in experiment_runs(config, name)]
+    networks = sorted({parse_run_name(run)["model"] for run in runs})
+    print(f"beyond the paper ({', '.join(beyond) or 'none'}; {', '.join(networks) or '-'}): "
+          f"{beyond_share(config):.1%} of the paper's FLOPs")
 
 
 if __name__ == "__main__":
