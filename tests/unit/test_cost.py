@@ -51,8 +51,9 @@ def test_the_shipped_beyond_experiment_adds_under_a_third_of_the_paper_s_flops()
         "kind": "ics", "optimizer": "adam", "normalizations": ["none", "batch"],
         "lrs": [0.001],
     }  # fmt: skip
-    assert cost.beyond_share(config) == pytest.approx(share + costs["ics"] / sum(
-        v for k, v in costs.items() if k != "resnet_landscape"), rel=1e-6)
+    assert cost.beyond_share(config) == pytest.approx(
+        share + costs["ics"] / sum(v for k, v in costs.items() if k != "resnet_landscape"), rel=1e-6
+    )
 
 
 def test_the_command_prints_each_experiment_and_the_share(capsys, monkeypatch):

@@ -125,8 +125,10 @@ def main(argv=None) -> None:
     beyond = [name for name in costs if name not in PAPER_EXPERIMENTS]
     runs = [run for name in beyond for run in experiment_runs(config, name)]
     networks = sorted({parse_run_name(run)["model"] for run in runs})
-    print(f"beyond the paper ({', '.join(beyond) or 'none'}; {', '.join(networks) or '-'}): "
-          f"{beyond_share(config):.1%} of the paper's FLOPs")
+    print(
+        f"beyond the paper ({', '.join(beyond) or 'none'}; {', '.join(networks) or '-'}): "
+        f"{beyond_share(config):.1%} of the paper's FLOPs"
+    )
 
 
 if __name__ == "__main__":

@@ -246,7 +246,8 @@ def flops_per_image(model: nn.Module, image_size: int = 32) -> int:
 # over ResNet-18 because it is the residual network designed for 32x32 inputs (0.27M
 # parameters, as in He et al.'s Table 6), cheap enough to run beside VGG-A. The shortcut
 # across a change of shape is the paper's option A (subsample by 2 and pad the new channels
-# with zeros): parameter-free, so every weight layer is on the main path and numbered in forward order like VGG's.
+# with zeros): parameter-free, so every weight layer is on the main path and numbered in
+# forward order like VGG's.
 RESNET_STAGES = (16, 32, 64)
 RESNET_DEPTHS = {"resnet8": 8, "resnet20": 20}
 
