@@ -277,3 +277,12 @@ def test_an_experiment_of_a_kind_repeats_a_paper_experiment():
     config["experiments"]["ics"]["kind"] = "landscape"
     with pytest.raises(ConfigError, match="the paper's ics experiment is of its own kind"):
         check_config(config, SCHEMA)
+
+
+def test_config_files_update_the_ones_before_key_by_key_as_snakemake_does(tmp_path):
+    from bnopt.config import merged_files
+
+    (tmp_path / "a.yaml").write_text("train: {steps: 10, seeds: [0, 1]}\nexperiments: {x: 1}\n")
+    (tmp_path / "b.yaml").write_text("train: {seeds: [2]}\nexperiments: {y: 2}\n")
+    merged = merged_files([tmp_path / "a.yaml", tmp_path / "b.yaml"])
+    assert merged == {"train": {"steps": 10, "seeds": [2]}, "experiments": {"x": 1, "y": 2}}

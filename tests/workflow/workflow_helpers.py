@@ -6,8 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
-
+from bnopt.config import merged_files
 from bnopt.figures import FIGURE, figure_targets
 from bnopt.runs import experiment_kinds
 
@@ -18,18 +17,7 @@ CONFIG = Path(__file__).resolve().parents[2] / "config"
 
 def merged_config(*files: Path) -> dict:
     """config/config.yaml updated by each file in turn, as Snakemake's --configfile does."""
-
-    def update(base: dict, extra: dict) -> None:
-        for key, value in extra.items():
-            if isinstance(value, dict) and isinstance(base.get(key), dict):
-                update(base[key], value)
-            else:
-                base[key] = value
-
-    config = yaml.safe_load((CONFIG / "config.yaml").read_text())
-    for file in files:
-        update(config, yaml.safe_load(Path(file).read_text()))
-    return config
+    return merged_files([CONFIG / "config.yaml", *files])
 
 
 def drawn_figures(config: dict) -> list[str]:

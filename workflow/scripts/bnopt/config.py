@@ -20,6 +20,23 @@ class ConfigError(UserError, ValueError):
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 
 
+def merged_files(files) -> dict:
+    """YAML config files, each updating the ones before key by key, as Snakemake's
+    `--configfile` updates the Snakefile's configfile."""
+
+    def update(base: dict, extra: dict) -> None:
+        for key, value in extra.items():
+            if isinstance(value, dict) and isinstance(base.get(key), dict):
+                update(base[key], value)
+            else:
+                base[key] = value
+
+    config: dict = {}
+    for file in files:
+        update(config, yaml.safe_load(Path(file).read_text()))
+    return config
+
+
 def load_schema(path=SCHEMA) -> dict:
     return yaml.safe_load(Path(path).read_text())
 

@@ -26,8 +26,7 @@ import argparse
 from functools import cache
 from pathlib import Path
 
-import yaml
-
+from .config import merged_files
 from .runs import PAPER_EXPERIMENTS, experiment_runs, parse_run_name, run_settings
 
 TRAINING_STEP = 3  # forward passes: forward + backward (twice a forward)
@@ -91,29 +90,13 @@ def beyond_share(config: dict) -> float:
     return sum(cost for name, cost in costs.items() if name not in PAPER_EXPERIMENTS) / paper
 
 
-def merged(files: list[Path]) -> dict:
-    """The config files, each updating the one before (as Snakemake's --configfile)."""
-
-    def update(base: dict, extra: dict) -> None:
-        for key, value in extra.items():
-            if isinstance(value, dict) and isinstance(base.get(key), dict):
-                update(base[key], value)
-            else:
-                base[key] = value
-
-    config: dict = {}
-    for file in files:
-        update(config, yaml.safe_load(Path(file).read_text()))
-    return config
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "configfiles", nargs="*", type=Path, help="after config/config.yaml, in order"
     )
     args = parser.parse_args(argv)
-    config = merged([Path("config/config.yaml"), *args.configfiles])
+    config = merged_files([Path("config/config.yaml"), *args.configfiles])
     costs = experiment_costs(config)
     paper = sum(cost for name, cost in costs.items() if name in PAPER_EXPERIMENTS)
     print(f"{'experiment':<20} {'own runs':>8} {'PFLOP':>9} {'of the paper':>13}")
