@@ -15,7 +15,7 @@ def settings(**probes) -> dict:
     plan = {"every": 0, "eta_multipliers": [], "ics_layers": [], "curvature_every": 0,
             "curvature_iterations": 20}  # fmt: skip
     return {"steps": 1000, "batch_size": 128, "eval_every": 500, "normalization": "batch",
-            "probes": {**plan, **probes}}  # fmt: skip
+            "momentum": 0.0, "weight_decay": 0.0, "probes": {**plan, **probes}}  # fmt: skip
 
 
 def test_a_run_costs_its_steps_probes_and_evaluations_in_forward_passes():
@@ -27,6 +27,10 @@ def test_a_run_costs_its_steps_probes_and_evaluations_in_forward_passes():
     # curvature at 0 and 500: the gradient with its graph and 20 double-backward products
     curved = settings(curvature_every=500)
     assert cost.run_passes(curved, 100, 50) == (3000 + 2 * (3 + 20 * 6)) * 128 + 300
+    # another optimiser than plain SGD: its landscape along -g and along its own step
+    adam = dict(probed, optimizer={"name": "adam"})
+    assert cost.run_passes(adam, 100, 50) == (3000 + 10 * 15) * 128 + 300
+    assert cost.run_passes(dict(probed, momentum=0.9), 100, 50) == (3000 + 10 * 15) * 128 + 300
     noisy = dict(settings(), normalization="noisy_batch")  # noise-free statistics pass
     assert cost.run_passes(noisy, 100, 50) == 3000 * 128 + 3 * 150
 

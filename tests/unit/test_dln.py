@@ -304,7 +304,8 @@ def test_outputs_parse_into_finite_family_tables(trained):
     runs = [read_run(p["metrics"], p["probes"], p["meta"]) for p, _ in trained.values()]
     assert family_table(runs, "activations").empty  # no nonlinearity to sample
     assert family_table(runs, "curvature").empty  # not measured on the DLN
-    for family in (f for f in FAMILIES if f not in ("activations", "curvature")):
+    assert family_table(runs, "own_step").empty  # plain SGD: its own step is -lr g
+    for family in (f for f in FAMILIES if f not in ("activations", "curvature", "own_step")):
         table = family_table(runs, family)
         assert not table.empty, family
         assert np.isfinite(table["value"].astype(float)).all(), family

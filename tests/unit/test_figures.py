@@ -21,7 +21,7 @@ TIDY_COLUMNS = ["run", "normalization", "lr", "seed", "step", "quantity", "value
 
 def test_every_figure_is_declared_once_with_known_tables():
     names = [spec.name for spec in FIGURES]
-    assert len(names) == len(set(names)) == len(FIGURE) == 22
+    assert len(names) == len(set(names)) == len(FIGURE) == 23
     assert PAPER_FIGURES == tuple(f"fig{i}_" + n for i, n in enumerate(
         ["training", "test_accuracy", "ics_l2", "ics_cosine", "loss_landscape",
          "gradient_predictiveness", "beta_smoothness"], start=1))  # fmt: skip
@@ -99,7 +99,12 @@ def golden_tables(spec) -> list[pd.DataFrame]:
         return [surface_table()]
     prefix = "dln" if spec.experiment == "dln" else "vgg"
     paths = [GOLDEN / f"{prefix}_{table}.tsv" for table in spec.tables]
-    return [pd.read_csv(p, sep="\t") if p.exists() else pd.DataFrame() for p in paths]
+    tables = [pd.read_csv(p, sep="\t") if p.exists() else pd.DataFrame() for p in paths]
+    if "own_step" in spec.tables:  # the golden runs use plain SGD: their -g rows, renamed
+        rows = pd.concat([pd.read_csv(GOLDEN / f"vgg_{t}.tsv", sep="\t")
+                          for t in ("landscape", "predictiveness")])  # fmt: skip
+        tables[spec.tables.index("own_step")] = rows.assign(quantity="own_step_" + rows["quantity"])
+    return tables
 
 
 @pytest.mark.parametrize("name", list(FIGURE))
@@ -123,17 +128,27 @@ def test_another_experiment_of_a_kind_gets_that_kinds_figures_in_its_folder():
     from bnopt.figures import FIGURES, figure_targets, table_paths
 
     paper = {kind: kind for kind in ("training", "ics", "landscape", "noisy", "lp", "dln")}
-    assert list(figure_targets(paper)) == [spec.name for spec in FIGURES if not spec.on_request]
+    drawn = [spec.name for spec in FIGURES if not spec.on_request and not spec.own_step]
+    assert list(figure_targets(paper)) == drawn
     targets = figure_targets({**paper, "resnet": "landscape"})
     beyond = {name: pair for name, pair in targets.items() if name.startswith("resnet/")}
-    landscape = [s.name for s in FIGURES if s.experiment == "landscape" and not s.on_request]
+    landscape = [s.name for s in FIGURES if s.experiment == "landscape" and s.name in drawn]
     assert list(beyond) == [f"resnet/{name}" for name in landscape]
     spec, experiment = beyond["resnet/fig5_loss_landscape"]
     assert experiment == "resnet" and spec.name == "fig5_loss_landscape"
     assert table_paths(spec, experiment)["landscape"] == "results/tables/resnet/landscape.tsv"
-    assert list(targets)[: len(figure_targets(paper))] == [
-        spec.name for spec in FIGURES if not spec.on_request
-    ]  # paper first
+    assert list(targets)[: len(figure_targets(paper))] == drawn  # paper first
+
+
+def test_the_view_along_the_optimisers_own_step_is_drawn_only_where_it_differs_from_minus_g():
+    from bnopt.figures import figure_targets
+
+    kinds = {"landscape": "landscape", "adam_landscape": "landscape"}
+    plain = figure_targets(kinds)
+    assert "own_step_landscape" not in plain and "adam_landscape/own_step_landscape" not in plain
+    own = figure_targets(kinds, own_step=["adam_landscape"])
+    assert "adam_landscape/own_step_landscape" in own and "own_step_landscape" not in own
+    assert set(own) - set(plain) == {"adam_landscape/own_step_landscape"}
 
 
 def test_the_loss_surface_is_drawn_on_request_only_with_one_scale_per_mode():

@@ -30,7 +30,11 @@ def test_the_registries_say_what_each_experiment_reads():
         if figure.on_request:  # the loss surface is computed from the final weights
             assert not set(figure.tables) & families_read(figure.experiment), figure.name
         else:
-            assert set(figure.tables) <= families_read(figure.experiment), figure.name
+            read = families_read(figure.experiment, own_step=figure.own_step)
+            assert set(figure.tables) <= read, figure.name
+    # the view along an optimiser's own step only for those that take one
+    assert "own_step" not in families_read("landscape")
+    assert "own_step" in families_read("landscape", own_step=True)
 
 
 def test_a_probe_is_kept_only_when_its_family_is_read():

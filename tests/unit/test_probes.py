@@ -61,6 +61,28 @@ def test_landscape_on_a_quadratic_matches_closed_forms():
     assert torch.equal(model.w.detach(), w)
 
 
+def test_landscape_along_another_direction_matches_closed_forms_and_minus_g_is_the_default():
+    model, loss_fn, h, w = quadratic_setup(seed=3)
+    g = h @ w
+    d = torch.randn(w.shape, generator=torch.Generator().manual_seed(7))
+    etas = [0.01, 0.1]
+    result = probes.landscape_probe(model, loss_fn, None, None, etas, direction=[d])
+    hd = torch.linalg.vector_norm(h @ d).item()
+    for eta, loss, diff, ratio in zip(
+        etas, result.losses, result.grad_diffs, result.beta_ratios, strict=True
+    ):
+        w_eta = w + eta * d
+        assert loss == pytest.approx((0.5 * w_eta @ h @ w_eta).item(), rel=1e-12)
+        assert diff == pytest.approx(eta * hd, rel=1e-10)  # grad(w + eta d) - g = eta H d
+        assert ratio == pytest.approx(hd / torch.linalg.vector_norm(d).item(), rel=1e-10)
+    assert result.grad_norm == pytest.approx(torch.linalg.vector_norm(g).item())
+    assert torch.equal(model.w.detach(), w)
+    default = probes.landscape_probe(model, loss_fn, None, None, etas)
+    along_minus_g = probes.landscape_probe(model, loss_fn, None, None, etas, direction=[-g])
+    assert along_minus_g.losses == pytest.approx(default.losses, rel=1e-12)
+    assert along_minus_g.grad_diffs == pytest.approx(default.grad_diffs, rel=1e-10)
+
+
 def test_beta_is_divided_by_the_eta_that_produced_it_not_by_the_lr():
     # Pitfall 5: with the training lr in the denominator the ratio would grow with eta.
     model, loss_fn, h, w = quadratic_setup(seed=1)

@@ -48,6 +48,7 @@ def test_a_run_writes_metrics_probes_metadata_and_weights(tmp_path, tiny_dataset
     probes = pd.read_csv(folder / "probes.tsv", sep="\t")
     assert sorted(probes["step"].unique()) == [0, 5, 10, 15, 20, 25]
     assert set(probes["probe"]) == {"landscape", "ics", "activation"}
+    assert not probes["quantity"].str.startswith("own_step_").any()  # plain SGD: -g is its step
     assert probes["value"].map(lambda v: v == v and abs(v) < float("inf")).all()
     assert set(probes.loc[probes["probe"] == "ics", "layer"]) == {5, 10}
     saved = json.loads((folder / "meta.json").read_text())
@@ -318,6 +319,35 @@ def test_a_run_without_steps_along_the_gradient_has_the_same_ics_and_no_landscap
         assert (with_etas / name).read_bytes() == (without / name).read_bytes()
 
 
+def test_the_landscape_along_the_optimisers_step_is_the_loss_where_that_step_lands():
+    import copy
+
+    from bnopt.models import build_model
+    from bnopt.probes import trainable
+
+    torch.manual_seed(0)
+    model = build_model("vgg_a", "batch", 0.0625)
+    x, y = torch.randn(8, 3, 32, 32), torch.randint(0, 10, (8,))
+    loss_fn = torch.nn.functional.cross_entropy
+    params = trainable(model)
+    grad = list(torch.autograd.grad(loss_fn(model(x), y), params))
+    update = [torch.randn_like(p) * 1e-3 for p in params]  # an optimiser's step, any
+    lr = 0.01
+    rows = training.own_step_records(model, loss_fn, x, y, [lr, 2 * lr], 7, grad, update, lr)
+    by = {(q, eta): v for step, _, _, eta, q, v in rows}
+    for m in (1, 2):  # eta = m * lr: m times the step taken
+        twin = copy.deepcopy(model)
+        with torch.no_grad():
+            for p, u in zip(trainable(twin), update, strict=True):
+                p += m * u
+        assert by[("own_step_loss", m * lr)] == pytest.approx(loss_fn(twin(x), y).item(), rel=1e-6)
+    norm = torch.sqrt(sum((u.double() ** 2).sum() for u in update)).item()
+    assert by[("own_step_norm", None)] == pytest.approx(norm / lr, rel=1e-6)
+    dot = sum((u.double() * g.double()).sum() for u, g in zip(update, grad, strict=True)).item()
+    g_norm = torch.sqrt(sum((g.double() ** 2).sum() for g in grad)).item()
+    assert by[("own_step_cosine", None)] == pytest.approx(-dot / (norm * g_norm), rel=1e-5)
+
+
 def test_the_identity_holds_the_device_a_run_really_used_and_only_numeric_code(tmp_path):
     settings = tiny_settings(device_type="cuda")  # train.device: auto
     assert run_identity(settings, "cpu") != run_identity(settings, "cuda")
@@ -344,6 +374,16 @@ def test_a_resnet_run_with_adam_trains_probes_and_resumes(tmp_path, tiny_dataset
     table = pd.read_csv(folder / "probes.tsv", sep="\t")
     ics = table[table["probe"] == "ics"]
     assert set(ics["layer"]) == {8, 19} and ics["value"].notna().all()
+    # Adam's own step is probed beside -g, at the same eta grid (bnopt.training)
+    quantities = set(table["quantity"])
+    assert {
+        "own_step_loss",
+        "own_step_grad_diff",
+        "own_step_beta_ratio",
+        "own_step_norm",
+    } <= quantities
+    cosine = table.loc[table["quantity"] == "own_step_cosine", "value"]
+    assert cosine.between(-1, 1).all() and (cosine < 0.999).all()  # not the direction of -g
     # Adam's moments go through the checkpoint: interrupted after step 7, resumed from the
     # checkpoint of step 6, the run ends bitwise where the uninterrupted one did.
     original = training.log_progress

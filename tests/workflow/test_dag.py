@@ -55,6 +55,16 @@ def test_an_experiment_added_to_the_config_adds_only_its_own_jobs(copy):
     assert "results/figures/adam_ics/fig3_ics_l2.png" in out
 
 
+def test_an_adam_landscape_experiment_also_draws_the_landscape_along_adams_own_step(copy):
+    adam = {"kind": "landscape", "optimizer": "adam", "normalizations": ["none", "batch"],
+            "lrs": [0.001]}  # fmt: skip
+    (copy / "adam.yaml").write_text(yaml.safe_dump({"experiments": {"adam_landscape": adam}}))
+    out = snakemake(copy, "-n", "--cores", "4", "--configfile", "adam.yaml").stdout
+    assert "results/figures/adam_landscape/own_step_landscape.png" in out
+    assert "results/tables/adam_landscape/own_step.tsv" in out
+    assert "own_step_landscape.png" not in out.replace("adam_landscape/own_step_landscape", "")
+
+
 def test_demo_config_dry_run_lists_synthetic_data(copy):
     out = snakemake(copy, "-n", "--cores", "2", "--configfile", "config/demo.yaml").stdout
     jobs = planned_jobs(out)

@@ -14,7 +14,7 @@ import yaml
 
 from bnopt.figures import FIGURE
 from bnopt.probe_plan import families_read
-from bnopt.runs import experiment_kind
+from bnopt.runs import experiment_kind, takes_own_step
 from workflow_helpers import (
     SNAKEMAKE,
     drawn_figures,
@@ -51,7 +51,7 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
     tables = [
         (f"{e}/{f}", steps, every)
         for e in config["experiments"]
-        for f in families_read(experiment_kind(config, e))
+        for f in families_read(experiment_kind(config, e), takes_own_step(config, e))
     ]
     tables += [(f"dln/{f}", dln_steps, dln_every) for f in families_read("dln")]
     assert len(tables) > 2 * len(config["experiments"])

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from bnopt.config import merged_files
 from bnopt.figures import FIGURE, figure_targets
-from bnopt.runs import experiment_kinds
+from bnopt.runs import experiment_kinds, own_step_experiments
 
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
-FIGURES = [name for name, spec in FIGURE.items() if not spec.on_request]  # the paper's, in `all`
+# the paper's experiments' figures in `all` (with plain SGD)
+FIGURES = [name for name, spec in FIGURE.items() if not spec.on_request and not spec.own_step]
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 
 
@@ -22,7 +23,7 @@ def merged_config(*files: Path) -> dict:
 
 def drawn_figures(config: dict) -> list[str]:
     """The figure targets `all` draws for this config: the paper's and each beyond one's."""
-    return list(figure_targets(experiment_kinds(config)))
+    return list(figure_targets(experiment_kinds(config), own_step=own_step_experiments(config)))
 
 
 def own_package(folder: Path) -> dict:

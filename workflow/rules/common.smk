@@ -31,6 +31,7 @@ from bnopt.runs import (
     experiment_kinds,
     experiment_runs,
     experiments,
+    own_step_experiments,
     parse_run_name,
     run_settings,
     runtime_minutes,
@@ -45,9 +46,11 @@ except ConfigError as error:
 # Each experiment's kind (the paper experiment it repeats), the figures to draw (target name
 # -> registry entry and experiment) and every table a claim reads.
 KINDS = experiment_kinds(config)
-FIGURES = figure_targets(KINDS)  # drawn by `all` and shown in the report
+OWN_STEP = own_step_experiments(config)  # optimisers other than plain SGD
+# drawn by `all`, shown in the report
+FIGURES = figure_targets(KINDS, own_step=OWN_STEP)
 # ... and with those drawn only when asked for as a target:
-ALL_FIGURES = figure_targets(KINDS, on_request=True)
+ALL_FIGURES = figure_targets(KINDS, on_request=True, own_step=OWN_STEP)
 CLAIM_TABLES = claim_tables(KINDS)
 
 # The device is checked here when the jobs run on this machine; a machine that can submit

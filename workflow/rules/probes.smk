@@ -51,6 +51,12 @@ rule tables:
             category="Tables",
             subcategory="{experiment}",
         ),
+        own_step=report(
+            "results/tables/{experiment}/own_step.tsv",
+            caption="../report/table.rst",
+            category="Tables",
+            subcategory="{experiment}",
+        ),
     log:
         "logs/tables/{experiment}.log",
     conda:

@@ -6,8 +6,9 @@ probes do (bnopt.training, bnopt.probes):
 
 - a training step: one forward and one backward pass of the batch, 3 forward passes (a
   backward pass costs about twice a forward pass);
-- at each probed step, the landscape probe: one forward and backward pass per eta; the ICS
-  probe: one per probed layer; the activation probe records during the training step: 0;
+- at each probed step, the landscape probe: one forward and backward pass per eta (twice
+  for an optimiser other than plain SGD: along -g and along its own step); the ICS probe:
+  one per probed layer; the activation probe records during the training step: 0;
 - at each curvature step: the gradient with its graph (3) and at most
   `curvature_iterations` Hessian-vector products, each a double backward pass, counted as
   two training steps (6; an assumption, not measured);
@@ -41,7 +42,10 @@ def probed_steps(steps: int, every: int) -> int:
 def run_passes(settings: dict, n_test: int, n_train: int) -> float:
     """Forward passes of one image that a VGG or ResNet run makes, training and probes."""
     steps, batch, probes = settings["steps"], settings["batch_size"], settings["probes"]
-    per_probe = TRAINING_STEP * (len(probes["eta_multipliers"]) + len(probes["ics_layers"]))
+    own_step = settings.get("optimizer") or settings["momentum"] or settings["weight_decay"]
+    directions = 2 if own_step else 1  # bnopt.training.own_step_records
+    etas = directions * len(probes["eta_multipliers"])
+    per_probe = TRAINING_STEP * (etas + len(probes["ics_layers"]))
     passes = steps * TRAINING_STEP + probed_steps(steps, probes["every"]) * per_probe
     curvature_steps = probed_steps(steps, probes["curvature_every"])
     curvature = TRAINING_STEP + probes["curvature_iterations"] * HESSIAN_VECTOR_PRODUCT

@@ -11,7 +11,7 @@ plotting imports, so that parsing the workflow stays fast.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +27,9 @@ class FigureSpec:
     category: str
     paper: str  # the paper's figure number, or "not in the paper"
     on_request: bool = False  # drawn only when asked for as a target (not in `all`, report)
+    # Drawn only for an experiment whose optimiser's step is not plain SGD's -lr g
+    # (bnopt.runs.takes_own_step): for plain SGD it would repeat the paper's direction.
+    own_step: bool = False
 
     @property
     def module(self) -> str:
@@ -86,6 +89,9 @@ FIGURES: tuple[FigureSpec, ...] = (
                "not in the paper"),
     FigureSpec("lr_sweep", "training", ("metrics",), "training.lr_sweep",
                "Training", "not in the paper"),
+    FigureSpec("own_step_landscape", "landscape", ("landscape", "predictiveness", "own_step"),
+               "landscape.own_step_landscape", "Loss landscape",
+               "not in the paper (the optimiser's own step beside -g)", own_step=True),
     FigureSpec("loss_surface", "landscape", ("surface",), "landscape.loss_surface",
                "Loss landscape", "not in the paper (Li et al. 2018)", on_request=True),
     FigureSpec("dln_ics", "dln", ("ics",), "dln.dln_ics",
@@ -101,7 +107,7 @@ PAPER_FIGURES = tuple(f.name for f in FIGURES if f.name.startswith("fig"))
 
 
 def figure_targets(
-    kinds: dict[str, str], on_request: bool = False
+    kinds: dict[str, str], on_request: bool = False, own_step: Collection[str] = ()
 ) -> dict[str, tuple[FigureSpec, str]]:
     """Every figure to draw, by target name: (its registry entry, the experiment it shows).
 
@@ -109,7 +115,8 @@ def figure_targets(
     paper's figures keep their names (results/figures/fig5_loss_landscape.png); another
     experiment of a kind gets that kind's figures under its own folder
     (results/figures/<experiment>/fig5_loss_landscape.png), after the paper's, in the order
-    of the config. Figures drawn only on request are left out unless `on_request`.
+    of the config. Figures drawn only on request are left out unless `on_request`; those of
+    an optimiser's own step only for the experiments in `own_step`.
     """
     targets = {spec.name: (spec, spec.experiment) for spec in FIGURES if kinds.get(spec.experiment)}
     for experiment, kind in kinds.items():
@@ -117,9 +124,11 @@ def figure_targets(
             for spec in FIGURES:
                 if spec.experiment == kind:
                     targets[f"{experiment}/{spec.name}"] = (spec, experiment)
-    if not on_request:
-        targets = {name: pair for name, pair in targets.items() if not pair[0].on_request}
-    return targets
+    return {
+        name: (spec, experiment)
+        for name, (spec, experiment) in targets.items()
+        if (on_request or not spec.on_request) and (experiment in own_step or not spec.own_step)
+    }
 
 
 def table_paths(spec: FigureSpec, experiment: str) -> dict[str, str]:

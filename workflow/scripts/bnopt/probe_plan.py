@@ -7,7 +7,8 @@ experiment's runs, the ICS only on the ICS experiment's, activation samples only
 BatchNorm and l_p runs, and no probe at all on the runs only Fig 1 reads (lr 0.5). The
 landscape probe's steps along -g (eta_multipliers, one forward and backward pass each) run
 only where a landscape family is read: an ICS or noisy-BN run keeps its probed steps (the
-ICS probe takes the step's own gradient) without them.
+ICS probe takes the step's own gradient) without them; a run whose optimiser is not plain
+SGD takes them twice, along -g and along its own step (bnopt.training.own_step_records).
 The registries of figures and claims say what each experiment reads, so a new figure or
 claim that reads a family brings its probe with it. Probing never changes the trajectory
 (tests/unit/test_training.py), so a run's training numbers do not depend on this plan.
@@ -18,15 +19,18 @@ from __future__ import annotations
 from .claims import CLAIM_TABLES
 from .figures import FIGURES
 
-LANDSCAPE_FAMILIES = frozenset({"landscape", "predictiveness", "beta", "curvature"})
+LANDSCAPE_FAMILIES = frozenset({"landscape", "predictiveness", "beta", "curvature", "own_step"})
 
 
-def families_read(experiment: str) -> set[str]:
-    """The table families that the figures and claims of one experiment read."""
+def families_read(experiment: str, own_step: bool = False) -> set[str]:
+    """The table families that the figures and claims of one experiment read, given its
+    kind (`experiment`) and whether its optimiser's step is its own (not -lr g)."""
     read = {
         table
         for figure in FIGURES
-        if figure.experiment == experiment and not figure.on_request  # these need no probe
+        if figure.experiment == experiment
+        and not figure.on_request  # these need no probe
+        and (own_step or not figure.own_step)
         for table in figure.tables
     }
     for key in CLAIM_TABLES:

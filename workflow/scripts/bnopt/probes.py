@@ -148,27 +148,35 @@ def landscape_probe(
     targets: torch.Tensor,
     etas: Sequence[float],
     grad: list[torch.Tensor] | None = None,
+    direction: list[torch.Tensor] | None = None,
 ) -> LandscapeResult:
     """Loss, gradient change and beta ratio along the descent direction -g (Figs 4, 5, 6).
 
     For each eta, from the saved w_t: L(w_t - eta g), ||grad L(w_t - eta g) - g||_2 and its
     ratio to ||eta g||_2. `grad` is g if the caller holds it (the training step's gradient,
-    in parameter order); otherwise it is computed on this batch.
+    in parameter order); otherwise it is computed on this batch. With `direction` d (one
+    tensor per trainable parameter) the steps go along d instead: L(w_t + eta d), and the
+    ratio is to ||eta d||_2; d = -g is the paper's probe, d = update / lr another optimiser's
+    own step (bnopt.training), whose eta = lr is the step it really makes.
     """
     params = trainable(model)
     losses, diffs, ratios, norms, cosines = [], [], [], [], []
     with preserved_state(model) as w0:
         g = batch_gradient(model, loss_fn, inputs, targets, grad)
         g_norm = flat_norm(g)
+        step_norm = g_norm if direction is None else flat_norm(direction)
         for eta in etas:
-            set_params(params, w0, g, -eta)
+            if direction is None:
+                set_params(params, w0, g, -eta)
+            else:
+                set_params(params, w0, direction, eta)
             loss = loss_at(model, loss_fn, inputs, targets)
             new_grad = torch.autograd.grad(loss, params)
             diff = flat_norm(torch._foreach_sub(new_grad, g))
             norm = flat_norm(new_grad)
             losses.append(loss.item())
             diffs.append(diff)
-            ratios.append(diff / (eta * g_norm) if g_norm > 0 else float("nan"))
+            ratios.append(diff / (eta * step_norm) if step_norm > 0 else float("nan"))
             norms.append(norm)
             product = g_norm * norm
             cosines.append(flat_dot(g, new_grad) / product if product > 0 else float("nan"))

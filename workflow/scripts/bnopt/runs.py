@@ -14,6 +14,7 @@ from .probe_plan import families_read, planned_probes
 
 FAMILIES = (
     "metrics", "ics", "landscape", "predictiveness", "beta", "curvature", "activations",
+    "own_step",
 )  # fmt: skip
 MODELS = ("vgg_a", "resnet8", "resnet20", "dln")
 # Weight layers of each network, numbered 1.. in forward order for the ICS and activation
@@ -88,6 +89,20 @@ def experiment_kinds(config: dict) -> dict[str, str]:
     return {experiment: experiment_kind(config, experiment) for experiment in experiments(config)}
 
 
+def takes_own_step(config: dict, experiment: str) -> bool:
+    """Whether the experiment's optimiser steps other than plain SGD's -lr g (momentum, weight
+    decay or Adam): then its landscape is probed along that step too."""
+    if experiment == "dln":
+        return False
+    train = config["train"]
+    optimizer = config["experiments"][experiment].get("optimizer", "sgd")
+    return optimizer != "sgd" or bool(train["momentum"]) or bool(train["weight_decay"])
+
+
+def own_step_experiments(config: dict) -> list[str]:
+    return [e for e in config["experiments"] if takes_own_step(config, e)]
+
+
 def experiments(config: dict) -> list[str]:
     """Every experiment with tables: the config's VGG experiments and the DLN's."""
     return [*config["experiments"], "dln"]
@@ -138,7 +153,9 @@ def run_families(config: dict, run: str) -> set[str]:
         family
         for experiment in config["experiments"]
         if run in experiment_runs(config, experiment)
-        for family in families_read(experiment_kind(config, experiment))
+        for family in families_read(
+            experiment_kind(config, experiment), takes_own_step(config, experiment)
+        )
     }
 
 

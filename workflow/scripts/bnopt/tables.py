@@ -46,6 +46,17 @@ PROBE_QUANTITIES = {
         ["ics_l2", "ics_cosine", "ics_grad_norm", "ics_shifted_grad_norm", "ics_relative"],
     ),
     "activations": ("activation", ["mean", "var", "sample"]),
+    # The landscape along the optimiser's own step (other optimisers than plain SGD).
+    "own_step": (
+        "landscape",
+        [
+            "own_step_loss",
+            "own_step_grad_diff",
+            "own_step_beta_ratio",
+            "own_step_norm",
+            "own_step_cosine",
+        ],
+    ),
 }
 
 

@@ -43,7 +43,7 @@ MEAN, STD = 0.5, 0.5
 EVAL_BATCH = 1000
 METRIC_COLUMNS = ["step", "train_loss", "train_accuracy", "test_loss", "test_accuracy"]
 PROBE_COLUMNS = ["step", "probe", "layer", "eta", "quantity", "value"]
-UNDEFINED_AT_ZERO = ("ics_relative", "step_grad_cosine")
+UNDEFINED_AT_ZERO = ("ics_relative", "step_grad_cosine", "own_step_cosine")
 
 
 class DeviceError(UserError):
@@ -167,16 +167,41 @@ def landscape_records(model, loss_fn, x, y, etas, step, grad) -> list[tuple]:
     ]
 
 
+def own_step_records(model, loss_fn, x, y, etas, step, grad, update, lr) -> list[tuple]:
+    """The landscape along the optimiser's own step: d = update / lr, so that eta = lr is
+    the step it makes and eta = m * lr the paper's multiples of it. For plain SGD d = -g
+    (the paper's probe), which is why only other optimisers take it."""
+    direction = torch._foreach_div(update, lr)
+    land = probes.landscape_probe(model, loss_fn, x, y, etas, grad=grad, direction=direction)
+    rows = []
+    for k, eta in enumerate(land.etas):
+        rows += [
+            (step, "landscape", None, eta, "own_step_loss", land.losses[k]),
+            (step, "landscape", None, eta, "own_step_grad_diff", land.grad_diffs[k]),
+            (step, "landscape", None, eta, "own_step_beta_ratio", land.beta_ratios[k]),
+        ]
+    d_norm, g_norm = probes.flat_norm(direction), probes.flat_norm(grad)
+    product = d_norm * g_norm
+    cosine = -probes.flat_dot(direction, grad) / product if product > 0 else float("nan")
+    return rows + [
+        (step, "landscape", None, None, "own_step_norm", d_norm),  # ||update|| / lr
+        (step, "landscape", None, None, "own_step_cosine", cosine),  # cos(update, -g)
+    ]
+
+
 def probe_records(
     model, loss_fn, x, y, lr, probe_cfg, step, grad, layers, update=None
 ) -> list[tuple]:
     """Rows of probes.tsv for the landscape and ICS probes at step t.
 
     `probe_cfg` holds eta_multipliers (none: no landscape rows) and ics_layers; `grad` is
-    the step's own gradient.
+    the step's own gradient; `update` the step another optimiser than plain SGD really makes
+    (Optimizer.update), along which the landscape is probed too (update_* rows).
     """
     etas = [m * lr for m in probe_cfg["eta_multipliers"]]
     rows = landscape_records(model, loss_fn, x, y, etas, step, grad) if etas else []
+    if etas and update is not None:
+        rows += own_step_records(model, loss_fn, x, y, etas, step, grad, update, lr)
     every = probe_cfg.get("curvature_every", 0)
     if every and step % every == 0:
         curvature = probes.curvature_probe(

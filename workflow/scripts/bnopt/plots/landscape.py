@@ -298,6 +298,53 @@ def lp_landscape(
     return fig
 
 
+OWN_STEP_PANELS = (
+    ("along −g (the paper's)", "along the optimiser's own step"),
+    ("range of L", "range of ‖∇L − g‖₂"),
+)
+
+
+@styled
+def own_step_landscape(
+    landscape: pd.DataFrame, predictiveness: pd.DataFrame, own_step: pd.DataFrame
+) -> Figure:
+    """The paper's loss range and gradient change along -g beside the same measures along
+    the step the optimiser really takes (d = update / lr, so η = lr is that step)."""
+    title = "Loss landscape along −g and along the optimiser's own step"
+    quantities = (
+        (paper_etas(finite_rows(landscape, "loss")),
+         paper_etas(finite_rows(own_step, "own_step_loss"))),
+        (paper_etas(finite_rows(predictiveness, "grad_diff")),
+         paper_etas(finite_rows(own_step, "own_step_grad_diff"))),
+    )  # fmt: skip
+    own = concat_rows(quantities[0][1], quantities[1][1])
+    if own.empty:
+        return no_data_figure(title, "Step", "", panels=2)
+    lrs = sorted(own["lr"].unique())
+    fig, axes = new_figure(2 * len(lrs), 2, panel_size=(4.4, 3.0), sharey="row")
+    handles = []
+    for block, lr in enumerate(lrs):
+        suffix = f", lr {format_lr(lr)}" if len(lrs) > 1 else ""
+        for row, (pair, ylabel) in enumerate(zip(quantities, OWN_STEP_PANELS[1], strict=True)):
+            for column, rows in enumerate(pair):
+                ax = axes[4 * block + 2 * row + column]
+                if row == 0:
+                    ax.set_title(OWN_STEP_PANELS[0][column] + suffix)
+                if column == 0:
+                    ax.set_ylabel(ylabel)
+                handles += lp_range_panel(ax, rows[np.isclose(rows["lr"], lr)], lr)
+    for ax in axes[-2:]:
+        ax.set_xlabel("Step")
+    lr_text = f"lr {format_lr(lrs[0])}; " if len(lrs) == 1 else ""
+    fig.suptitle(
+        f"{title}\n({lr_text}range = max − min over η in [0.5, 4] × lr; along the step, "
+        "η = lr is the step taken)"
+    )
+    unique = {handle.get_label(): handle for handle in handles}
+    add_normalization_legend(fig, list(unique.values()))
+    return fig
+
+
 def lp_landscape_note(lrs: list[float], rows: pd.DataFrame) -> str:
     lr_text = f"lr {format_lr(lrs[0])}; " if len(lrs) == 1 else ""
     seeds = rows["seed"].nunique()
