@@ -8,7 +8,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from bnopt import plots, report
-from bnopt.claims import CLAIM_GROUPS, HELD
+from bnopt.claims import CLAIM_GROUPS, HELD, NOT_HELD
 from bnopt.claims import COLUMNS as CLAIM_COLUMNS
 from bnopt.figures import FIGURE, PAPER_FIGURES
 
@@ -408,3 +408,41 @@ def test_the_summary_counts_the_papers_claims_apart_from_other_experiments():
     text = summary_text(CONFIG, make_runs(), pd.concat([claims, beyond]), [])
     assert f"Of the paper's claims, {len(claims)} were checked" in text
     assert "Beyond the paper, the same claims on 1 other experiment: 2 checked, 2 held" in text
+
+
+def test_the_verdict_badges_never_add_another_experiments_verdicts_to_the_papers():
+    from bnopt.report import verdict_badges
+
+    claims = make_claims()
+    paper = verdict_badges(claims)
+    assert [label for label, _ in paper] == ["The paper's claims"]
+    beyond = claims.iloc[:2].assign(group="resnet_landscape", verdict=NOT_HELD)
+    both = verdict_badges(pd.concat([claims, beyond]))
+    assert both[0] == paper[0]  # the paper's counts unchanged
+    assert both[1][0] == "Beyond the paper"
+    assert {verdict: count for verdict, count, _ in both[1][1]}[NOT_HELD] == 2
+
+
+def test_the_run_table_lists_the_papers_network_first_then_each_other_one():
+    from bnopt.report import sorted_runs
+
+    runs = [
+        {"run": "resnet8_none_lr0.1_seed0", "model": "resnet8", "normalization": "none", "lr": 0.1},
+        {"run": "batch_lr0.1_seed0", "model": "vgg_a", "normalization": "batch", "lr": 0.1},
+        {"run": "none_lr0.5_seed0", "model": "vgg_a", "normalization": "none", "lr": 0.5},
+        {"run": "resnet8_batch_lr0.1_seed0", "model": "resnet8", "normalization": "batch",
+         "lr": 0.1},
+    ]  # fmt: skip
+    assert [run["run"] for run in sorted_runs(runs)] == [
+        "none_lr0.5_seed0", "batch_lr0.1_seed0", "resnet8_none_lr0.1_seed0",
+        "resnet8_batch_lr0.1_seed0",
+    ]  # fmt: skip
+
+
+def test_the_summary_names_the_networks_when_an_experiment_adds_one():
+    from bnopt.report import runs_in_words
+
+    vgg = {"model": "vgg_a", "normalization": "batch", "lr": 0.1, "seed": 0, "device": "cpu"}
+    assert "VGG-A" not in runs_in_words([vgg])  # the paper's only: said elsewhere
+    both = runs_in_words([vgg, dict(vgg, model="resnet20")])
+    assert both.startswith("(VGG-A, ResNet-20; Standard + BatchNorm;")

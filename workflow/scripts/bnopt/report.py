@@ -21,6 +21,7 @@ from markupsafe import Markup
 from bnopt.claims import CLAIM_GROUPS, HELD, NOT_HELD, NOT_MEASURABLE
 from bnopt.figures import FIGURE
 from bnopt.files import write_text
+from bnopt.runs import MODELS
 
 
 def caption_html(rst: str) -> str:
@@ -119,10 +120,16 @@ def runs_in_words(runs: list[dict]) -> str:
     lrs = [f"{float(lr):g}" for lr in sorted(distinct(runs, "lr"), key=float)]
     lr_words = "learning rate" if len(lrs) == 1 else "learning rates"
     seeds = len(distinct(runs, "seed"))
+    # The networks only when there is more than the paper's (an experiment beyond it).
+    models = [m for m in MODELS if m in distinct(runs, "model")]
+    networks = f"{', '.join(MODEL_NAMES.get(m, m) for m in models)}; " if len(models) > 1 else ""
     return (
-        f"({normalizations or 'no normalisation recorded'}; {lr_words} "
+        f"({networks}{normalizations or 'no normalisation recorded'}; {lr_words} "
         f"{', '.join(lrs) or DASH}; {plural(seeds, 'seed')}), run on {devices}"
     )
+
+
+MODEL_NAMES = {"vgg_a": "VGG-A", "resnet8": "ResNet-8", "resnet20": "ResNet-20"}
 
 
 def data_sources(config: dict, runs: list[dict], key: str = "description") -> list[str]:
@@ -186,6 +193,18 @@ def group_title(group) -> str:
 def verdict_counts(claims: pd.DataFrame) -> list[tuple[str, int, str]]:
     counts = Counter(claims["verdict"]) if not claims.empty else Counter()
     return [(verdict, counts.get(verdict, 0), css) for verdict, css in VERDICT_CLASSES.items()]
+
+
+def verdict_badges(claims: pd.DataFrame) -> list[tuple[str, list[tuple[str, int, str]]]]:
+    """The counts of verdicts shown under the summary: the paper's claims, then (apart, so
+    that they never add to the paper's) those judged on experiments beyond it."""
+    beyond = claims["group"].map(is_beyond).astype(bool) if "group" in claims else None
+    if beyond is None or not beyond.any():
+        return [("The paper's claims", verdict_counts(claims))]
+    return [
+        ("The paper's claims", verdict_counts(claims[~beyond])),
+        ("Beyond the paper", verdict_counts(claims[beyond])),
+    ]
 
 
 def group_anchor(group) -> str:
@@ -326,12 +345,16 @@ def test_accuracy_text(run: dict) -> str:
 
 
 def sorted_runs(runs: list[dict]) -> list[dict]:
-    order = list(NORMALIZATION_LABELS)
+    """The paper's network first, then each other network (bnopt.runs.MODELS), each by
+    normalisation, lr and seed."""
+    order, models = list(NORMALIZATION_LABELS), list(MODELS)
 
     def key(run):
-        normalization = run.get("normalization")
+        model, normalization = run.get("model", "vgg_a"), run.get("normalization")
+        model_rank = models.index(model) if model in models else len(models)
         rank = order.index(normalization) if normalization in order else len(order)
-        return (rank, str(normalization), float(run.get("lr") or 0), str(run.get("seed")))
+        return (model_rank, rank, str(normalization), float(run.get("lr") or 0),
+                str(run.get("seed")))  # fmt: skip
 
     return sorted(runs, key=key)
 
@@ -436,7 +459,7 @@ def build_report(
         figures=[figure_item(figure, claims) for figure in figures],
         runs=run_table(runs),
         summary_rows=summary_rows(runs),
-        verdict_counts=verdict_counts(claims),
+        verdict_badges=verdict_badges(claims),
         groups=claim_groups(claims),
         appendix=appendix([*runs, *dln_runs], workflow_folder),
         dln_runs=run_table(dln_runs, dln=True) if dln_runs else None,
