@@ -76,22 +76,36 @@ def run_flops(config: dict, run: str) -> float:
     return run_passes(settings, *dataset_sizes(config)) * flops
 
 
-def experiment_costs(config: dict) -> dict[str, float]:
-    """FLOPs per experiment; a run shared by experiments counts once, for the first."""
+def own_runs(config: dict) -> dict[str, list[str]]:
+    """Each experiment's runs that no experiment before it has: a shared run counts once."""
     counted: set[str] = set()
-    costs = {}
+    runs = {}
     for experiment in config["experiments"]:
-        runs = [run for run in experiment_runs(config, experiment) if run not in counted]
-        counted.update(runs)
-        costs[experiment] = sum(run_flops(config, run) for run in runs)
-    return costs
+        runs[experiment] = [r for r in experiment_runs(config, experiment) if r not in counted]
+        counted.update(runs[experiment])
+    return runs
+
+
+def experiment_costs(config: dict) -> dict[str, float]:
+    """FLOPs per experiment, of its own runs (`own_runs`)."""
+    return {
+        experiment: sum(run_flops(config, run) for run in runs)
+        for experiment, runs in own_runs(config).items()
+    }
+
+
+def paper_flops(costs: dict[str, float]) -> float:
+    return sum(cost for name, cost in costs.items() if name in PAPER_EXPERIMENTS)
+
+
+def share_beyond(costs: dict[str, float]) -> float:
+    """The experiments beyond the paper's, as a fraction of the paper's training FLOPs."""
+    beyond = sum(cost for name, cost in costs.items() if name not in PAPER_EXPERIMENTS)
+    return beyond / paper_flops(costs)
 
 
 def beyond_share(config: dict) -> float:
-    """The experiments beyond the paper's, as a fraction of the paper's training FLOPs."""
-    costs = experiment_costs(config)
-    paper = sum(cost for name, cost in costs.items() if name in PAPER_EXPERIMENTS)
-    return sum(cost for name, cost in costs.items() if name not in PAPER_EXPERIMENTS) / paper
+    return share_beyond(experiment_costs(config))
 
 
 def main(argv=None) -> None:
@@ -101,20 +115,18 @@ def main(argv=None) -> None:
     )
     args = parser.parse_args(argv)
     config = merged_files([Path("config/config.yaml"), *args.configfiles])
-    costs = experiment_costs(config)
-    paper = sum(cost for name, cost in costs.items() if name in PAPER_EXPERIMENTS)
+    runs, costs = own_runs(config), experiment_costs(config)
+    paper = paper_flops(costs)
     print(f"{'experiment':<20} {'own runs':>8} {'PFLOP':>9} {'of the paper':>13}")
-    counted: set[str] = set()
     for name, cost in costs.items():
-        runs = [r for r in experiment_runs(config, name) if r not in counted]
-        counted.update(runs)
-        print(f"{name:<20} {len(runs):>8} {cost / 1e15:>9.3g} {cost / paper:>12.1%}")
+        print(f"{name:<20} {len(runs[name]):>8} {cost / 1e15:>9.3g} {cost / paper:>12.1%}")
     beyond = [name for name in costs if name not in PAPER_EXPERIMENTS]
-    runs = [run for name in beyond for run in experiment_runs(config, name)]
-    networks = sorted({parse_run_name(run)["model"] for run in runs})
+    networks = sorted(
+        {parse_run_name(run)["model"] for name in beyond for run in experiment_runs(config, name)}
+    )
     print(
         f"beyond the paper ({', '.join(beyond) or 'none'}; {', '.join(networks) or '-'}): "
-        f"{beyond_share(config):.1%} of the paper's FLOPs"
+        f"{share_beyond(costs):.1%} of the paper's FLOPs"
     )
 
 
