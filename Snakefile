@@ -36,4 +36,5 @@ rule all:
         figures=expand(
             "results/figures/{figure}.{ext}", figure=FIGURES, ext=["png", "pdf"]
         ),
+        claims="results/claims.tsv",
         report="results/report.html",

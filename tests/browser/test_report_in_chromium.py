@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.image import imread
 
 from bnopt import report
-from bnopt.claims import COLUMNS, HELD, NOT_HELD
+from bnopt.claims import COLUMNS, CONTRADICTED, SUPPORTED
 from bnopt.figures import FIGURE
 from bnopt.plots import save_figure
 
@@ -47,14 +47,17 @@ def report_file(tmp_path_factory) -> Path:
         save_figure(fig, folder / f"{name}.png", folder / f"{name}.pdf")
         figures.append({"name": name, "png": str(folder / f"{name}.png"),
                         "caption": FIGURE[name].caption()})  # fmt: skip
+    shared = {"experiment": "training", "paper": "p", "rule": "r", "statistic": "s",
+              "scale": "difference", "estimate": 0.3, "low": 0.2, "high": 0.4, "steps": 20,
+              "seeds": 2}  # fmt: skip
     claims = pd.DataFrame(
         [
-            {"claim": "BN trains faster", "figure": "fig1_training", "statistic": "s",
-             "paper": "p", "rule": "r", "verdict": HELD, "reading": "BN was faster.",
-             "group": "training"},
-            {"claim": "BN lowers beta", "figure": "fig7_beta_smoothness", "statistic": "s",
-             "paper": "p", "rule": "r", "verdict": NOT_HELD, "reading": "It did not.",
-             "group": "landscape"},
+            {**shared, "claim": "BN trains faster", "figure": "fig1_training",
+             "outcome": SUPPORTED, "part_outcome": SUPPORTED, "reason": "BN was faster.",
+             "part": "BN − Standard accuracy", "group": "training"},
+            {**shared, "claim": "BN lowers beta", "figure": "fig7_beta_smoothness",
+             "outcome": CONTRADICTED, "part_outcome": CONTRADICTED, "reason": "It did not.",
+             "part": "BN / Standard β", "group": "landscape", "scale": "log10 ratio"},
         ],
         columns=COLUMNS,
     )  # fmt: skip
@@ -77,7 +80,7 @@ def test_the_report_renders_to_a_page_with_its_figures(report_file, tmp_path):
     # not blank: text, tables, verdict colours and the figures' lines are drawn
     assert (pixels.std(axis=(0, 1)) > 0.05).all()
     greenish = (pixels[..., 1] > pixels[..., 0] + 0.05) & (pixels[..., 1] > pixels[..., 2])
-    assert greenish.mean() > 1e-4  # the "held" verdict cell
+    assert greenish.mean() > 1e-4  # the "supported" verdict cell
 
 
 PROBE = """<script>

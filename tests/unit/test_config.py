@@ -164,13 +164,18 @@ def test_every_schema_property_is_typed_described_and_defaulted():
 def test_runs_are_derived_from_the_experiments():
     config = shipped("config.yaml")
     validate(config, str(SCHEMA))
-    assert experiment_runs(config, "landscape") == ["none_lr0.1_seed0", "batch_lr0.1_seed0"]
+    # Three seeds of every run: the claims' intervals are over seeds.
+    assert config["train"]["seeds"] == config["dln"]["seeds"] == [0, 1, 2]
+    assert experiment_runs(config, "landscape") == [
+        f"{norm}_lr0.1_seed{seed}" for norm in ("none", "batch") for seed in (0, 1, 2)
+    ]
     runs = all_runs(config)
     vgg = [run for run in runs if parse_run_name(run)["model"] == "vgg_a"]
-    assert len(vgg) == 10  # {none, batch} x {0.1, 0.5, 0.01}; 4 more at 0.1
+    assert len(vgg) == 3 * 10  # {none, batch} x {0.1, 0.5, 0.01}; 4 more at 0.1
     resnet = [run for run in runs if parse_run_name(run)["model"] == "resnet20"]
-    assert resnet == [f"resnet20_{norm}_lr0.1_seed0" for norm in ("none", "batch", "group")]
-    assert len(runs) == 23  # and the DLN's {none, batch, l1, l2, linf} x {1e-6, 1e-7}
+    assert resnet == [f"resnet20_{norm}_lr0.1_seed{seed}" for norm in ("none", "batch", "group")
+                      for seed in (0, 1, 2)]  # fmt: skip
+    assert len(runs) == 3 * 23  # and the DLN's {none, batch, l1, l2, linf} x {1e-6, 1e-7}
     config["train"]["seeds"] = [0, 1]
     config["experiments"]["landscape"]["lrs"] = [0.1, 0.2]
     assert len(experiment_runs(config, "landscape")) == 8
@@ -247,8 +252,9 @@ def test_an_experiment_names_its_model_and_optimizer():
     config["experiments"]["landscape"].update(model="resnet20", optimizer="adam")
     check_config(config, SCHEMA)
     runs = experiment_runs(config, "landscape")
-    assert runs == ["resnet20_adam_none_lr0.1_seed0", "resnet20_adam_batch_lr0.1_seed0"]
-    settings = run_settings(config, runs[1])
+    assert runs[:2] == ["resnet20_adam_none_lr0.1_seed0", "resnet20_adam_none_lr0.1_seed1"]
+    assert "resnet20_adam_batch_lr0.1_seed2" in runs and len(runs) == 6
+    settings = run_settings(config, "resnet20_adam_batch_lr0.1_seed0")
     assert settings["model"] == "resnet20" and settings["normalization"] == "batch"
     assert settings["optimizer"] == {"name": "adam", "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
     assert settings["probes"]["curvature_every"]  # the landscape experiment's probes

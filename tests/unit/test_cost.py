@@ -65,3 +65,4 @@ def test_the_command_prints_each_experiment_and_the_share(capsys, monkeypatch):
     cost.main(["config/demo.yaml"])
     out = capsys.readouterr().out
     assert "beyond the paper (resnet_landscape; resnet8): 3.6% of the paper" in out
+    assert "with 2 seed(s) of every run" in out  # the demo's seeds, for the claims' intervals

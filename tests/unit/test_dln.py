@@ -15,7 +15,7 @@ from torch import nn
 from bnopt import claims, dln
 from bnopt import runs as bn_runs
 from bnopt.claims import COLUMNS as CLAIM_COLUMNS
-from bnopt.claims import HELD, NOT_HELD, NOT_MEASURABLE
+from bnopt.claims import CONTRADICTED, NOT_MEASURABLE, SUPPORTED
 from bnopt.execution import Execution, execution
 from bnopt.figures import FIGURES
 from bnopt.models import LpNorm, weight_layers
@@ -402,7 +402,11 @@ def ics_table(standard_cosine, batchnorm_cosine, lrs=(1e-6,)) -> pd.DataFrame:
 def test_dln_ics_draws_cosine_and_l2_per_layer():
     fig = dln_plots.dln_ics(ics_table([1.0, 0.99, 0.98, 0.97], [0.9, 0.1, -0.5, 0.2]))
     cos9, cos17, l2_9, l2_17 = fig.axes
-    assert [ax.get_title() for ax in fig.axes] == ["Layer #9", "Layer #17"] * 2
+    # the cosine rows are what the DLN claim judges, the ‖G − G′‖ rows are not
+    assert [ax.get_title() for ax in fig.axes] == [
+        "Layer #9 (judged)", "Layer #17 (judged)", "Layer #9 (not judged)",
+        "Layer #17 (not judged)",
+    ]  # fmt: skip
     standard, batchnorm = lines_by_gid(cos17)["none|1e-06"], lines_by_gid(cos17)["batch|1e-06"]
     np.testing.assert_allclose(standard.get_xdata(), STEPS)
     np.testing.assert_allclose(standard.get_ydata(), [1.0, 0.99, 0.98, 0.97])
@@ -447,6 +451,7 @@ def test_dln_landscape_draws_ranges_over_eta_and_effective_beta():
     assert len(fig.axes) == 6  # one row per lr, the paper's 1e-6 first
     loss_ax, diff_ax, beta_ax = fig.axes[:3]
     assert "lr 1e-06" in loss_ax.get_title() and "lr 1e-07" in fig.axes[3].get_title()
+    assert "(not judged)" in loss_ax.get_title() and "(judged)" in beta_ax.get_title()
     # one line per normalisation: the range max - min over eta (bands would overlap)
     assert not [c for c in loss_ax.collections if isinstance(c, PolyCollection)]
     loss = {
@@ -465,72 +470,71 @@ def test_dln_landscape_draws_ranges_over_eta_and_effective_beta():
 
 
 def dln_rows(tables: dict) -> list[dict]:
-    """The deep linear network's claim rows, from its tables keyed by family."""
+    """The deep linear network's claim rows (one per judged part), from its tables keyed by
+    family."""
     keyed = {f"dln/{family}": frame for family, frame in tables.items()}
-    return [claim.evaluate(keyed) for claim in claims.CLAIMS if claim.group == "dln"]
+    return [row for claim in claims.CLAIMS if claim.group == "dln" for row in
+            claim.evaluate(keyed)]  # fmt: skip
 
 
-def verdicts(tables: dict) -> list[str]:
+def outcomes(tables: dict) -> list[str]:
+    """Each DLN claim's outcome, in registry order."""
     rows = dln_rows(tables)
     assert all(list(row) == CLAIM_COLUMNS for row in rows)
-    return [row["verdict"] for row in rows]
+    return list(dict.fromkeys((row["claim"], row["outcome"]) for row in rows).keys())
 
 
-def test_claims_hold_when_standard_stays_aligned_and_bn_is_smoother():
+def claim_outcomes(tables: dict) -> list[str]:
+    return [outcome for _, outcome in outcomes(tables)]
+
+
+def test_claims_supported_when_bn_decorrelates_and_is_smoother_at_every_lr():
     ics = ics_table([1.0, 0.99, 0.98, 0.97], [0.9, 0.1, -0.5, 0.2], lrs=(1e-6, 1e-7))
-    _, _, beta = landscape_tables(lrs=(1e-6,))
-    assert verdicts({"ics": ics, "beta": beta}) == [HELD, HELD, NOT_MEASURABLE]
+    _, diff, beta = landscape_tables(lrs=(1e-6, 1e-7))
+    beta["value"] *= 1 + 0.1 * np.cos(beta["step"])
+    assert claim_outcomes({"ics": ics, "beta": beta, "predictiveness": diff}) == [
+        SUPPORTED, SUPPORTED, NOT_MEASURABLE,
+    ]  # fmt: skip
 
 
-def test_claims_fail_when_standard_decorrelates_or_bn_is_not_smoother():
-    ics = ics_table([1.0, 0.99, 0.98, 0.97], [0.9, 0.1, -0.5, 0.2], lrs=(1e-6,))
-    ics = pd.concat([ics, ics_table([0.9, 0.2, 0.1, 0.3], [0.9, 0.1, -0.5, 0.2], lrs=(1e-7,))])
-    _, _, beta = landscape_tables(lrs=(1e-6,))
-    beta.loc[beta["normalization"] == "none", "value"] = 5e6  # only 5x BN's 1e6
-    rows = dln_rows({"ics": ics, "beta": beta})
-    assert [row["verdict"] for row in rows] == [NOT_HELD, NOT_HELD, NOT_MEASURABLE]
-    assert "lr 1e-07" in rows[0]["statistic"] and "Standard / BN = 5" in rows[1]["statistic"]
+def test_a_learning_rate_where_bn_is_rougher_contradicts_the_smoother_claim():
+    _, diff, beta = landscape_tables(lrs=(1e-6, 1e-7))
+    rougher = (beta["lr"] == 1e-7) & (beta["normalization"] == "batch")
+    beta.loc[rougher, "value"] = 1e9  # 10x Standard's 1e8 at lr 1e-7
+    rows = dln_rows({"beta": beta, "predictiveness": diff})
+    smoother = [r for r in rows if "orders of magnitude" in r["claim"]]
+    assert {r["outcome"] for r in smoother} == {CONTRADICTED}
+    assert {r["part"]: r["part_outcome"] for r in smoother} == {
+        "BN / Standard effective β, lr 1e-07": CONTRADICTED,
+        "BN / Standard effective β, lr 1e-06": SUPPORTED,
+    }
 
 
 def test_claims_are_not_measurable_without_a_standard_bn_pair():
     ics = ics_table([1.0] * 4, [0.1] * 4)
-    assert verdicts({}) == [NOT_MEASURABLE] * 3
+    assert claim_outcomes({}) == [NOT_MEASURABLE] * 3
     only_standard = ics[ics["normalization"] == "none"]
-    assert verdicts({"ics": only_standard, "beta": pd.DataFrame()})[0] == NOT_MEASURABLE
+    assert claim_outcomes({"ics": only_standard})[0] == NOT_MEASURABLE
     _, _, beta = landscape_tables()
     two_steps = beta[beta["step"] <= 100]
-    assert verdicts({"beta": two_steps})[1] == NOT_MEASURABLE
-
-
-def test_the_beta_claim_reports_other_learning_rates_as_context():
-    _, _, beta = landscape_tables(lrs=(1e-6, 1e-7))
-    row = dln_rows({"beta": beta})[1]
-    assert row["verdict"] == HELD
-    assert "Context, not judged: lr 1e-07" in row["statistic"]
+    assert claim_outcomes({"beta": two_steps})[1] == NOT_MEASURABLE
 
 
 LP_SCALES = (("none", 100.0), ("batch", 1.0), ("l1", 2.0), ("l2", 1.0))
 
 
-def test_the_lp_claim_holds_when_every_lp_run_is_far_smoother_than_standard():
-    _, _, beta = landscape_tables(lrs=(1e-6, 1e-7), scales=LP_SCALES)
-    row = dln_rows({"beta": beta})[2]
-    assert row["verdict"] == HELD
-    assert "lr 1e-06" in row["statistic"] and "lr 1e-07" not in row["statistic"]
-    assert "Standard / ℓ1 = 50" in row["statistic"] and "Not measured: ℓ∞" in row["statistic"]
+def test_the_lp_claim_judges_every_lp_run_at_every_lr():
+    _, diff, beta = landscape_tables(lrs=(1e-6, 1e-7), scales=LP_SCALES)
+    beta["value"] *= 1 + 0.1 * np.cos(beta["step"])
+    rows = [r for r in dln_rows({"beta": beta, "predictiveness": diff}) if "ℓ1, ℓ2" in r["claim"]]
+    assert {r["outcome"] for r in rows} == {SUPPORTED}
+    assert sorted(r["part"] for r in rows) == sorted(
+        f"{label} / Standard effective β, lr {lr:g}"
+        for label in ("ℓ1", "ℓ2") for lr in (1e-6, 1e-7)
+    )  # fmt: skip
 
 
-def test_the_lp_claim_fails_when_one_lp_run_is_not_smoother():
-    _, _, beta = landscape_tables(scales=(*LP_SCALES, ("linf", 20.0)))
-    row = dln_rows({"beta": beta})[2]
-    assert row["verdict"] == NOT_HELD
-    assert "Standard / ℓ∞ = 5" in row["statistic"] and "Not measured" not in row["statistic"]
-
-
-def test_the_lp_claim_is_judged_at_another_lr_when_1e6_lacks_lp_runs():
-    _, _, beta = landscape_tables(lrs=(1e-7,), scales=LP_SCALES)
-    standard_only = landscape_tables(lrs=(1e-6,), scales=(("none", 100.0),))[2]
-    row = dln_rows({"beta": pd.concat([beta, standard_only])})[2]
-    assert row["verdict"] == HELD and "lr 1e-07" in row["statistic"]
-    two_steps = beta[beta["step"] <= 100]
-    assert dln_rows({"beta": two_steps})[2]["verdict"] == NOT_MEASURABLE
+def test_the_lp_claim_is_contradicted_when_one_lp_run_is_rougher():
+    _, diff, beta = landscape_tables(scales=(*LP_SCALES, ("linf", 1000.0)))
+    rows = [r for r in dln_rows({"beta": beta, "predictiveness": diff}) if "ℓ1, ℓ2" in r["claim"]]
+    assert {r["outcome"] for r in rows} == {CONTRADICTED}

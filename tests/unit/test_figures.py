@@ -68,9 +68,12 @@ def test_one_rule_draws_every_figure_and_snakemake_reads_the_same_captions():
     assert "../scripts/plot.py" in rules["figures.smk"]
     others = "".join(text for name, text in rules.items() if name != "figures.smk")
     assert "../scripts/plot.py" not in others
-    # the other rule with report() outputs attaches the tidy tables, under their own category
-    assert "report(" not in others.replace('report(\n            "results/tables/', "")
+    # the other rules with report() outputs attach the tidy tables and the claims' verdicts,
+    # each under its own category
+    attached = others.replace('report(\n            "results/tables/', "")
+    assert "report(" not in attached.replace('report(\n            "results/claims.tsv"', "")
     assert 'category="Tables"' in rules["probes.smk"]
+    assert 'category="Claims"' in rules["report.smk"]
     assert (ROOT / "workflow/report/figure.rst").read_text().strip() == (
         "{{ snakemake.params.caption }}"
     )
@@ -124,6 +127,31 @@ def test_every_figure_is_a_paper_size_with_print_sized_text(name, tmp_path):
     assert saved <= width + 0.25, f"{name}: {saved:.2f} in wide for a {width} in figure"
 
 
+def with_two_seeds(table: pd.DataFrame) -> pd.DataFrame:
+    """The table and a second seed of each run, its values 10% higher."""
+    if table.empty or "seed" not in table.columns:
+        return table
+    other = table.assign(seed=table["seed"] + 1, value=table["value"] * 1.1)
+    other["run"] = other["run"].str.replace("seed0", "seed1")
+    return pd.concat([table, other], ignore_index=True)
+
+
+CHANGED = ("fig1_training", "fig5_loss_landscape", "fig6_gradient_predictiveness",
+           "fig7_beta_smoothness", "beta_and_curvature", "noisy_bn_training", "lp_landscape",
+           "dln_landscape")  # fmt: skip
+
+
+@pytest.mark.parametrize("name", CHANGED)
+def test_figures_of_several_seeds_keep_their_paper_width(name, tmp_path):
+    """The seed notes under the titles and the seed bands fit the figure's width too."""
+    spec = FIGURE[name]
+    fig = spec.draw_function()(*[with_two_seeds(t) for t in golden_tables(spec)])
+    width = fig.get_size_inches()[0]
+    save_figure(fig, tmp_path / "f.png", tmp_path / "f.pdf")
+    saved = imread(tmp_path / "f.png").shape[1] / style.DPI
+    assert saved <= width + 0.25, f"{name}: {saved:.2f} in wide for a {width} in figure"
+
+
 def test_another_experiment_of_a_kind_gets_that_kinds_figures_in_its_folder():
     from bnopt.figures import FIGURES, figure_targets, table_paths
 
@@ -162,3 +190,68 @@ def test_the_loss_surface_is_drawn_on_request_only_with_one_scale_per_mode():
     assert len(panels) == 4
     gids = {c.get_gid() for ax in panels for c in ax.collections}
     assert {"none|0.1|train_batch", "batch|0.1|eval_test"} <= gids
+
+
+@pytest.mark.parametrize("name", list(FIGURE))
+def test_every_figure_names_the_columns_it_draws_from_its_own_tables(name):
+    spec = FIGURE[name]
+    assert spec.draws, name
+    for column in spec.draws:
+        family, quantity = column.split(":")
+        assert family in spec.tables and quantity, (name, column)
+    assert len(set(spec.draws)) == len(spec.draws)
+
+
+def fingerprint(fig) -> list:
+    """What a figure draws, as numbers: every line's and collection's data, every patch but
+    the shaded early-training window (it follows the run's length, not a drawn column)."""
+    drawn = []
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            drawn.append(np.asarray(line.get_xydata(), dtype=float))
+        for collection in ax.collections:
+            for path in collection.get_paths():
+                drawn.append(np.asarray(path.vertices, dtype=float))
+        for patch in ax.patches:
+            if patch.get_gid() != "early-window":
+                drawn.append(np.asarray(patch.get_path().vertices, dtype=float))
+        drawn.append(np.asarray([t.get_text() == "no data" for t in ax.texts], dtype=float))
+    return [np.round(array, 9) for array in drawn]
+
+
+def same(one: list, other: list) -> bool:
+    return len(one) == len(other) and all(
+        a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+        for a, b in zip(one, other, strict=True)
+    )
+
+
+def tidy(spec) -> bool:
+    return all(table in FAMILIES and table != "surface" for table in spec.tables)
+
+
+@pytest.mark.parametrize("name", [name for name, spec in FIGURE.items() if tidy(spec)])
+def test_draws_names_exactly_the_columns_that_change_the_figure(name):
+    """Each column in `draws` changes the figure when its values change; the figure stays the
+    same when every column not in `draws` is left out."""
+    spec = FIGURE[name]
+    draw = spec.draw_function()
+    tables = golden_tables(spec)
+    full = fingerprint(draw(*tables))
+    only_drawn = []
+    for family, table in zip(spec.tables, tables, strict=True):
+        kept = {c.split(":")[1] for c in spec.draws if c.split(":")[0] == family}
+        only_drawn.append(table[table["quantity"].isin(kept)] if not table.empty else table)
+    assert same(fingerprint(draw(*only_drawn)), full), f"{name} draws a column not in draws"
+    for column in spec.draws:
+        family, quantity = column.split(":")
+        at = spec.tables.index(family)
+        rows = tables[at]["quantity"] == quantity
+        assert rows.any(), f"no {column} in the golden tables"
+        fingerprints = []
+        for factor in (1e-6, 1e6):  # smaller and larger (a rise clipped at 0 moves one way)
+            changed, table = list(tables), tables[at].copy()
+            table.loc[rows, "value"] = table.loc[rows, "value"] * factor
+            changed[at] = table
+            fingerprints.append(fingerprint(draw(*changed)))
+        assert any(not same(f, full) for f in fingerprints), f"{name} does not draw {column}"

@@ -5,6 +5,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 from bnopt import plots
+from bnopt.claims import core
 
 TIDY_COLUMNS = ["run", "normalization", "lr", "seed", "step", "quantity", "value", "layer", "eta"]
 
@@ -68,10 +69,27 @@ def legend_labels(fig: Figure) -> list[str]:
     return [text.get_text() for legend in fig.legends for text in legend.get_texts()]
 
 
+def early_span(ax) -> tuple[float, float]:
+    """The x extent of the panel's shaded early-training window (exactly one, a patch)."""
+    spans = [patch for patch in ax.patches if patch.get_gid() == "early-window"]
+    assert len(spans) == 1, [patch.get_gid() for patch in ax.patches]
+    assert "early-window" not in lines_by_gid(ax)  # a shaded span, not a line like 2 / lr
+    assert spans[0].get_label() == "early training (judged window)"
+    return spans[0].get_x(), spans[0].get_x() + spans[0].get_width()
+
+
+def has_early_span(ax) -> bool:
+    return any(patch.get_gid() == "early-window" for patch in ax.patches)
+
+
 def test_fig1_lines_equal_table(metrics):
     fig = plots.fig1_training(metrics)
     accuracy_ax, loss_ax = visible_axes(fig)
-    assert accuracy_ax.get_title() == "Training accuracy"
+    # the claims judge the accuracy (early at lr 0.1, the last 5% at lr 0.5), not the loss
+    assert accuracy_ax.get_title() == "Training accuracy (judged)"
+    assert loss_ax.get_title() == "Training loss (not judged)"
+    final = [p for p in accuracy_ax.patches if p.get_gid() == "final-window"]
+    assert len(final) == 1 and final[0].get_x() == pytest.approx(0.95 * (STEPS[-1] + 1))
     assert accuracy_ax.get_xlabel() == "Step"
     standard = lines_by_gid(accuracy_ax)["none|0.1"]
     batchnorm = lines_by_gid(accuracy_ax)["batch|0.1"]
@@ -86,6 +104,15 @@ def test_fig1_lines_equal_table(metrics):
     assert batchnorm.get_label() == "Standard + BatchNorm, lr 0.1"
     np.testing.assert_allclose(lines_by_gid(loss_ax)["batch|0.1"].get_ydata(), [2.3, 1.0, 0.6, 0.3])
     assert fig.get_suptitle()
+
+
+def test_fig1_shades_the_early_training_window_on_both_panels(metrics):
+    fig = plots.fig1_training(metrics)
+    end = core.early_end(metrics)
+    assert end == pytest.approx(0.25 * 301)  # last logged training step 300
+    for ax in visible_axes(fig):
+        assert early_span(ax) == pytest.approx((0.0, end))
+    assert legend_labels(fig).count("early training (judged window)") == 1
 
 
 def test_fig1_marks_diverged_run_where_it_stopped(metrics):
@@ -197,11 +224,56 @@ def test_fig5_uses_the_papers_eta_range_and_marks_the_claims_window():
     fig = plots.fig5_loss_landscape(
         tidy_table(loss), pd.concat([eta_table("loss"), tidy_table(small_eta)])
     )
-    ax = visible_axes(fig)[0]
+    top, bottom = visible_axes(fig)
     # η = 0.005 is 0.05 x lr, outside the paper's [0.5, 4] x lr: the band stays at 2..9
-    assert band_edges(collections_by_gid(ax)["none|0.1|range"])[0.0] == (2.0, 9.0)
-    window = lines_by_gid(ax)["early-window"]
-    assert window.get_xdata()[0] == 400  # where the claims' early window ends (test_claims)
+    assert band_edges(collections_by_gid(top)["none|0.1|range"])[0.0] == (2.0, 9.0)
+    # the claims' window: a quarter of the run's 1001 steps, shaded on both rows
+    for ax in (top, bottom):
+        assert early_span(ax) == pytest.approx((0.0, 0.25 * 1001))
+    assert "early training (judged window)" in legend_labels(fig)
+
+
+def rise_metrics(seed=0, offset=0.0) -> pd.DataFrame:
+    records = series("none", 0.1, "train_loss", [0, 100, 200, 300], [2.0, 1.0, 1.0, 1.0],
+                     seed=seed)  # fmt: skip
+    records += series("batch", 0.1, "train_loss", [0, 100, 200, 300], [0.5, 0.3, 0.1, 0.1],
+                      seed=seed)  # fmt: skip
+    table = tidy_table(records)
+    table["value"] += offset
+    return table
+
+
+def test_fig5_lower_row_draws_the_judged_rise_of_the_loss_above_it():
+    fig = plots.fig5_loss_landscape(rise_metrics(), eta_table("loss"))
+    top, bottom = visible_axes(fig)
+    assert top.get_yscale() == "log" and bottom.get_yscale() == "linear"
+    assert "judged" in bottom.get_title() and "judged" in fig.get_suptitle()
+    assert bottom.get_ylabel() == "max_η L(w − ηg) − L(w)"
+    lines = lines_by_gid(bottom)
+    # Standard: max over η 9, 4, 0.8 at steps 0, 100, 200 above L(w) = 2, 1, 1: the fall at
+    # step 200 counts as 0. BN: 0.9, 0.4, 0.08 above 0.5, 0.3, 0.1.
+    np.testing.assert_allclose(lines["none|0.1|rise"].get_xdata(), [0, 100, 200])
+    np.testing.assert_allclose(lines["none|0.1|rise"].get_ydata(), [7.0, 3.0, 0.0])
+    np.testing.assert_allclose(lines["batch|0.1|rise"].get_ydata(), [0.4, 0.1, 0.0], atol=1e-12)
+    rise = core.loss_rise(eta_table("loss"), rise_metrics())
+    expected = rise[rise["normalization"] == "none"].sort_values("step")["value"]
+    np.testing.assert_allclose(lines["none|0.1|rise"].get_ydata(), expected)
+    assert lines["none|0.1|rise"].get_label() == "Standard: rise (judged)"
+    assert "none|0.1|rise" not in lines_by_gid(top)
+    for ax in (top, bottom):
+        assert early_span(ax) == pytest.approx((0.0, 0.25 * 301))
+
+
+def test_fig5_rise_of_several_seeds_is_their_mean_with_a_min_max_band():
+    one = eta_table("loss")
+    landscape = pd.concat([one, one.assign(seed=1, run=one["run"].str.replace("seed0", "seed1"))])
+    metrics = pd.concat([rise_metrics(), rise_metrics(seed=1, offset=1.0)])
+    fig = plots.fig5_loss_landscape(metrics, landscape)
+    bottom = visible_axes(fig)[1]
+    # seed 0 rises 7, 3, 0 and seed 1 (L(w) one higher) 6, 2, 0
+    np.testing.assert_allclose(lines_by_gid(bottom)["none|0.1|rise"].get_ydata(), [6.5, 2.5, 0])
+    band = band_edges(collections_by_gid(bottom)["none|0.1|rise|band"])
+    assert band[0.0] == pytest.approx((6.0, 7.0)) and band[100.0] == pytest.approx((2.0, 3.0))
 
 
 def test_fig5_band_covers_min_to_max_over_eta():
@@ -231,7 +303,9 @@ def test_fig5_marks_diverged_run_and_splits_lrs():
         NO_METRICS, pd.concat([landscape.assign(diverged_at=np.nan), large_lr])
     )
     axes = visible_axes(fig)
-    assert [ax.get_title() for ax in axes] == ["lr 0.1", "lr 0.5"]
+    assert [ax.get_title() for ax in axes[:2]] == ["lr 0.1: range over η", "lr 0.5: range over η"]
+    assert all(ax.get_title().endswith("(judged)") for ax in axes[2:])
+    assert [t.get_text() for t in axes[2].texts] == ["no data (needs the training loss)"]
     marker = lines_by_gid(axes[1])["none|0.5|diverged"]
     np.testing.assert_allclose(marker.get_xdata(), [100])
     np.testing.assert_allclose(marker.get_ydata(), [4.0])  # top of the band where it stopped
@@ -245,6 +319,44 @@ def test_fig6_predictiveness_linear_axis():
     assert band_edges(collections_by_gid(ax)["none|0.1|range"])[100.0] == (1.0, 4.0)
 
 
+def test_fig6_draws_the_judged_upper_edge_over_the_band_and_shades_the_window(metrics):
+    small_eta = series("none", 0.1, "grad_diff", [0, 100, 200], [50.0, 50.0, 50.0], eta=0.005)
+    rows = pd.concat([eta_table("grad_diff"), tidy_table(small_eta)])
+    fig = plots.fig6_gradient_predictiveness(metrics, rows)
+    (ax,) = visible_axes(fig)
+    lines = lines_by_gid(ax)
+    edge = lines["none|0.1|edge"]
+    # the top of the band over the paper's η (0.005 is outside it), as core.upper_edge reads it
+    np.testing.assert_allclose(edge.get_ydata(), [9.0, 4.0, 0.8])
+    np.testing.assert_allclose(
+        edge.get_ydata(), core.upper_edge(rows[rows["normalization"] == "none"])
+    )
+    np.testing.assert_allclose(lines["batch|0.1|edge"].get_ydata(), [0.9, 0.4, 0.08])
+    assert edge.get_linestyle() == "-" and edge.get_color() == plots.normalization_color("none")
+    assert edge.get_label() == "Standard: upper edge (judged)"
+    assert "Standard: upper edge (judged)" in legend_labels(fig)
+    assert early_span(ax) == pytest.approx((0.0, core.early_end(metrics)))
+
+
+def test_fig6_upper_edge_of_several_seeds_is_their_mean_with_a_band():
+    one = eta_table("grad_diff")
+    fig = plots.fig6_gradient_predictiveness(
+        NO_METRICS,
+        pd.concat(
+            [
+                one,
+                one.assign(
+                    seed=1, run=one["run"].str.replace("seed0", "seed1"), value=one["value"] * 3
+                ),
+            ]
+        ),
+    )
+    ax = visible_axes(fig)[0]
+    np.testing.assert_allclose(lines_by_gid(ax)["none|0.1|edge"].get_ydata(), [18.0, 8.0, 1.6])
+    band = band_edges(collections_by_gid(ax)["none|0.1|edge|band"])
+    assert band[0.0] == pytest.approx((9.0, 27.0))
+
+
 def test_fig7_effective_beta_lines_and_two_over_lr():
     records = series("none", 0.1, "effective_beta", [0, 100, 200], [45.0, 30.0, 21.0])
     records += series("batch", 0.1, "effective_beta", [0, 100, 200], [19.0, 20.0, 20.5])
@@ -256,6 +368,39 @@ def test_fig7_effective_beta_lines_and_two_over_lr():
     np.testing.assert_allclose(lines["batch|0.1"].get_xdata(), [0, 100, 200])
     np.testing.assert_allclose(lines["reference"].get_ydata(), [20.0, 20.0])
     assert lines["none|0.1"].get_color() != lines["batch|0.1"].get_color()
+    assert not any(gid.endswith("|saturated") for gid in lines)  # no predictiveness: none
+
+
+def saturation_tables():
+    """Standard overshoots at the smallest η at step 100 (‖Δg‖ 0.95 ≥ 0.9 ‖g‖), BN never."""
+    steps = [0, 100, 200]
+    beta = tidy_table(
+        series("none", 0.1, "effective_beta", steps, [45.0, 30.0, 21.0])
+        + series("none", 0.1, "grad_norm", steps, [1.0, 1.0, 1.0])
+        + series("batch", 0.1, "effective_beta", steps, [19.0, 20.0, 20.5])
+        + series("batch", 0.1, "grad_norm", steps, [1.0, 1.0, 1.0])
+    )
+    predictiveness = tidy_table(
+        series("none", 0.1, "grad_diff", steps, [0.2, 0.95, 0.3], eta=0.005)
+        + series("none", 0.1, "grad_diff", steps, [1.0, 1.0, 1.0], eta=0.05)
+        + series("batch", 0.1, "grad_diff", steps, [0.1, 0.1, 0.1], eta=0.005)
+    )
+    return beta, predictiveness
+
+
+def test_fig7_marks_the_steps_that_overshot_at_the_smallest_eta_and_shades_the_window(metrics):
+    beta, predictiveness = saturation_tables()
+    fig = plots.fig7_beta_smoothness(metrics, beta, predictiveness)
+    (ax,) = visible_axes(fig)
+    lines = lines_by_gid(ax)
+    marks = lines["none|0.1|saturated"]
+    np.testing.assert_allclose(marks.get_xdata(), [100])
+    np.testing.assert_allclose(marks.get_ydata(), [30.0])  # on Standard's β line
+    assert marks.get_marker() == "x"
+    assert "batch|0.1|saturated" not in lines
+    assert plots.SATURATED_LABEL in legend_labels(fig)
+    assert early_span(ax) == pytest.approx((0.0, core.early_end(metrics)))
+    assert lines["reference"].get_linestyle() == ":"  # 2 / lr stays a dotted line
 
 
 def test_runs_with_only_nonfinite_values_count_as_missing():
@@ -452,34 +597,68 @@ def lp_eta_table(quantity: str) -> pd.DataFrame:
     return tidy_table(records)
 
 
-def test_lp_landscape_three_panels():
+LP_ORDER = ("none", "batch", "l1", "l2", "linf")
+
+
+def lp_metrics() -> pd.DataFrame:
+    """L(w) = 10 × the normalisation's factor (1 to 5) at every step up to 399."""
+    records = []
+    for factor, normalization in enumerate(LP_ORDER, start=1):
+        records += series(normalization, 0.1, "train_loss", [0, 100, 200, 399], [10.0 * factor] * 4)
+    return tidy_table(records)
+
+
+def test_lp_landscape_draws_what_the_claim_judges():
     beta = tidy_table(
         series("l2", 0.1, "effective_beta", [0, 100, 200], [22.0, 21.0, 20.0])
         + series("none", 0.1, "effective_beta", [0, 100, 200], [40.0, 30.0, 20.0])
         + series("noisy_batch", 0.1, "effective_beta", [0, 100, 200], [1.0, 1.0, 1.0])
     )
-    fig = plots.lp_landscape(lp_eta_table("loss"), lp_eta_table("grad_diff"), beta)
-    loss_ax, change_ax, beta_ax = visible_axes(fig)
-    assert loss_ax.get_yscale() == "log"
-    # one line per normalisation, the range max - min over eta, where bands would overlap
-    assert not collections_by_gid(loss_ax)
-    loss_width = dict(zip(*lines_by_gid(loss_ax)["l1|0.1"].get_data(), strict=True))
-    assert loss_width[100.0] == pytest.approx(15.0 - 6.0)
-    change_width = dict(zip(*lines_by_gid(change_ax)["linf|0.1"].get_data(), strict=True))
-    assert change_width[0.0] == pytest.approx(20.0 - 5.0)
+    landscape, change = lp_eta_table("loss"), lp_eta_table("grad_diff")
+    fig = plots.lp_landscape(lp_metrics(), landscape, change, beta)
+    rise_ax, change_ax, beta_ax = visible_axes(fig)
+    assert "judged" in rise_ax.get_title() and "judged" in change_ax.get_title()
+    assert rise_ax.get_ylabel() == "max_η L(w − ηg) − L(w)"
+    assert rise_ax.get_yscale() == "linear" and change_ax.get_yscale() == "log"
+    assert not collections_by_gid(rise_ax)  # one seed: lines, no bands
+    # l1 (factor 3): max over η of L is 3 × (4 + step / 100) = 12, 15, 18; L(w) = 30: no rise
+    np.testing.assert_allclose(lines_by_gid(rise_ax)["l1|0.1|rise"].get_ydata(), [0, 0, 0])
+    # Standard (factor 1): 4, 5, 6 above L(w) = 10: no rise either; the rise is core.loss_rise
+    rise = core.loss_rise(landscape, lp_metrics())
+    for normalization in LP_ORDER:
+        drawn = lines_by_gid(rise_ax)[f"{normalization}|0.1|rise"].get_ydata()
+        expected = rise[rise["normalization"] == normalization].sort_values("step")["value"]
+        np.testing.assert_allclose(drawn, expected)
+    # the upper edge of the gradient change: linf (factor 5) 20, 25, 30
+    edge = lines_by_gid(change_ax)["linf|0.1|edge"]
+    np.testing.assert_allclose(edge.get_ydata(), [20.0, 25.0, 30.0])
     lines = lines_by_gid(beta_ax)
     assert set(lines) == {"l2|0.1", "none|0.1", "reference"}  # noisy BN is not an l_p run
     np.testing.assert_allclose(lines["l2|0.1"].get_ydata(), [22.0, 21.0, 20.0])
     np.testing.assert_allclose(lines["reference"].get_ydata(), [20.0, 20.0])
     assert "Effective β" in beta_ax.get_ylabel()
+    # the window the claim judges, on the panels it judges
+    for ax in (rise_ax, change_ax):
+        assert early_span(ax) == pytest.approx((0.0, 100.0))
+    assert not has_early_span(beta_ax)
+
+
+def test_lp_landscape_rise_is_positive_where_the_loss_rises_above_l_w():
+    metrics = lp_metrics()
+    metrics["value"] = 1.0
+    fig = plots.lp_landscape(metrics, lp_eta_table("loss"), lp_eta_table("grad_diff"), None)
+    rise_ax = visible_axes(fig)[0]
+    # l1: 12, 15, 18 above L(w) = 1
+    np.testing.assert_allclose(lines_by_gid(rise_ax)["l1|0.1|rise"].get_ydata(), [11, 14, 17])
 
 
 def test_lp_landscape_missing_table_gives_no_data_panel():
-    fig = plots.lp_landscape(lp_eta_table("loss"), pd.DataFrame(columns=TIDY_COLUMNS), None)
-    loss_ax, change_ax, beta_ax = visible_axes(fig)
+    empty = pd.DataFrame(columns=TIDY_COLUMNS)
+    fig = plots.lp_landscape(lp_metrics(), lp_eta_table("loss"), empty, None)
+    rise_ax, change_ax, beta_ax = visible_axes(fig)
     assert [t.get_text() for t in change_ax.texts] == ["no data"]
     assert [t.get_text() for t in beta_ax.texts] == ["no data"]
-    assert not loss_ax.texts
+    assert not rise_ax.texts
 
 
 def test_grad_change_vs_eta_one_line_per_step():
@@ -542,8 +721,11 @@ def test_beta_and_curvature_draws_the_table_and_the_share_of_eta_that_overshot()
     shares = plots.overshoot_fraction(pd.concat([predictiveness, blown_up]), beta)
     batch_shares = shares[shares["normalization"] == "batch"].set_index("step")["value"]
     assert batch_shares.to_dict() == {0: 0.0, 100: 1 / 3}  # a blown-up step overshot
-    fig = plots.beta_and_curvature(predictiveness, beta, curvature)
+    metrics = tidy_table(series("none", 0.1, "train_loss", [0, 399], [2.3, 0.1]))
+    fig = plots.beta_and_curvature(metrics, predictiveness, beta, curvature)
     standard_top, batch_top, standard_low, batch_low = fig.axes[:4]
+    for ax in (standard_top, batch_top, standard_low, batch_low):
+        assert early_span(ax) == pytest.approx((0.0, 100.0))
     lines = lines_by_gid(standard_top)
     np.testing.assert_allclose(lines["none|0.1|lambda_max"].get_ydata(), [30.0, 18.0])
     np.testing.assert_allclose(lines["none|0.1|directional_curvature"].get_ydata(), [5.0, 4.0])
@@ -565,7 +747,8 @@ def test_beta_and_curvature_with_three_normalisations_labels_rows_once_and_ticks
     )
     # GroupNorm's curvature along g is negative at step 0: a symmetric log axis
     curvature = tidy_table(series("group", 0.1, "directional_curvature", steps, [-1.0, 15.0]))
-    fig = plots.beta_and_curvature(pd.DataFrame(columns=TIDY_COLUMNS), beta, curvature)
+    empty = pd.DataFrame(columns=TIDY_COLUMNS)
+    fig = plots.beta_and_curvature(empty, empty, beta, curvature)
     tops, lows = fig.axes[:3], fig.axes[3:6]
     assert [bool(ax.get_ylabel()) for ax in tops + lows] == [True, False, False] * 2
     group_top = tops[2]
@@ -610,3 +793,24 @@ def test_lr_sweep_draws_each_runs_final_accuracy_against_its_rate():
     np.testing.assert_allclose(lines["batch|sweep"].get_ydata(), [1.0, 1.0])
     np.testing.assert_allclose(lines["none|diverged"].get_xdata(), [1.0])
     assert ax.get_xscale() == "log"
+
+
+def test_noisy_bn_training_shades_the_early_window_and_lp_training_does_not():
+    metrics = training_table(["none", "batch", "noisy_batch"])
+    (ax,) = visible_axes(plots.noisy_bn_training(metrics))
+    assert early_span(ax) == pytest.approx((0.0, core.early_end(metrics)))  # 0.25 × 301
+    (lp_ax,) = visible_axes(plots.lp_training(metrics))
+    assert not has_early_span(lp_ax)  # no claim judges early training on it
+
+
+def test_dln_landscape_marks_the_steps_the_beta_claims_second_reading_leaves_out():
+    beta, predictiveness = saturation_tables()
+    landscape = pd.DataFrame(columns=TIDY_COLUMNS)
+    fig = plots.dln_landscape(landscape, predictiveness, beta)
+    beta_ax = visible_axes(fig)[2]
+    marks = lines_by_gid(beta_ax)["none|0.1|saturated"]
+    np.testing.assert_allclose(marks.get_xdata(), [100])
+    np.testing.assert_allclose(marks.get_ydata(), [30.0])
+    assert "batch|0.1|saturated" not in lines_by_gid(beta_ax)
+    assert plots.SATURATED_LABEL in legend_labels(fig)
+    assert not any(has_early_span(ax) for ax in fig.axes)  # judged over the whole run

@@ -8,19 +8,19 @@ import pytest
 from matplotlib.figure import Figure
 
 from bnopt import plots, report
-from bnopt.claims import CLAIM_GROUPS, HELD, NOT_HELD
+from bnopt.claims import CLAIM_GROUPS, CONTRADICTED, INCONCLUSIVE, NOT_MEASURABLE, SUPPORTED
 from bnopt.claims import COLUMNS as CLAIM_COLUMNS
 from bnopt.figures import FIGURE, PAPER_FIGURES
 
 FIGURE_NAMES = list(PAPER_FIGURES)
 VERDICTS = [
-    "held",
-    "did not hold",
-    "not measurable at this scale",
-    "held",
-    "held",
-    "did not hold",
-    "held",
+    SUPPORTED,
+    CONTRADICTED,
+    NOT_MEASURABLE,
+    INCONCLUSIVE,
+    SUPPORTED,
+    CONTRADICTED,
+    SUPPORTED,
 ]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -129,16 +129,21 @@ def make_runs() -> list[dict]:
     ]
 
 
+def claim_row(claim: str, figure: str, outcome: str, **extra) -> dict:
+    """One judged part as results/claims.tsv holds it."""
+    row = {
+        "claim": claim, "experiment": "landscape", "group": "landscape", "figure": figure,
+        "outcome": outcome, "reason": f"reason of {claim}", "part": f"part of {claim}",
+        "statistic": "mean over steps of BN − Standard", "scale": "log10 ratio",
+        "estimate": -0.5, "low": -0.7, "high": -0.3, "steps": 12, "seeds": 2,
+        "part_outcome": outcome, "paper": "paper reading", "rule": "rule & interval < 0",
+    }  # fmt: skip
+    return {**row, **extra}
+
+
 def make_claims() -> pd.DataFrame:
     rows = [
-        {
-            "claim": f"Claim {i} <b>with markup</b>",
-            "figure": FIGURE_NAMES[i],
-            "statistic": f"BN {i}.5 vs Standard {i}",
-            "paper": "paper reading",
-            "rule": "rule & threshold < 0.5",
-            "verdict": verdict,
-        }
+        claim_row(f"Claim {i} <b>with markup</b>", FIGURE_NAMES[i], verdict)
         for i, verdict in enumerate(VERDICTS)
     ]
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
@@ -178,7 +183,7 @@ def test_all_figures_embedded_as_png_data_uris(built):
 
 def test_captions_shown(built):
     text = " ".join(built[0].split())
-    assert "<strong>Loss landscape</strong> (paper Fig 4a). At every probed step t" in text
+    assert "<strong>Loss landscape</strong> (paper Fig 4a). Top row: at every probed step t" in text
     assert "only η in [0.5, 4] × lr are shown" in text
 
 
@@ -189,11 +194,9 @@ def test_claims_table_lists_every_claim_and_verdict(built):
     assert [row[-1] for row in rows] == VERDICTS
     assert rows[0][0] == "Claim 0 <b>with markup</b>"  # escaped, so read back as text
     verdict_classes = [classes[-1] for classes in parser.cell_classes["claims"] if classes]
-    assert verdict_classes[:3] == [
-        "verdict held",
-        "verdict not-held",
-        "verdict not-measurable",
-    ]
+    assert "verdict supported" in verdict_classes and "verdict inconclusive" in verdict_classes
+    assert "verdict contradicted" in verdict_classes
+    assert "verdict not-measurable" in verdict_classes
 
 
 def test_each_figure_caption_gives_the_verdicts_judged_on_it(tmp_path):
@@ -203,24 +206,16 @@ def test_each_figure_caption_gives_the_verdicts_judged_on_it(tmp_path):
         write_png(tmp_path / f"{name}.png")
         figures.append({"name": name, "png": str(tmp_path / f"{name}.png")})
     claims = pd.DataFrame(
-        [
-            {
-                "claim": "BN <predicts>",
-                "figure": "fig6_gradient_predictiveness, grad_change_vs_eta",
-                "statistic": "s",
-                "paper": "p",
-                "rule": "r",
-                "verdict": "did not hold",
-            }
-        ],
+        [claim_row("BN <predicts>", "fig6_gradient_predictiveness, grad_change_vs_eta",
+                   CONTRADICTED)],
         columns=CLAIM_COLUMNS,
-    )
+    )  # fmt: skip
     out = tmp_path / "report.html"
     report.build_report(CONFIG, make_runs(), figures, claims, out)
     captions = re.findall(r"<figcaption>(.*?)</figcaption>", out.read_text(), re.S)
     assert len(captions) == 3
     for caption in captions[:2]:
-        assert 'Verdicts: BN &lt;predicts&gt;: <span class="verdict not-held">' in caption
+        assert 'Verdicts: BN &lt;predicts&gt;: <span class="verdict contradicted">' in caption
     assert "No claim of the paper is judged on this figure." in captions[2]
 
 
@@ -249,7 +244,7 @@ def test_summary_counts_come_from_inputs(built):
     assert "2 training runs on local archive mine.tar.gz (md5 0123abcd" in text
     assert "not the official CIFAR-10" in text
     assert "1 run diverged" in text
-    assert "4 held, 2 did not hold, 1 not measurable at this scale" in text
+    assert "3 supported, 2 contradicted, 1 inconclusive, 1 not measurable" in text
     assert "NVIDIA H100 &lt;80GB&gt;" in text
 
 
@@ -403,24 +398,25 @@ def test_another_experiments_figure_and_claims_are_titled_after_it(tmp_path):
 def test_the_summary_counts_the_papers_claims_apart_from_other_experiments():
     from bnopt.report import summary_text
 
-    claims = make_claims()
-    beyond = claims.iloc[:2].assign(group="resnet_landscape", verdict=HELD)
+    claims = report.claim_summaries(make_claims())
+    beyond = claims.iloc[:2].assign(group="resnet_landscape", verdict=SUPPORTED,
+                                    claim=["b1", "b2"])  # fmt: skip
     text = summary_text(CONFIG, make_runs(), pd.concat([claims, beyond]), [])
     assert f"Of the paper's claims, {len(claims)} were checked" in text
-    assert "Beyond the paper, the same claims on 1 other experiment: 2 checked, 2 held" in text
+    assert "Beyond the paper, the same claims on 1 other experiment: 2 checked, 2 supported" in text
 
 
 def test_the_verdict_badges_never_add_another_experiments_verdicts_to_the_papers():
     from bnopt.report import verdict_badges
 
-    claims = make_claims()
+    claims = report.claim_summaries(make_claims())
     paper = verdict_badges(claims)
     assert [label for label, _ in paper] == ["The paper's claims"]
-    beyond = claims.iloc[:2].assign(group="resnet_landscape", verdict=NOT_HELD)
+    beyond = claims.iloc[:2].assign(group="resnet_landscape", verdict=CONTRADICTED)
     both = verdict_badges(pd.concat([claims, beyond]))
     assert both[0] == paper[0]  # the paper's counts unchanged
     assert both[1][0] == "Beyond the paper"
-    assert {verdict: count for verdict, count, _ in both[1][1]}[NOT_HELD] == 2
+    assert {verdict: count for verdict, count, _ in both[1][1]}[CONTRADICTED] == 2
 
 
 def test_the_run_table_lists_the_papers_network_first_then_each_other_one():

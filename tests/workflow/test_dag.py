@@ -30,14 +30,24 @@ def test_paper_config_dry_run_lists_download_prepare_and_every_run(copy):
     assert jobs["download_cifar10"] == 1 and jobs["prepare_data"] == 1
     # VGG: {none, batch} x {0.1, 0.5, 0.01}, and noisy_batch, l1, l2, linf at 0.1; the deep
     # linear network: {none, batch, l1, l2, linf} x {1e-6, 1e-7}; one train rule for both;
-    # beyond the paper, ResNet-20 with {none, batch, group} at 0.1
-    assert jobs["train"] == 23 and jobs["report"] == 1
+    # beyond the paper, ResNet-20 with {none, batch, group} at 0.1; three seeds of each
+    assert jobs["train"] == 3 * 23 and jobs["report"] == 1 and jobs["claims"] == 1
     assert jobs["tables"] == 7  # five VGG experiments, the ResNet's and the DLN's
     landscape = [name for name in FIGURES if FIGURE[name].experiment == "landscape"]
     assert len(FIGURES) == 21 and len(landscape) == 5
     assert jobs["figure"] == len(drawn_figures(merged_config())) == 21 + 5
     assert {"resnet20_none_lr0.1_seed0", "resnet20_group_lr0.1_seed0"} <= planned_runs(out)
     assert "results/figures/resnet_landscape/fig5_loss_landscape.png" in out
+
+
+def test_the_claims_are_a_target_of_their_own(copy):
+    # The README's command, as a dry run: the verdicts need the tables, not the figures.
+    out = snakemake(copy, "results/claims.tsv", "--cores", "2", "--configfile",
+                    "config/demo.yaml", "-n").stdout  # fmt: skip
+    jobs = planned_jobs(out)
+    assert jobs["claims"] == 1 and jobs["tables"] == 7
+    assert "figure" not in jobs and "report" not in jobs
+    assert "seed1" in " ".join(planned_runs(out))  # the demo trains two seeds
 
 
 def test_an_experiment_added_to_the_config_adds_only_its_own_jobs(copy):
@@ -49,7 +59,7 @@ def test_an_experiment_added_to_the_config_adds_only_its_own_jobs(copy):
     out = snakemake(copy, "-n", "--cores", "4", "--configfile", "adam.yaml").stdout
     jobs = planned_jobs(out)
     ics = [name for name in FIGURES if FIGURE[name].experiment == "ics"]
-    assert jobs["train"] == before["train"] + 2 and jobs["tables"] == before["tables"] + 1
+    assert jobs["train"] == before["train"] + 2 * 3 and jobs["tables"] == before["tables"] + 1
     assert jobs["figure"] == before["figure"] + len(ics) == before["figure"] + 3
     assert {"adam_none_lr0.001_seed0", "adam_batch_lr0.001_seed0"} <= planned_runs(out)
     assert "results/figures/adam_ics/fig3_ics_l2.png" in out
@@ -85,16 +95,16 @@ def test_a_local_archive_replaces_the_download(copy, tmp_path):
 
 def test_one_figure_as_target_schedules_only_its_runs(copy):
     out = snakemake(copy, "-n", "--cores", "4", "results/figures/fig5_loss_landscape.png").stdout
-    assert planned_runs(out) == {"none_lr0.1_seed0", "batch_lr0.1_seed0"}
+    assert planned_runs(out) == {f"{n}_lr0.1_seed{s}" for n in ("none", "batch") for s in (0, 1, 2)}
     jobs = planned_jobs(out)
-    assert jobs["train"] == 2 and jobs["figure"] == 1 and "report" not in jobs
+    assert jobs["train"] == 6 and jobs["figure"] == 1 and "report" not in jobs
 
 
 def test_the_loss_surface_is_a_target_of_its_own_and_not_part_of_all(copy):
     out = snakemake(copy, "-n", "--cores", "4", "results/figures/loss_surface.png").stdout
-    assert planned_runs(out) == {"none_lr0.1_seed0", "batch_lr0.1_seed0"}
+    assert planned_runs(out) == {f"{n}_lr0.1_seed{s}" for n in ("none", "batch") for s in (0, 1, 2)}
     jobs = planned_jobs(out)
-    assert jobs["surface"] == 2 and jobs["surface_table"] == 1 and jobs["figure"] == 1
+    assert jobs["surface"] == 6 and jobs["surface_table"] == 1 and jobs["figure"] == 1
     assert "surface" not in planned_jobs(snakemake(copy, "-n", "--cores", "4").stdout)
 
 
@@ -177,7 +187,7 @@ def test_the_workflow_dry_runs_as_a_module_of_another_workflow(copy, tmp_path_fa
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = planned_jobs(result.stdout)
-    assert jobs["train"] == 23 and jobs["report"] == 1  # the demo's, ResNet-8 runs included
+    assert jobs["train"] == 2 * 23 and jobs["report"] == 1  # the demo's 2 seeds, ResNet-8 included
     # the code inputs are the module's own files, relative to the host's folder
     assert f"{os.path.relpath(copy, host)}/workflow/scripts/bnopt/training.py" in result.stdout
 

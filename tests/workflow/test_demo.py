@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from bnopt.claims import CLAIMS, NOT_MEASURABLE, OUTCOMES, read_claims
 from bnopt.figures import FIGURE
 from bnopt.probe_plan import families_read
 from bnopt.runs import experiment_kind, takes_own_step
@@ -44,6 +45,17 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
     html = (copy / "results/report.html").read_text()
     assert html.count("data:image/png;base64,") >= len(figures) and "http://" not in html
     assert "Beyond the paper" in html and "resnet_landscape" in html
+    # The verdicts, one row per judged part, every claim of the demo's experiments, judged
+    # over the demo's two seeds; the report shows the same outcomes.
+    claims = read_claims(copy / "results/claims.tsv")
+    assert {claim.claim for claim in CLAIMS if not claim.shown_for} <= set(claims["claim"])
+    assert set(claims["outcome"]) <= set(OUTCOMES)
+    judged = claims[claims["part_outcome"] != NOT_MEASURABLE]
+    assert len(judged) > len(CLAIMS) and (judged["seeds"] == 2).all()
+    assert (judged["low"] <= judged["estimate"] + 1e-12).all()
+    assert (judged["estimate"] <= judged["high"] + 1e-12).all()
+    for outcome in set(claims.drop_duplicates("claim")["outcome"]):
+        assert f'class="verdict {outcome.replace(" ", "-")}">{outcome}<' in html
     steps, every = config["train"]["steps"], config["probes"]["every"]
     dln_steps, dln_every = config["dln"]["steps"], config["dln"]["probes_every"]
     # Every table an experiment's figures and claims read holds every run of it, at every
@@ -102,18 +114,23 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
     ics_figures = [spec.name for spec in FIGURE.values() if spec.module == "ics"]
     assert jobs["figure"] == len(ics_figures) == 3 and "train" not in jobs
     snakemake(copy, *demo)
+    # Editing a claim's rule rejudges the claims and redraws the report, nothing else.
+    with open(copy / "workflow/scripts/bnopt/claims/landscape.py", "a") as f:
+        f.write("\n# an edit of a claim's rule\n")
+    assert set(planned_jobs(snakemake(copy, "-n", *demo).stdout)) == {"claims", "report", "all"}
+    snakemake(copy, *demo)
     # A new learning rate in an experiment adds only the new runs.
     config = yaml.safe_load((copy / "config/demo.yaml").read_text())
     config["experiments"]["landscape"]["lrs"] = [0.1, 0.05]
     (copy / "more.yaml").write_text(yaml.safe_dump(config))
     out = snakemake(copy, "-n", "--cores", "2", "--configfile", "more.yaml").stdout
-    assert planned_runs(out) == {"none_lr0.05_seed0", "batch_lr0.05_seed0"}
+    assert planned_runs(out) == {f"{n}_lr0.05_seed{s}" for n in ("none", "batch") for s in (0, 1)}
     # So does another normalisation (beyond the paper: GroupNorm in the l_p experiment).
     config["experiments"]["landscape"]["lrs"] = [0.1]
     config["experiments"]["lp"]["normalizations"].append("group")
     (copy / "group.yaml").write_text(yaml.safe_dump(config))
     out = snakemake(copy, "-n", "--cores", "2", "--configfile", "group.yaml").stdout
-    assert planned_runs(out) == {"group_lr0.1_seed0"}
+    assert planned_runs(out) == {"group_lr0.1_seed0", "group_lr0.1_seed1"}
     # A new experiment of a paper kind, on another network and optimiser, adds only its own
     # runs, its tables, its figures and the report.
     config["experiments"]["lp"]["normalizations"].remove("group")
@@ -123,7 +140,7 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
     }  # fmt: skip
     (copy / "beyond.yaml").write_text(yaml.safe_dump(config))
     out = snakemake(copy, "-n", "--cores", "2", "--configfile", "beyond.yaml").stdout
-    runs = {"resnet20_adam_none_lr0.001_seed0", "resnet20_adam_batch_lr0.001_seed0"}
+    runs = {f"resnet20_adam_{n}_lr0.001_seed{s}" for n in ("none", "batch") for s in (0, 1)}
     assert planned_runs(out) == runs
     landscape = [s for s in FIGURE.values() if s.experiment == "landscape" and not s.on_request]
     jobs = planned_jobs(out)

@@ -1,5 +1,28 @@
 localrules:
+    claims,
     report,
+
+
+# The verdicts, one row per judged part of each claim (bnopt.claims): a target of its own.
+rule claims:
+    input:
+        tables=expand("results/tables/{table}.tsv", table=CLAIM_TABLES),
+        code=package("tables.py", "files.py", *CLAIM_MODULES),
+    output:
+        report(
+            "results/claims.tsv",
+            caption="../report/claims.rst",
+            category="Claims",
+        ),
+    log:
+        "logs/claims.log",
+    conda:
+        "../../environment.yml"
+    params:
+        tables=CLAIM_TABLES,
+        kinds=KINDS,
+    script:
+        "../scripts/claims.py"
 
 
 rule report:
@@ -8,9 +31,16 @@ rule report:
         captions=sorted(
             {os.path.relpath(spec.caption_path) for spec, _ in FIGURES.values()}
         ),
-        claim_tables=expand("results/tables/{table}.tsv", table=CLAIM_TABLES),
+        claims="results/claims.tsv",
         meta=run_outputs("meta.json", all_runs(config)),
-        code=package("figures.py", "tables.py", "report.py", *CLAIM_MODULES),
+        code=package(
+            "figures.py",
+            "report.py",
+            "claims/__init__.py",
+            "claims/verdict.py",
+            "templates/report.html.j2",
+            "templates/report.css",
+        ),
     output:
         "results/report.html",
     log:
@@ -19,7 +49,5 @@ rule report:
         "../../environment.yml"
     params:
         config=config,
-        claim_tables=CLAIM_TABLES,
-        kinds=KINDS,
     script:
         "../scripts/report.py"

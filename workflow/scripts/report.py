@@ -1,16 +1,13 @@
 import json
 from pathlib import Path
 
-from bnopt.claims import evaluate_claims
+from bnopt.claims import read_claims
 from bnopt.figures import FIGURE
 from bnopt.logs import log_to
 from bnopt.report import build_report
-from bnopt.tables import read_table
 
 with log_to(snakemake.log[0], "report") as log:
     i = snakemake.input
-    keys = snakemake.params.claim_tables
-    tables = {key: read_table(path) for key, path in zip(keys, i.claim_tables, strict=True)}
     metas = [json.loads(Path(path).read_text()) for path in i.meta]
     runs = [meta for meta in metas if meta.get("model") != "dln"]
     dln_runs = [meta for meta in metas if meta.get("model") == "dln"]
@@ -20,6 +17,6 @@ with log_to(snakemake.log[0], "report") as log:
         {"name": name, "png": p, "caption": FIGURE[Path(p).stem].caption()}
         for name, p in zip(names, i.figures, strict=True)
     ]
-    claims = evaluate_claims(tables, snakemake.params.kinds)
+    claims = read_claims(i.claims)
     build_report(snakemake.params.config, runs, figures, claims, snakemake.output[0], dln_runs)
     log.info("report written to %s", Path(snakemake.output[0]).resolve())

@@ -128,6 +128,11 @@ def main(argv=None) -> None:
         f"beyond the paper ({', '.join(beyond) or 'none'}; {', '.join(networks) or '-'}): "
         f"{share_beyond(costs):.1%} of the paper's FLOPs"
     )
+    seeds = len(config["train"]["seeds"])
+    print(
+        f"the paper's experiments: {paper / 1e15:.3g} PFLOP with {seeds} seed(s) of every run; "
+        f"{paper / seeds / 1e15:.3g} PFLOP per seed"
+    )
 
 
 if __name__ == "__main__":

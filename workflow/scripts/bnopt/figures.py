@@ -30,6 +30,9 @@ class FigureSpec:
     # Drawn only for an experiment whose optimiser's step is not plain SGD's -lr g
     # (bnopt.runs.takes_own_step): for plain SGD it would repeat the paper's direction.
     own_step: bool = False
+    # "<family>:<quantity>" table columns the figure plots (a claim judged on the figure
+    # reads only columns its figures draw: bnopt.claims.Claim.reads).
+    draws: tuple[str, ...] = ()
 
     @property
     def module(self) -> str:
@@ -49,57 +52,73 @@ class FigureSpec:
 
 
 LANDSCAPE = ("landscape", "predictiveness", "beta")
+ACCURACY = ("metrics:train_accuracy",)
+LOSS = ("metrics:train_loss",)
+GRAD_DIFF = ("predictiveness:grad_diff",)
+# effective β with the steps that overshot at the smallest η (core.saturated) marked
+BETA_SATURATED = ("beta:effective_beta", "beta:grad_norm", "predictiveness:grad_diff")
 
 FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("fig1_training", "training", ("metrics",), "training.fig1_training",
-               "Training", "Fig 1a"),
+               "Training", "Fig 1a", draws=(*ACCURACY, *LOSS)),
     FigureSpec("fig2_test_accuracy", "training", ("metrics",), "training.fig2_test_accuracy",
-               "Training", "Fig 1b"),
+               "Training", "Fig 1b", draws=("metrics:test_accuracy",)),
     FigureSpec("fig3_ics_l2", "ics", ("ics",), "ics.fig3_ics_l2",
-               "Internal covariate shift", "Fig 3"),
+               "Internal covariate shift", "Fig 3", draws=("ics:ics_l2",)),
     FigureSpec("fig4_ics_cosine", "ics", ("ics",), "ics.fig4_ics_cosine",
-               "Internal covariate shift", "Fig 3"),
+               "Internal covariate shift", "Fig 3", draws=("ics:ics_cosine",)),
     FigureSpec("ics_relative", "ics", ("ics",), "ics.ics_relative",
-               "Internal covariate shift", "not in the paper (its Fig 3 relative to ‖G‖)"),
+               "Internal covariate shift", "not in the paper (its Fig 3 relative to ‖G‖)",
+               draws=("ics:ics_relative",)),
     FigureSpec("fig5_loss_landscape", "landscape", ("metrics", "landscape"),
-               "landscape.fig5_loss_landscape", "Loss landscape", "Fig 4a"),
+               "landscape.fig5_loss_landscape", "Loss landscape", "Fig 4a",
+               draws=(*LOSS, "landscape:loss")),
     FigureSpec("fig6_gradient_predictiveness", "landscape", ("metrics", "predictiveness"),
-               "landscape.fig6_gradient_predictiveness", "Loss landscape", "Fig 4b"),
-    FigureSpec("fig7_beta_smoothness", "landscape", ("metrics", "beta"),
+               "landscape.fig6_gradient_predictiveness", "Loss landscape", "Fig 4b",
+               draws=GRAD_DIFF),
+    FigureSpec("fig7_beta_smoothness", "landscape", ("metrics", "beta", "predictiveness"),
                "landscape.fig7_beta_smoothness",
-               "Loss landscape", "Fig 4c"),
+               "Loss landscape", "Fig 4c", draws=BETA_SATURATED),
     FigureSpec("noisy_bn_training", "noisy", ("metrics",), "training.noisy_bn_training",
-               "Noisy BatchNorm", "Fig 2, left"),
+               "Noisy BatchNorm", "Fig 2, left", draws=ACCURACY),
     FigureSpec("noisy_bn_distributions", "noisy", ("activations",),
-               "activations.noisy_bn_distributions", "Noisy BatchNorm", "Fig 2, right"),
+               "activations.noisy_bn_distributions", "Noisy BatchNorm", "Fig 2, right",
+               draws=("activations:sample",)),
     FigureSpec("noisy_bn_moments", "noisy", ("activations",), "activations.noisy_bn_moments",
-               "Noisy BatchNorm", "Fig 8"),
+               "Noisy BatchNorm", "Fig 8", draws=("activations:mean", "activations:var")),
     FigureSpec("lp_training", "lp", ("metrics",), "training.lp_training",
-               "l_p normalisation", "Fig 12"),
+               "l_p normalisation", "Fig 12", draws=ACCURACY),
     FigureSpec("lp_distributions", "lp", ("activations",), "activations.lp_distributions",
-               "l_p normalisation", "Fig 13"),
-    FigureSpec("lp_landscape", "lp", LANDSCAPE, "landscape.lp_landscape",
-               "l_p normalisation", "Fig 6"),
-    FigureSpec("beta_and_curvature", "landscape", ("predictiveness", "beta", "curvature"),
-               "landscape.beta_and_curvature", "Loss landscape", "not in the paper"),
+               "l_p normalisation", "Fig 13", draws=("activations:sample",)),
+    FigureSpec("lp_landscape", "lp", ("metrics", *LANDSCAPE), "landscape.lp_landscape",
+               "l_p normalisation", "Fig 6",
+               draws=(*LOSS, "landscape:loss", *GRAD_DIFF, "beta:effective_beta")),
+    FigureSpec("beta_and_curvature", "landscape",
+               ("metrics", "predictiveness", "beta", "curvature"),
+               "landscape.beta_and_curvature", "Loss landscape", "not in the paper",
+               draws=(*BETA_SATURATED, "curvature:lambda_max",
+                      "curvature:directional_curvature")),
     FigureSpec("grad_change_vs_eta", "landscape", ("predictiveness",),
-               "landscape.grad_change_vs_eta", "Loss landscape", "Fig 11"),
+               "landscape.grad_change_vs_eta", "Loss landscape", "Fig 11", draws=GRAD_DIFF),
     FigureSpec("lr_envelope_not_a_landscape", "training", ("metrics",),
                "training.lr_envelope_not_a_landscape", "Seed notebooks' variant",
-               "not in the paper"),
+               "not in the paper", draws=LOSS),
     FigureSpec("lr_sweep", "training", ("metrics",), "training.lr_sweep",
-               "Training", "not in the paper"),
+               "Training", "not in the paper", draws=ACCURACY),
     FigureSpec("own_step_landscape", "landscape", ("landscape", "predictiveness", "own_step"),
                "landscape.own_step_landscape", "Loss landscape",
-               "not in the paper (the optimiser's own step beside -g)", own_step=True),
+               "not in the paper (the optimiser's own step beside -g)", own_step=True,
+               draws=("landscape:loss", *GRAD_DIFF, "own_step:own_step_loss",
+                      "own_step:own_step_grad_diff")),
     FigureSpec("loss_surface", "landscape", ("surface",), "landscape.loss_surface",
-               "Loss landscape", "not in the paper (Li et al. 2018)", on_request=True),
+               "Loss landscape", "not in the paper (Li et al. 2018)", on_request=True,
+               draws=("surface:loss",)),
     FigureSpec("dln_ics", "dln", ("ics",), "dln.dln_ics",
-               "Deep linear network", "Figs 3b, 9"),
+               "Deep linear network", "Figs 3b, 9", draws=("ics:ics_cosine", "ics:ics_l2")),
     FigureSpec("dln_training", "dln", ("metrics",), "dln.dln_training",
-               "Deep linear network", "Fig 9"),
+               "Deep linear network", "Fig 9", draws=LOSS),
     FigureSpec("dln_landscape", "dln", LANDSCAPE, "dln.dln_landscape",
-               "Deep linear network", "Figs 5b, 10"),
+               "Deep linear network", "Figs 5b, 10", draws=("landscape:loss", *BETA_SATURATED)),
 )  # fmt: skip
 FIGURE = {figure.name: figure for figure in FIGURES}
 # The seven figures of the reproduction (protocol section 2).

@@ -18,7 +18,7 @@ import yaml
 from docutils.core import publish_parts
 from markupsafe import Markup
 
-from bnopt.claims import CLAIM_GROUPS, HELD, NOT_HELD, NOT_MEASURABLE
+from bnopt.claims import CLAIM_GROUPS, CONTRADICTED, INCONCLUSIVE, NOT_MEASURABLE, SUPPORTED
 from bnopt.figures import FIGURE
 from bnopt.files import write_text
 from bnopt.runs import MODELS
@@ -42,7 +42,12 @@ NORMALIZATION_LABELS = {
     "layer": "Standard + LayerNorm",
     "group": "Standard + GroupNorm",
 }
-VERDICT_CLASSES = {HELD: "held", NOT_HELD: "not-held", NOT_MEASURABLE: "not-measurable"}
+VERDICT_CLASSES = {
+    SUPPORTED: "supported",
+    CONTRADICTED: "contradicted",
+    INCONCLUSIVE: "inconclusive",
+    NOT_MEASURABLE: "not-measurable",
+}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DASH = "—"
 
@@ -181,6 +186,46 @@ def summary_text(
 CLAIM_HEADERS = ("Claim", "Judged on", "Paper", "Measured", "Verdict")
 
 
+def claim_summaries(parts: pd.DataFrame) -> pd.DataFrame:
+    """results/claims.tsv (one row per judged part) folded into one row per claim, in order:
+    claim, figure, paper, rule, verdict (the claim's outcome), reading (its reason), group,
+    and its parts (a list of dicts with the cells of the parts table)."""
+    columns = ["claim", "figure", "paper", "rule", "verdict", "reading", "group", "parts"]
+    rows = []
+    for claim, own in parts.groupby("claim", sort=False):
+        first = own.iloc[0]
+        rows.append(
+            {
+                "claim": claim, "figure": first["figure"], "paper": first["paper"],
+                "rule": first["rule"], "verdict": first["outcome"], "reading": first["reason"],
+                "group": first["group"], "parts": [part_cells(p) for p in own.to_dict("records")],
+            }
+        )  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def part_cells(part: dict) -> dict:
+    """One judged part as the report's parts table shows it: a log10 ratio as a factor."""
+    values = [part.get(key) for key in ("estimate", "low", "high")]
+    if any(is_missing(v) for v in values):
+        estimate = DASH
+    elif part.get("scale") == "log10 ratio":
+        estimate, low, high = (f"×{10 ** float(v):.3g}" for v in values)
+        estimate = f"{estimate} [{low}, {high}]"
+    else:
+        estimate, low, high = (f"{float(v):+.3g}" for v in values)
+        estimate = f"{estimate} [{low}, {high}]"
+    return {
+        "name": part["part"],
+        "statistic": part["statistic"],
+        "estimate": estimate,
+        "steps": str(part["steps"]),
+        "seeds": str(part["seeds"]),
+        "outcome": part["part_outcome"],
+        "css": verdict_class(part["part_outcome"]),
+    }
+
+
 def verdict_class(verdict) -> str:
     return VERDICT_CLASSES.get(verdict, "not-measurable")
 
@@ -227,10 +272,8 @@ def claim_rows(claims: pd.DataFrame) -> list[dict]:
             previous_group = group
         rows.append(
             {
-                **{
-                    key: claim[key]
-                    for key in ("claim", "figure", "statistic", "paper", "rule", "reading")
-                },
+                **{key: claim[key] for key in ("claim", "figure", "paper", "rule", "reading")},
+                "parts": claim.get("parts") or [],
                 "figures": figure_names(claim["figure"]),
                 "verdict": claim["verdict"],
                 "css": verdict_class(claim["verdict"]),
@@ -441,6 +484,7 @@ def build_report(
 ) -> None:
     """Write the report to `out_path` as a single HTML file with everything embedded.
 
+    `claims` is results/claims.tsv (bnopt.claims.read_claims), one row per judged part;
     `runs` are the VGG training runs' metadata, `dln_runs` the deep linear network's;
     `workflow_folder` is the checkout whose git commit the appendix names.
     """
@@ -450,6 +494,7 @@ def build_report(
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
+    claims = claim_summaries(claims)
     title = report_title(config, runs)
     document = environment.get_template("report.html.j2").render(
         title=title,

@@ -1,10 +1,13 @@
-"""The paper's claims, each declared once: its text, the figure it is judged on, what the
-paper reports, the decision rule, the tables it reads and the function that judges it.
+"""The paper's claims, each declared once: its text, the figure it is judged on, the table
+columns it reads (which that figure draws), what the paper reports, the decision rule and the
+function that judges it.
 
-Tables are named "<experiment>/<family>" (results/tables/<experiment>/<family>.tsv). The
-shared machinery (pairing by seed and step, the early-training window, the verdict across
-seeds) is in bnopt.claims.core; the judges are split by experiment like the figures.
-A claim's rule is written from the paper's text and fixed before any result is looked at.
+Tables are named "<experiment>/<family>" (results/tables/<experiment>/<family>.tsv). Every
+judge returns a bnopt.claims.verdict.Verdict: an outcome (supported, contradicted,
+inconclusive, not measurable) from parts that each carry an estimate with a 95% interval over
+seeds and steps. `evaluate_claims` writes one row per judged part (results/claims.tsv); the
+report folds them back into one row per claim. A claim's rule is written from the paper's
+text and fixed before any result is looked at.
 """
 
 from __future__ import annotations
@@ -15,10 +18,25 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from . import core, dln, ics, landscape, lp, noisy, training
-from .core import COLUMNS, HELD, NOT_HELD, NOT_MEASURABLE, VERDICTS, Judgement
+from .verdict import (
+    CONTRADICTED,
+    INCONCLUSIVE,
+    INTERVAL_RULE,
+    NOT_MEASURABLE,
+    OUTCOMES,
+    SUPPORTED,
+    Verdict,
+)
 
-__all__ = ["CLAIMS", "CLAIM_GROUPS", "CLAIM_TABLES", "COLUMNS", "HELD", "NOT_HELD",
-           "NOT_MEASURABLE", "VERDICTS", "Claim", "claim_tables", "evaluate_claims"]  # fmt: skip
+__all__ = ["CLAIMS", "CLAIM_GROUPS", "CLAIM_TABLES", "COLUMNS", "CONTRADICTED", "INCONCLUSIVE",
+           "INTERVAL_RULE", "NOT_MEASURABLE", "OUTCOMES", "SUPPORTED", "Claim", "claim_tables",
+           "evaluate_claims"]  # fmt: skip
+
+# results/claims.tsv: one row per judged part; the claim's own fields repeat on each.
+COLUMNS = [
+    "claim", "experiment", "group", "figure", "outcome", "reason", "part", "statistic",
+    "scale", "estimate", "low", "high", "steps", "seeds", "part_outcome", "paper", "rule",
+]  # fmt: skip
 
 CLAIM_GROUPS = {
     "training": "Training with and without BatchNorm (paper Fig 1)",
@@ -38,7 +56,10 @@ class Claim:
     rule: str
     group: str
     tables: tuple[str, ...]  # "<experiment>/<family>", the judge's arguments in order
-    judge: Callable[..., Judgement]
+    judge: Callable[..., Verdict]
+    # "<family>:<quantity>" columns the judge reads; its figures draw every one of them
+    # (bnopt.figures.FigureSpec.draws; tests/unit/test_claims.py checks).
+    reads: tuple[str, ...] = ()
     always: bool = True  # a row even without its tables (else only when one is given)
     # Beyond the paper: a row only when one of these normalisations was run.
     shown_for: tuple[str, ...] = ()
@@ -53,18 +74,34 @@ class Claim:
             not frame.empty and frame["normalization"].isin(self.shown_for).any() for frame in given
         )
 
-    def evaluate(self, tables: dict[str, pd.DataFrame]) -> dict:
-        judgement = self.judge(*[tables.get(key, pd.DataFrame()) for key in self.tables])
-        return {
-            "claim": self.claim,
-            "figure": self.figure,
-            "statistic": judgement.statistic,
-            "paper": self.paper,
-            "rule": self.rule,
-            "verdict": judgement.verdict,
-            "reading": judgement.reading,
-            "group": self.group,
+    def evaluate(self, tables: dict[str, pd.DataFrame], experiment: str | None = None) -> list:
+        """One row (COLUMNS) per judged part of this claim."""
+        verdict = self.judge(*[tables.get(key, pd.DataFrame()) for key in self.tables])
+        return verdict_rows(self, verdict, experiment or self.group)
+
+
+def verdict_rows(claim: Claim, verdict: Verdict, experiment: str) -> list[dict]:
+    shared = {
+        "claim": claim.claim, "experiment": experiment, "group": claim.group,
+        "figure": claim.figure, "outcome": verdict.outcome, "reason": verdict.reason,
+        "paper": claim.paper, "rule": f"{claim.rule}. {INTERVAL_RULE}.",
+    }  # fmt: skip
+    rows = [
+        {
+            **shared,
+            "part": part.name,
+            "statistic": part.statistic,
+            "scale": "log10 ratio" if part.log10 else "difference",
+            "estimate": part.estimate,
+            "low": part.low,
+            "high": part.high,
+            "steps": part.steps,
+            "seeds": part.seeds,
+            "part_outcome": part.outcome,
         }
+        for part in verdict.parts
+    ]
+    return [{key: row[key] for key in COLUMNS} for row in rows]
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -77,9 +114,10 @@ CLAIMS: tuple[Claim, ...] = (
         "training",
         ("training/metrics",),
         training.judge_faster,
+        reads=("metrics:train_accuracy",),
     ),
     Claim(
-        "The standard network fails to train at lr 0.5 while the BN network trains",
+        "At lr 0.5 the BN network trains while the standard network does not",
         "fig1_training",
         "Standard VGG at lr 0.5 stays at ~10% accuracy; BN trains to ~95-100% training "
         "accuracy and ~80% test accuracy",
@@ -87,15 +125,17 @@ CLAIMS: tuple[Claim, ...] = (
         "training",
         ("training/metrics",),
         training.judge_large_lr,
+        reads=("metrics:train_accuracy",),
     ),
     Claim(
-        "BatchNorm does not reduce internal covariate shift (‖G − G′‖₂ relative to ‖G‖₂)",
-        "ics_relative, fig3_ics_l2",
+        "BatchNorm does not reduce internal covariate shift (‖G − G′‖₂)",
+        "fig3_ics_l2",
         "BN networks show similar or even larger ‖G − G′‖₂ than standard ones",
-        ics.RELATIVE_RULE,
+        ics.L2_RULE,
         "ics",
         ("ics/ics",),
-        ics.judge_relative_ics,
+        ics.judge_l2,
+        reads=("ics:ics_l2",),
     ),
     Claim(
         "BatchNorm does not reduce internal covariate shift (cos(G, G′))",
@@ -105,24 +145,40 @@ CLAIMS: tuple[Claim, ...] = (
         "ics",
         ("ics/ics",),
         ics.judge_cosine,
+        reads=("ics:ics_cosine",),
     ),
     Claim(
-        "Early in training, BatchNorm narrows the range of the loss along the gradient",
+        "BatchNorm does not reduce internal covariate shift relative to the gradient "
+        "(‖G − G′‖₂ / ‖G‖₂)",
+        "ics_relative",
+        "not in the paper: its Fig 3 relative to the size of the gradient, so that the "
+        "comparison does not follow ‖G‖ through the phases of training",
+        ics.RELATIVE_RULE,
+        "ics",
+        ("ics/ics",),
+        ics.judge_relative,
+        reads=("ics:ics_relative",),
+    ),
+    Claim(
+        "Early in training, the loss rises less along the gradient with BatchNorm",
         "fig5_loss_landscape",
-        "Standard loss range up to ~10 early in training; BN narrow",
-        landscape.LOSS_RANGE_RULE,
+        "Standard's loss varies over a wide range along g early in training (up to ~10); "
+        "BN's stays narrow",
+        landscape.LOSS_RISE_RULE,
         "landscape",
         ("landscape/metrics", "landscape/landscape"),
-        landscape.judge_loss_range,
+        landscape.judge_loss_rise,
+        reads=("metrics:train_loss", "landscape:loss"),
     ),
     Claim(
         "Early in training, BatchNorm makes the gradient more predictive (smaller change)",
-        "fig6_gradient_predictiveness, grad_change_vs_eta",
+        "fig6_gradient_predictiveness",
         "Standard gradient change spikes to ~250; BN stays at or below ~50",
         landscape.GRAD_CHANGE_RULE,
         "landscape",
         ("landscape/metrics", "landscape/predictiveness"),
         landscape.judge_grad_change,
+        reads=("predictiveness:grad_diff",),
     ),
     Claim(
         "Early in training, BatchNorm lowers the effective β-smoothness",
@@ -131,12 +187,18 @@ CLAIMS: tuple[Claim, ...] = (
         "1/η_min of the paper's grid)",
         landscape.BETA_RULE,
         "landscape",
-        ("landscape/metrics", "landscape/predictiveness", "landscape/beta"),
+        ("landscape/metrics", "landscape/predictiveness", "landscape/beta", "landscape/curvature"),
         landscape.judge_beta,
-    ),
+        reads=(
+            "beta:effective_beta",
+            "beta:grad_norm",
+            "predictiveness:grad_diff",
+            "curvature:lambda_max",
+        ),
+    ),  # fmt: skip
     Claim(
-        "Noisy BatchNorm trains about as well as BatchNorm although its activation "
-        "distributions are less stable than the standard network's",
+        "Noisy BatchNorm trains faster than the standard network although the moments of its "
+        "layers' inputs change more from step to step",
         "noisy_bn_training, noisy_bn_moments",
         "With random shifts of each unit's mean and scale injected at every step after BN "
         "(noisy BN), the network still trains almost as well as with BN and far better than "
@@ -145,10 +207,11 @@ CLAIMS: tuple[Claim, ...] = (
         "noisy",
         ("noisy/metrics", "noisy/activations"),
         noisy.judge_noisy,
+        reads=("metrics:train_accuracy", "activations:mean", "activations:var"),
         always=False,
     ),
     Claim(
-        "ℓ1, ℓ2 and ℓ∞ normalisation smooth the loss landscape about as much as BatchNorm",
+        "ℓ1, ℓ2 and ℓ∞ normalisation smooth the loss landscape like BatchNorm",
         "lp_landscape",
         "ℓp normalisations give a loss landscape as smooth as BN's and smoother than "
         "Standard's, although their activation distributions are not stabilised",
@@ -156,11 +219,12 @@ CLAIMS: tuple[Claim, ...] = (
         "lp",
         ("lp/metrics", "lp/landscape", "lp/predictiveness"),
         lp.judge_lp,
+        reads=("metrics:train_loss", "landscape:loss", "predictiveness:grad_diff"),
         always=False,
     ),
     Claim(
         "LayerNorm and GroupNorm (per sample, no batch statistics) smooth the loss landscape "
-        "about as much as BatchNorm",
+        "like BatchNorm",
         "lp_landscape",
         "not in the paper: the question its ℓp experiment asks, for the normalisations "
         "that do not depend on the batch",
@@ -168,12 +232,13 @@ CLAIMS: tuple[Claim, ...] = (
         "lp",
         ("lp/metrics", "lp/landscape", "lp/predictiveness"),
         lp.judge_per_sample,
+        reads=("metrics:train_loss", "landscape:loss", "predictiveness:grad_diff"),
         always=False,
         shown_for=core.PER_SAMPLE_NORMALIZATIONS,
     ),
     Claim(
-        "Deep linear network: without BatchNorm a layer's gradient barely changes when the "
-        "preceding layers update (cos(G, G′) ≈ 1); with BatchNorm it changes a lot",
+        "Deep linear network: with BatchNorm a layer's gradient changes far more when the "
+        "preceding layers update (lower cos(G, G′))",
         "dln_ics",
         "Standard DLN: cos(G, G′) ~ 1 throughout at lr 1e-6 and 1e-7; with BN the two "
         "gradients are almost uncorrelated (layers #9 and #17)",
@@ -181,6 +246,7 @@ CLAIMS: tuple[Claim, ...] = (
         "dln",
         ("dln/ics",),
         dln.judge_cosine,
+        reads=("ics:ics_cosine",),
         always=False,
     ),
     Claim(
@@ -189,8 +255,9 @@ CLAIMS: tuple[Claim, ...] = (
         "Standard effective β up to ~1e15 vs ~1e6-1e7 with BN (lr 1e-6)",
         dln.SMOOTHER_RULE,
         "dln",
-        ("dln/beta",),
+        ("dln/predictiveness", "dln/beta"),
         dln.judge_bn_smoother,
+        reads=("beta:effective_beta", "beta:grad_norm", "predictiveness:grad_diff"),
         always=False,
     ),
     Claim(
@@ -200,8 +267,9 @@ CLAIMS: tuple[Claim, ...] = (
         "standard network's as BN's",
         dln.LP_SMOOTHER_RULE,
         "dln",
-        ("dln/beta",),
+        ("dln/predictiveness", "dln/beta"),
         dln.judge_lp_smoother,
+        reads=("beta:effective_beta", "beta:grad_norm", "predictiveness:grad_diff"),
         always=False,
     ),
 )
@@ -223,12 +291,12 @@ def claim_tables(kinds: dict[str, str]) -> tuple[str, ...]:
 def evaluate_claims(
     tables: dict[str, pd.DataFrame], kinds: dict[str, str] | None = None
 ) -> pd.DataFrame:
-    """One row per claim, in figure order: the paper's main claims always (a missing table
-    makes them 'not measurable at this scale'), the others when one of their tables is given
-    (and, beyond the paper, its normalisations ran). Then, for every other experiment of a
-    kind (`kinds`, experiment -> kind), the claims of that kind judged by the same rules on
-    its own tables, named after it and grouped under it."""
-    rows = [claim.evaluate(tables) for claim in CLAIMS if claim.applies(tables)]
+    """The rows of results/claims.tsv (COLUMNS), one per judged part, claims in figure
+    order: the paper's main claims always (a missing table makes them 'not measurable'), the
+    others when one of their tables is given (and, beyond the paper, its normalisations ran).
+    Then, for every other experiment of a kind (`kinds`, experiment -> kind), the claims of
+    that kind judged by the same rules on its own tables, named after it and grouped under it."""
+    rows = [row for claim in CLAIMS if claim.applies(tables) for row in claim.evaluate(tables)]
     for experiment, kind in (kinds or {}).items():
         if experiment == kind:
             continue
@@ -242,12 +310,27 @@ def evaluate_claims(
             }
             if claim.shown_for and not replace(claim, always=False).applies(own):
                 continue
-            row = claim.evaluate(own)
             names = [name.strip() for name in claim.figure.split(",")]
-            row.update(
-                claim=f"{claim.claim} ({experiment})",
-                figure=", ".join(f"{experiment}/{name}" for name in names),
-                group=experiment,
-            )
-            rows.append(row)
+            for row in claim.evaluate(own, experiment):
+                row.update(
+                    claim=f"{claim.claim} ({experiment})",
+                    figure=", ".join(f"{experiment}/{name}" for name in names),
+                    group=experiment,
+                )
+                rows.append(row)
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def read_claims(path) -> pd.DataFrame:
+    """results/claims.tsv as written by evaluate_claims (empty text cells as "")."""
+    frame = pd.read_csv(path, sep="\t", keep_default_na=False, na_values={
+        column: ["", "nan", "NaN"] for column in ("estimate", "low", "high")})  # fmt: skip
+    for column in ("estimate", "low", "high"):
+        frame[column] = frame[column].astype(float)
+    return frame
+
+
+def write_claims(claims: pd.DataFrame, path) -> None:
+    from ..files import write_text
+
+    write_text(path, claims.to_csv(sep="\t", index=False, float_format="%.6g", na_rep="nan"))

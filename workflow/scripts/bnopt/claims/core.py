@@ -1,27 +1,18 @@
-"""The shared core of the claim verdicts: selecting a run's rows, pairing runs by seed and
-probed step, the early-training window, the verdict across seeds, and the row written.
+"""The shared core of the claim verdicts: selecting a run's rows, the early-training window,
+pairing two arms step by step and seed by seed, and the quantities the figures draw and the
+claims judge (the loss's rise along −g, the upper edge of the gradient-change band).
 
-A claim is a `Claim` declaration (bnopt.claims) whose `judge` returns a `Judgement`. Judges
-compute one statistic per seed (`SeedResult`); `across_seeds` turns those into the verdict
-(held when the rule holds in a strict majority of the measurable seeds) and a statistic text
-that lists every seed's value with the mean and an interval over seeds.
+The verdict itself (estimate, interval, outcome) is bnopt.claims.verdict's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ..tables import COLUMNS as TIDY_COLUMNS
-
-HELD = "held"
-NOT_HELD = "did not hold"
-NOT_MEASURABLE = "not measurable at this scale"
-VERDICTS = (HELD, NOT_HELD, NOT_MEASURABLE)
-COLUMNS = ["claim", "figure", "statistic", "paper", "rule", "verdict", "reading", "group"]
 
 STANDARD = "none"
 BATCHNORM = "batch"
@@ -30,98 +21,37 @@ LP_NORMALIZATIONS = ("l1", "l2", "linf")
 PER_SAMPLE_NORMALIZATIONS = ("layer", "group")  # beyond the paper: no batch statistics
 LP_LABELS = {
     "l1": "ℓ1", "l2": "ℓ2", "linf": "ℓ∞", "layer": "LayerNorm", "group": "GroupNorm",
-    "none": "Standard", "batch": "BN",
+    "none": "Standard", "batch": "BN", "noisy_batch": "noisy BN",
 }  # fmt: skip
 
-MIN_STEPS = 3  # probed (or logged) steps a run needs before any statistic is read from it
+MIN_STEPS = 3  # probed (or logged) steps a run needs before a figure draws a statistic of it
 SMOOTHING_STEPS = 100  # rolling window of the training-loss curve, as the figures show it
-INITIAL_STEPS = 10  # logged steps whose median is a run's initial training loss
-LEFT_PLATEAU = 0.9  # a run has left its initial plateau once its smoothed loss is below this
-EARLY_LOSS = 0.5  # ... and early training ends once it is below this fraction of the initial
 PAPER_ETA = (0.5, 4.0)  # the paper's η range for Figs 4a-b, as multiples of lr
 OVERSHOOT = 0.9  # ‖∇L(w − ηg) − g‖ ≥ this × ‖g‖: the step along −g has overshot
+EARLY_FRACTION = 0.25  # early training: the first quarter of the run's steps
 
-SEED_RULE = (
-    "Runs are paired by seed; held if the rule holds in a strict majority of the seeds "
-    "where every run compared is measurable (each seed's statistic, their mean and range "
-    "are shown)"
-)
 EARLY_WINDOW_RULE = (
-    f"Early training = the probed steps from 0 up to the first step at which the Standard "
-    f"run's training loss, as a trailing {SMOOTHING_STEPS}-step mean, falls below "
-    f"{EARLY_LOSS:g} x its initial value (the median of its first {INITIAL_STEPS} logged "
-    f"steps), or the whole run if it never does; not measurable if the Standard run never "
-    f"fell below {LEFT_PLATEAU:g} x its initial loss (it never left its plateau, where the "
-    f"landscape along a vanishing gradient says nothing about normalisation) or the window "
-    f"holds fewer than {MIN_STEPS} steps probed in both runs"
+    f"Early training = steps 0 to {EARLY_FRACTION:g} × the run's length in steps, the same "
+    "window for every claim about early training and shaded on its figures; it does not "
+    "depend on how fast any run learns"
 )
 
 
-@dataclass(frozen=True)
-class Judgement:
-    verdict: str
-    statistic: str
-    reading: str
+def training_length(metrics: pd.DataFrame | None, rows: pd.DataFrame | None = None) -> float:
+    """The number of training steps of the experiment: its last logged training step + 1
+    (steps are numbered from 0), else the last step in `rows` + 1."""
+    for table in (metrics, rows):
+        if table is not None and not table.empty and "step" in table.columns:
+            logged = table[table["quantity"].isin(["train_loss", "train_accuracy"])]
+            steps = (logged if not logged.empty else table)["step"].astype(float)
+            if len(steps):
+                return float(steps.max()) + 1
+    return np.nan
 
 
-@dataclass(frozen=True)
-class SeedResult:
-    """One seed's outcome: whether the rule held, its statistic and how it reads."""
-
-    seed: int
-    holds: bool
-    value: float
-    text: str
-    reading: str = ""
-
-
-def not_measurable(why: str) -> Judgement:
-    return Judgement(NOT_MEASURABLE, f"Not measurable: {why}.", f"Not measurable: {why}.")
-
-
-def across_seeds(results: list[SeedResult], value_name: str, missing: str) -> Judgement:
-    """Held when the rule holds in a strict majority of seeds; every seed's value is shown."""
-    if not results:
-        return not_measurable(missing)
-    held = sum(result.holds for result in results)
-    verdict = HELD if held > len(results) / 2 else NOT_HELD
-    if len(results) == 1:
-        only = results[0]
-        return Judgement(verdict, only.text + ".", only.reading or only.text + ".")
-    values = np.array([result.value for result in results], dtype=float)
-    texts = "; ".join(f"seed {r.seed}: {r.text}" for r in results)
-    summary = (
-        f"{texts}. {value_name} per seed: "
-        + ", ".join(fmt(v) for v in values)
-        + f" (mean {fmt(float(np.nanmean(values)))}, range {fmt(float(np.nanmin(values)))}"
-        f" to {fmt(float(np.nanmax(values)))}). Rule held in {held} of {len(results)} seeds."
-    )
-    reading = f"The rule held in {held} of {len(results)} seeds; seed {results[0].seed}: " + (
-        results[0].reading or results[0].text + "."
-    )
-    return Judgement(verdict, summary, reading)
-
-
-def fmt(value) -> str:
-    if value is None or not np.isfinite(value):
-        return "n/a"
-    return f"{value:.3g}"
-
-
-def pct(value) -> str:
-    if value is None or not np.isfinite(value):
-        return "n/a"
-    return f"{100 * value:.1f}%"
-
-
-def lr_text(lr: float) -> str:
-    return f"lr {lr:g}"
-
-
-def ratio(numerator: float, denominator: float) -> float:
-    if denominator > 0:
-        return numerator / denominator
-    return np.inf if numerator > 0 else 1.0
+def early_end(metrics: pd.DataFrame | None, rows: pd.DataFrame | None = None) -> float:
+    """The last step of early training (EARLY_WINDOW_RULE)."""
+    return EARLY_FRACTION * training_length(metrics, rows)
 
 
 # Selecting rows
@@ -209,64 +139,6 @@ def first_step_where(curve: pd.Series, condition: Callable[[np.ndarray], np.ndar
     return float(curve.index[reached[0]]) if len(reached) else np.nan
 
 
-@dataclass(frozen=True)
-class Window:
-    """Early training of one Standard run: probed steps 0..end (see EARLY_WINDOW_RULE)."""
-
-    end: float
-    left_plateau_at: float
-    halved: bool  # whether the loss fell below EARLY_LOSS x initial (else: the whole run)
-
-    def text(self) -> str:
-        how = (
-            f"until Standard's smoothed loss fell below {EARLY_LOSS:g} x its initial value"
-            if self.halved
-            else "the whole run: Standard's smoothed loss never fell below "
-            f"{EARLY_LOSS:g} x its initial value"
-        )
-        return f"steps 0-{self.end:g} ({how})"
-
-
-def early_window(metrics: pd.DataFrame, lr: float, seed) -> Window | str:
-    """The early-training window of the Standard run at (lr, seed), or why there is none."""
-    loss = run_rows(finite_rows(metrics, "train_loss"), STANDARD, lr, seed)
-    if len(loss) < MIN_STEPS:
-        return f"the Standard run at lr {lr:g} has fewer than {MIN_STEPS} logged losses"
-    initial = float(loss.sort_values("step")["value"].head(INITIAL_STEPS).median())
-    curve = smoothed(loss)
-    left = first_step_where(curve, lambda v: v < LEFT_PLATEAU * initial)
-    if not np.isfinite(left):
-        return (
-            f"the Standard run at lr {lr:g} never left its initial plateau (smoothed loss "
-            f"never below {LEFT_PLATEAU:g} x its initial {fmt(initial)})"
-        )
-    end = first_step_where(curve, lambda v: v < EARLY_LOSS * initial)
-    last = float(curve.index.max())
-    stop = diverged_at(loss)
-    end_step = end if np.isfinite(end) else last
-    if np.isfinite(stop):
-        end_step = min(end_step, stop)
-    return Window(end_step, left, bool(np.isfinite(end)))
-
-
-def paired_steps(first: pd.Series, second: pd.Series, window: Window | None = None) -> pd.DataFrame:
-    """Two per-step series on the steps both have (within the window): columns a, b."""
-    both = pd.concat({"a": first, "b": second}, axis=1, join="inner").dropna()
-    if window is not None:
-        both = both[both.index <= window.end]
-    return both.sort_index()
-
-
-def fraction_below(pairs: pd.DataFrame) -> float:
-    """The share of paired steps at which the first series is strictly below the second."""
-    return float((pairs["a"] < pairs["b"]).mean()) if len(pairs) else np.nan
-
-
-def median_ratio(pairs: pd.DataFrame) -> float:
-    ratios = [ratio(a, b) for a, b in zip(pairs["a"], pairs["b"], strict=True)]
-    return float(np.median(ratios)) if ratios else np.nan
-
-
 # Final training accuracy (the training claims' and the learning-rate sweep's)
 
 FINAL_FRACTION = 0.05
@@ -290,3 +162,92 @@ def final_accuracy_or_zero(run: pd.DataFrame) -> float:
     if np.isfinite(diverged_at(run)):
         return 0.0
     return final_accuracy(run) if measurable_accuracy(run) else np.nan
+
+
+# Pairing two arms: {seed: (first arm's values, second arm's values)} at the units both have.
+
+
+def per_step_mean(run: pd.DataFrame) -> pd.Series:
+    """A run's value per (layer, step) when it has layers, else per step."""
+    keys = ["layer", "step"] if run["layer"].notna().any() else ["step"]
+    return run.groupby(keys)["value"].mean()
+
+
+def paired(
+    rows: pd.DataFrame,
+    first: str,
+    second: str,
+    lrs=None,
+    per_step: Callable[[pd.DataFrame], pd.Series] = per_step_mean,
+    end: float | None = None,
+    start: float | None = None,
+    second_rows: pd.DataFrame | None = None,
+) -> dict:
+    """Per seed, the two arms' per-unit values at the units (steps, or layer and step) both
+    runs have, at the learning rates `lrs` (all shared ones if None), within steps
+    start..end when given. `second_rows` reads the second arm from another table."""
+    other = rows if second_rows is None else second_rows
+    pairs: dict = {}
+    firsts = set(runs_present(rows, (first,)))
+    for lr, seed in sorted(firsts & set(runs_present(other, (second,)))):
+        if lrs is not None and not any(np.isclose(lr, chosen) for chosen in lrs):
+            continue
+        both = pd.concat(
+            {
+                "a": per_step(run_rows(rows, first, lr, seed)),
+                "b": per_step(run_rows(other, second, lr, seed)),
+            },
+            axis=1,
+            join="inner",
+        )
+        steps = both.index.get_level_values("step").astype(float)
+        keep = np.ones(len(both), dtype=bool)
+        if end is not None:
+            keep &= steps <= end + 1e-9
+        if start is not None:
+            keep &= steps >= start - 1e-9
+        both = both[keep]
+        a, b = pairs.get(seed, ([], []))
+        pairs[seed] = (a + list(both["a"]), b + list(both["b"]))
+    return pairs
+
+
+def upper_edge(run: pd.DataFrame) -> pd.Series:
+    """The upper edge of a band over the paper's η (PAPER_ETA × lr), per step."""
+    return paper_etas(run).groupby("step")["value"].max()
+
+
+def loss_rise(landscape: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
+    """Per run and probed step, how far the loss rises along −g above L(w_t): max over the
+    paper's η of L(w_t − ηg) − L(w_t), and 0 where it falls at every η (a fall along −g is
+    the step doing its job, not roughness). L(w_t) is the step's training loss: the same
+    minibatch in the same mode, before the update. Tidy rows, quantity "loss_rise"."""
+    loss = paper_etas(finite_rows(landscape, "loss"))
+    current = finite_rows(metrics, "train_loss")
+    keys = ["run", "normalization", "lr", "seed", "step"]
+    if loss.empty or current.empty:
+        return pd.DataFrame(columns=TIDY_COLUMNS)
+    top = loss.groupby(keys, as_index=False)["value"].max()
+    merged = top.merge(current[[*keys, "value"]], on=keys, suffixes=("", "_at_w"))
+    merged["value"] = np.maximum(merged["value"] - merged["value_at_w"], 0.0)
+    merged["quantity"] = "loss_rise"
+    merged["layer"] = np.nan
+    merged["eta"] = np.nan
+    return merged[[c for c in TIDY_COLUMNS if c in merged.columns]]
+
+
+def saturated(predictiveness: pd.DataFrame, beta: pd.DataFrame) -> pd.DataFrame:
+    """Per run and probed step, whether ‖∇L(w − ηg) − g‖ >= OVERSHOOT ‖g‖ already at the
+    smallest η probed: there the step has overshot at every η, the maximum of the ratio
+    falls at η_min and β reads about 1/η_min whatever the curvature (protocol section 4).
+    A non-finite gradient change (a step that blew up) counts as overshot."""
+    diffs = quantity_rows(predictiveness, "grad_diff")
+    norms = finite_rows(beta, "grad_norm")
+    keys = ["normalization", "lr", "seed", "step"]
+    if diffs.empty or norms.empty:
+        return pd.DataFrame(columns=[*keys, "saturated"])
+    smallest = diffs.loc[diffs.groupby(keys)["eta"].idxmin()]
+    merged = smallest.merge(norms[[*keys, "value"]], on=keys, suffixes=("", "_g"))
+    change = merged["value"].astype(float)
+    merged["saturated"] = ~np.isfinite(change) | (change >= OVERSHOOT * merged["value_g"])
+    return merged[[*keys, "saturated"]]

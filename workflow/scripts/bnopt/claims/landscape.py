@@ -1,166 +1,184 @@
-"""Claims of the paper's Fig 4: along the gradient, BN's loss changes less, its gradient is
-more predictive and its effective β-smoothness is lower, especially early in training.
+"""Claims of the paper's Fig 4: early in training, along the gradient, BN's loss rises less,
+its gradient is more predictive and its effective β-smoothness is lower.
 
-Each is judged step by step in early training (core.EARLY_WINDOW_RULE): at every probed step
-of the window the BN run is compared with the Standard run of the same lr and seed, and the
-statistic is the share of those steps at which BN is the smoother. A whole-run median would
-compare a converged network with one still learning, and one network's plateau with the
-other's descent.
+Each compares the BN run with the Standard run of the same lr and seed at every probed step
+of early training (core.EARLY_WINDOW_RULE), on the quantity the figure draws, one judged
+part per learning rate (every panel of the figure is judged).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from . import core
-from .core import fmt
+from .verdict import LOWER, Verdict, agree, all_of, combine, judge_part
 
-SMOOTHER_SHARE = 0.5
-PAPER_GRID = f"η in [{core.PAPER_ETA[0]:g}, {core.PAPER_ETA[1]:g}] x lr (the paper's range)"
+PAPER_GRID = f"η in [{core.PAPER_ETA[0]:g}, {core.PAPER_ETA[1]:g}] × lr (the paper's range)"
+PEAKS = (
+    "Both the typical value (mean over the window's steps) and the peak (the window's "
+    "largest value) are judged, since the paper points at the standard network's spikes; "
+    "the claim is supported only if both are"
+)
+
+LOSS_RISE_RULE = (
+    f"{core.EARLY_WINDOW_RULE}. At each probed step: the rise of the loss along −g, max over "
+    f"{PAPER_GRID} of L(w − ηg) − L(w), 0 where the loss falls at every η (drawn in "
+    "fig5_loss_landscape's lower row). The upper edge is read, not the band's width: the paper "
+    "points at the loss jumping up when the step is too long, while a steep fall along −g is "
+    "the step doing its job and makes the band wide without any roughness. BN's minus "
+    f"Standard's, same lr and seed; the paper puts BN below. {PEAKS}"
+)
+GRAD_CHANGE_RULE = (
+    f"{core.EARLY_WINDOW_RULE}. At each probed step: the upper edge of the band fig6 draws, "
+    f"max over {PAPER_GRID} of ‖∇L(w − ηg) − g‖₂; log10 of BN's / Standard's, same lr and "
+    f"seed; the paper puts BN below. {PEAKS}"
+)
+BETA_RULE = (
+    f"{core.EARLY_WINDOW_RULE}. At each probed step: log10 of BN's / Standard's effective β "
+    "(max over the whole η grid of ‖∇L(w − ηg) − g‖₂ / ‖ηg‖₂, as fig7 draws it), read twice: "
+    "over all steps, and without the steps at which either run had overshot already at the "
+    f"smallest η (‖Δg‖ >= {core.OVERSHOOT:g} ‖g‖; there β reads about 1/η_min whatever the "
+    "curvature, protocol section 4; beta_and_curvature draws the overshoot); if the two "
+    "readings differ the claim is inconclusive. Beside it, the curvature β stands for: log10 "
+    "of BN's / Standard's λ_max (top Hessian eigenvalue) at the curvature steps of the window. "
+    "The paper puts BN below in both; supported only if both are"
+)
 
 
-def step_rule(per_step: str) -> str:
-    return (
-        f"{core.EARLY_WINDOW_RULE}. At each probed step of that window: {per_step}, for BN and for "
-        f"Standard at the same lr and seed. Statistic = the share of those steps at which BN's "
-        f"value is strictly lower (the median BN/Standard ratio is shown beside it); held if "
-        f"the share exceeds {SMOOTHER_SHARE:g} at every lr probed in both. {core.SEED_RULE}."
+def lrs_of(rows: pd.DataFrame) -> list[float]:
+    return core.shared_lrs(rows) or []
+
+
+def typical_and_peak(units: dict, what: str, log10: bool, window: str) -> list:
+    unit = "log10(BN / Standard)" if log10 else "BN's minus Standard's"
+    return [
+        judge_part(
+            f"typical {what}, {window}",
+            f"mean over the window's probed steps of {unit} {what}",
+            LOWER, units, "mean", log10,
+        ),
+        judge_part(
+            f"peak {what}, {window}",
+            f"{unit} of the window's largest {what}",
+            LOWER, units, "peak", log10,
+        ),
+    ]  # fmt: skip
+
+
+def window_text(end: float, lr: float) -> str:
+    return f"steps 0-{end:g}, lr {lr:g}"
+
+
+def no_pair(what: str) -> Verdict:
+    return all_of(
+        [judge_part(what, what, LOWER, {}, missing="no Standard and BN runs probed in both")]
     )
 
 
-LOSS_RANGE_RULE = step_rule(f"the loss range max − min over {PAPER_GRID} of L(w − ηg)")
-GRAD_CHANGE_RULE = step_rule(
-    f"the largest gradient change max over {PAPER_GRID} of ‖∇L(w − ηg) − g‖₂"
-)
-BETA_RULE = step_rule(
-    "the effective β = max over the whole η grid of ‖∇L(w − ηg) − g‖₂ / ‖ηg‖₂, leaving out "
-    f"every step at which either run had overshot already at the smallest η (‖Δg‖ >= "
-    f"{core.OVERSHOOT:g} ‖g‖): there β reads about 1/η_min whatever the curvature (protocol "
-    f"section 4); not measurable when fewer than {core.MIN_STEPS} steps remain"
-)
+def judge_loss_rise(metrics: pd.DataFrame, landscape: pd.DataFrame) -> Verdict:
+    rise = core.loss_rise(landscape, metrics)
+    end = core.early_end(metrics, rise)
+    lrs = lrs_of(rise)
+    if not lrs:
+        return no_pair("rise of the loss along −g")
+    parts = []
+    for lr in lrs:
+        units = core.paired(rise, core.BATCHNORM, core.STANDARD, lrs=[lr], end=end)
+        parts += typical_and_peak(units, "rise of the loss along −g", False, window_text(end, lr))
+    return all_of(parts)
 
 
-def loss_range(run: pd.DataFrame) -> pd.Series:
-    grouped = core.paper_etas(run).groupby("step")["value"]
-    return grouped.max() - grouped.min()
-
-
-def largest_change(run: pd.DataFrame) -> pd.Series:
-    return core.paper_etas(run).groupby("step")["value"].max()
-
-
-def per_step_value(run: pd.DataFrame) -> pd.Series:
-    return run.groupby("step")["value"].max()
-
-
-def saturated_steps(predictiveness: pd.DataFrame, beta: pd.DataFrame) -> pd.DataFrame:
-    """Per run and probed step, whether ‖Δg‖ >= OVERSHOOT ‖g‖ at the smallest η probed.
-
-    A non-finite gradient change (a step that blew up) counts as overshot.
-    """
-    diffs = core.quantity_rows(predictiveness, "grad_diff")
-    norms = core.finite_rows(beta, "grad_norm")
-    keys = ["normalization", "lr", "seed", "step"]
-    if diffs.empty or norms.empty:
-        return pd.DataFrame(columns=[*keys, "saturated"])
-    smallest = diffs.loc[diffs.groupby(keys)["eta"].idxmin()]
-    merged = smallest.merge(norms[[*keys, "value"]], on=keys, suffixes=("", "_g"))
-    change = merged["value"].astype(float)
-    merged["saturated"] = ~np.isfinite(change) | (change >= core.OVERSHOOT * merged["value_g"])
-    return merged[[*keys, "saturated"]]
-
-
-def early_pairs(metrics, rows, per_step, lr, seed, first, second=core.STANDARD, keep=None):
-    """`first`'s and `second`'s per-step values at the probed steps of the early window of
-    the Standard run at (lr, seed): (window, pairs with columns a, b), or why there are none."""
-    window = core.early_window(metrics, lr, seed)
-    if not isinstance(window, core.Window):
-        return window
-    series = []
-    for normalization in (first, second):
-        values = per_step(core.run_rows(rows, normalization, lr, seed))
-        series.append(keep(values, normalization, lr, seed) if keep else values)
-    pairs = core.paired_steps(*series, window)
-    if len(pairs) < core.MIN_STEPS:
-        return (
-            f"{window.text()} at lr {lr:g} hold {len(pairs)} usable steps probed in both "
-            f"runs (fewer than {core.MIN_STEPS})"
+def judge_grad_change(metrics: pd.DataFrame, predictiveness: pd.DataFrame) -> Verdict:
+    rows = core.finite_rows(predictiveness, "grad_diff")
+    end = core.early_end(metrics, rows)
+    lrs = lrs_of(rows)
+    if not lrs:
+        return no_pair("gradient change")
+    parts = []
+    for lr in lrs:
+        units = core.paired(
+            rows, core.BATCHNORM, core.STANDARD, lrs=[lr], per_step=core.upper_edge, end=end
         )
-    return window, pairs
+        parts += typical_and_peak(units, "gradient change ‖Δg‖", True, window_text(end, lr))
+    return all_of(parts)
 
 
-def compare_early(
-    metrics: pd.DataFrame,
-    rows: pd.DataFrame,
-    per_step: Callable[[pd.DataFrame], pd.Series],
-    what: str,
-    keep: Callable[[pd.Series, str, float, int], pd.Series] | None = None,
-) -> core.Judgement:
-    """The shared judge of the landscape claims: BN vs Standard, step by step, early on."""
-    results, reasons = [], []
-    by_seed: dict = {}
-    for lr, seed in core.runs_present(rows, (core.STANDARD, core.BATCHNORM)):
-        found = early_pairs(metrics, rows, per_step, lr, seed, core.BATCHNORM, keep=keep)
-        if isinstance(found, str):
-            reasons.append(found)
-        else:
-            by_seed.setdefault(seed, []).append((lr, *found))
-    for seed, entries in sorted(by_seed.items()):
-        shares = [core.fraction_below(pairs) for _, _, pairs in entries]
-        texts, readings = [], []
-        for (lr, window, pairs), share in zip(entries, shares, strict=True):
-            texts.append(
-                f"lr {lr:g}, {window.text()}: BN's {what} lower at {int(round(share * len(pairs)))}"
-                f" of {len(pairs)} probed steps (share {fmt(share)}); median BN/Standard ratio "
-                f"{fmt(core.median_ratio(pairs))}; BN {fmt(float(pairs['a'].median()))} vs "
-                f"Standard {fmt(float(pairs['b'].median()))} (medians)"
-            )
-            readings.append(
-                f"in steps 0-{window.end:g} at lr {lr:g} BN's {what} was below Standard's at "
-                f"{int(round(share * len(pairs)))} of {len(pairs)} probed steps"
-            )
-        holds = all(share > SMOOTHER_SHARE for share in shares)
-        reading = readings[0][0].upper() + "; ".join(readings)[1:] + "."
-        results.append(core.SeedResult(seed, holds, min(shares), "; ".join(texts), reading))
-    missing = "; ".join(dict.fromkeys(reasons)) or "no Standard/BN pair probed at enough steps"
-    return core.across_seeds(results, "share of steps where BN is lower", missing)
+def without_saturated(saturation: pd.DataFrame, lr: float, seed) -> set:
+    flagged = saturation[
+        np.isclose(saturation["lr"].astype(float), lr) & (saturation["seed"] == seed)
+    ]
+    return set(flagged.loc[flagged["saturated"].astype(bool), "step"].astype(float))
 
 
-def judge_loss_range(metrics: pd.DataFrame, landscape: pd.DataFrame) -> core.Judgement:
-    return compare_early(metrics, core.finite_rows(landscape, "loss"), loss_range, "loss range")
-
-
-def judge_grad_change(metrics: pd.DataFrame, predictiveness: pd.DataFrame) -> core.Judgement:
-    return compare_early(
-        metrics, core.finite_rows(predictiveness, "grad_diff"), largest_change, "gradient change"
-    )
+def beta_readings(beta_rows, saturation, lr, end, window, first, second, name):
+    """β of `first` against `second` at one lr: all steps, and without saturated steps."""
+    all_steps = core.paired(beta_rows, first, second, lrs=[lr], end=end)
+    kept: dict = {}
+    for seed in all_steps:
+        # A step is left out when either run saturated at it.
+        dropped = set()
+        for normalization in (first, second):
+            flagged = saturation[saturation["normalization"] == normalization]
+            dropped |= without_saturated(flagged, lr, seed)
+        pairs = core.paired(
+            beta_rows[(beta_rows["seed"] == seed) & ~beta_rows["step"].astype(float).isin(dropped)],
+            first, second, lrs=[lr], end=end,
+        )  # fmt: skip
+        if seed in pairs:
+            kept[seed] = pairs[seed]
+    left_out = sum(len(a) for a, _ in all_steps.values()) - sum(len(a) for a, _ in kept.values())
+    text = f"mean over the window's probed steps of log10({name}) of the effective β"
+    everything = judge_part(f"{name} effective β, {window}", text, LOWER, all_steps, log10=True)
+    if not left_out:
+        return all_of([everything])
+    readings = [
+        replace(everything, name=f"{everything.name}, all steps"),
+        judge_part(
+            f"{name} effective β, {window}, without the {left_out} saturated steps",
+            text + " (saturated steps left out)", LOWER, kept, log10=True,
+        ),
+    ]  # fmt: skip
+    return agree(readings, f"leaving out the {left_out} saturated steps")
 
 
 def judge_beta(
-    metrics: pd.DataFrame, predictiveness: pd.DataFrame, beta: pd.DataFrame
-) -> core.Judgement:
-    saturation = saturated_steps(predictiveness, beta)
-
-    def unsaturated(values: pd.Series, normalization: str, lr: float, seed) -> pd.Series:
-        flagged = core.run_rows(saturation, normalization, lr, seed)
-        saturated = set(flagged.loc[flagged["saturated"].astype(bool), "step"])
-        return values[~values.index.isin(saturated)]
-
-    judgement = compare_early(
-        metrics,
-        core.finite_rows(beta, "effective_beta"),
-        per_step_value,
-        "effective β",
-        keep=unsaturated,
-    )
-    flags = {n: part["saturated"].astype(bool) for n, part in saturation.groupby("normalization")}
-    shares = [
-        f"{core.LP_LABELS[n]} {fmt(100 * float(flags[n].mean()))}%"
-        for n in (core.STANDARD, core.BATCHNORM)
-        if n in flags
-    ]
-    note = f" Saturated (left out): {', '.join(shares)} of probed steps." if shares else ""
-    return core.Judgement(judgement.verdict, judgement.statistic + note, judgement.reading)
+    metrics: pd.DataFrame,
+    predictiveness: pd.DataFrame,
+    beta: pd.DataFrame,
+    curvature: pd.DataFrame,
+) -> Verdict:
+    rows = core.finite_rows(beta, "effective_beta")
+    end = core.early_end(metrics, rows)
+    lrs = lrs_of(rows)
+    if not lrs:
+        return no_pair("effective β")
+    saturation = core.saturated(predictiveness, beta)
+    lambdas = core.finite_rows(curvature, "lambda_max")
+    verdicts = []
+    for lr in lrs:
+        window = window_text(end, lr)
+        verdicts.append(
+            beta_readings(
+                rows, saturation, lr, end, window, core.BATCHNORM, core.STANDARD, "BN / Standard"
+            )  # fmt: skip
+        )
+        units = core.paired(lambdas, core.BATCHNORM, core.STANDARD, lrs=[lr], end=end)
+        verdicts.append(
+            all_of(
+                [
+                    judge_part(
+                        f"BN / Standard λ_max, {window}",
+                        "mean over the window's curvature steps of log10(BN / Standard) of "
+                        "the top Hessian eigenvalue",
+                        LOWER,
+                        units,
+                        log10=True,
+                        missing="" if units else "no curvature probed in both runs",
+                    )
+                ]
+            )  # fmt: skip
+        )
+    return combine(verdicts)

@@ -13,14 +13,17 @@ from matplotlib.figure import Figure
 
 from ..claims.core import (
     finite_rows,
+    saturated,
 )
 from ..tables import at_lr
 from .style import (
     SEED_RANGE_NOTE,
     add_figure_legend,
     by_lr_and_style,
+    concat_rows,
     decorate_ics_cosine_panel,
     decorate_ics_l2_panel,
+    draw_saturated_markers,
     draw_seed_lines,
     draw_two_over_lr,
     encoding_note,
@@ -61,10 +64,10 @@ def dln_ics(ics: pd.DataFrame) -> Figure:
     for column, layer in enumerate(layers):
         cos_ax, l2_ax = axes[column], axes[len(layers) + column]
         layer_cosine = cosine[cosine["layer"] == layer]
-        handles += lines_panel(cos_ax, layer_cosine, "cos(G, G′)", f"Layer #{layer}")
+        handles += lines_panel(cos_ax, layer_cosine, "cos(G, G′)", f"Layer #{layer} (judged)")
         decorate_ics_cosine_panel(cos_ax, layer_cosine)
         layer_l2 = l2[l2["layer"] == layer]
-        handles += lines_panel(l2_ax, layer_l2, "‖G − G′‖₂", f"Layer #{layer}")
+        handles += lines_panel(l2_ax, layer_l2, "‖G − G′‖₂", f"Layer #{layer} (not judged)")
         decorate_ics_l2_panel(l2_ax, layer_l2)
     both = pd.concat([cosine, l2])
     set_suptitle(fig, title, both)
@@ -113,10 +116,14 @@ def range_over_eta_panel(ax, rows: pd.DataFrame, lr: float, ylabel: str, title: 
     return handles
 
 
-def beta_panel(ax, rows: pd.DataFrame, lr: float, title: str) -> list:
+def beta_panel(ax, rows: pd.DataFrame, lr: float, title: str, saturation=None) -> list:
+    """Effective β per normalisation, 2 / lr, and an 'x' at the steps where a run overshot
+    already at the smallest η (core.saturated; the β claims read β with and without them)."""
     if not start_step_panel(ax, rows, "Effective β", title):
         return []
     handles = normalization_lines(ax, rows)
+    if saturation is not None:
+        handles += draw_saturated_markers(ax, rows, saturation)
     reference = draw_two_over_lr(ax, lr)
     reference.set_zorder(3)  # BN's line tends to lie on 2/lr: keep the reference visible
     set_log_scale_if_positive(ax, rows["value"])
@@ -127,27 +134,31 @@ def beta_panel(ax, rows: pd.DataFrame, lr: float, title: str) -> list:
 def dln_landscape(
     landscape: pd.DataFrame, predictiveness: pd.DataFrame, beta: pd.DataFrame
 ) -> Figure:
-    """Loss range, gradient-change range and effective beta over eta; one row per lr, log y."""
+    """Loss range, gradient-change range and effective beta over eta (an 'x' where a step
+    overshot at the smallest eta); one row per lr, log y."""
     title = "Deep linear network: loss landscape along the gradient"
     loss = finite_rows(landscape, "loss")
     diff = finite_rows(predictiveness, "grad_diff")
     effective = finite_rows(beta, "effective_beta")
-    everything = pd.concat([loss, diff, effective])
+    everything = concat_rows(loss, diff, effective)
     lrs = sorted(everything["lr"].astype(float).unique(), reverse=True)
     if not lrs:
         return no_data_figure(title, "Step", "Loss L(w − ηg)")
     fig, axes = new_figure(len(lrs), 3, panel_size=(4.6, 3.3))
+    saturation = saturated(predictiveness, beta)
     handles = []
     for row, lr in enumerate(lrs):
         loss_ax, diff_ax, beta_ax = axes[3 * row : 3 * row + 3]
         at = f"lr {format_lr(lr)}"
         handles += range_over_eta_panel(
-            loss_ax, at_lr(loss, lr), lr, "L(w − ηg)", f"Loss landscape, {at}"
+            loss_ax, at_lr(loss, lr), lr, "L(w − ηg)", f"Loss landscape, {at} (not judged)"
         )
         handles += range_over_eta_panel(
-            diff_ax, at_lr(diff, lr), lr, "‖Δg‖₂", f"Gradient predictiveness, {at}"
+            diff_ax, at_lr(diff, lr), lr, "‖Δg‖₂", f"Gradient change, {at} (not judged)"
         )
-        handles += beta_panel(beta_ax, at_lr(effective, lr), lr, f"Effective β, {at}")
+        handles += beta_panel(
+            beta_ax, at_lr(effective, lr), lr, f"Effective β, {at} (judged)", saturation
+        )
     set_suptitle(fig, title, everything, SEED_RANGE_NOTE)
     add_figure_legend(
         fig,

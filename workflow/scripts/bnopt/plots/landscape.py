@@ -1,5 +1,6 @@
 """The loss landscape along the gradient (the paper's Figs 4, 6 and 11): ranges over eta of the
-loss and of the gradient change, effective beta, and beta beside the Hessian's curvature."""
+loss and of the gradient change, the rise of the loss and the upper edge of the gradient change
+that the claims judge, effective beta, and beta beside the Hessian's curvature."""
 
 from collections.abc import Sequence
 
@@ -13,23 +14,25 @@ from matplotlib.ticker import FixedLocator, NullFormatter
 from ..claims.core import (
     OVERSHOOT,
     PAPER_ETA,
-    Window,
-    early_window,
     finite_rows,
+    loss_rise,
     paper_etas,
     quantity_rows,
+    saturated,
+    upper_edge,
 )
 from .style import (
     LP_NORMALIZATIONS,
-    SEED_RANGE_NOTE,
     STEP_COLORMAP,
     add_figure_legend,
     add_normalization_legend,
     by_normalization,
     concat_rows,
+    draw_saturated_markers,
     draw_seed_lines,
     draw_two_over_lr,
     evenly_spaced,
+    fitted_title,
     format_lr,
     group_gid,
     group_label,
@@ -44,6 +47,7 @@ from .style import (
     range_width_rows,
     set_log_scale_if_positive,
     set_suptitle,
+    shade_early_window,
     sorted_normalizations,
     step_colors,
     step_scale,
@@ -51,85 +55,151 @@ from .style import (
     wrapped_grid,
 )
 
-
-def mark_early_window(ax, metrics: pd.DataFrame | None, lr: float) -> list:
-    """A dotted vertical line where early training ends (the claims' window, first seed)."""
-    if metrics is None or metrics.empty:
-        return []
-    seeds = sorted(metrics.loc[np.isclose(metrics["lr"].astype(float), lr), "seed"].unique())
-    window = early_window(metrics, lr, seeds[0]) if seeds else None
-    if not isinstance(window, Window):
-        return []
-    return [
-        ax.axvline(window.end, color="0.25", linestyle=(0, (1, 2)), linewidth=1.0,
-                   label="end of early training (claims' window)", gid="early-window")
-    ]  # fmt: skip
-
-
 PAPER_ETA_NOTE = f"η in [{PAPER_ETA[0]:g}, {PAPER_ETA[1]:g}] × lr (the paper's)"
+RUN_KEYS = ["run", "normalization", "lr", "seed"]
 
 
-def range_figure(
-    table: pd.DataFrame, quantity: str, ylabel: str, title: str, log_y: bool, metrics=None
-):
-    rows = paper_etas(finite_rows(table, quantity))
-    lrs = sorted(rows["lr"].unique()) if not rows.empty else []
-    if not lrs:
-        return no_data_figure(title, "Step", ylabel)
-    fig, axes = new_figure(1, len(lrs), panel_size=(5.2, 3.6), sharey=True)
-    handles = []
-    for ax, lr in zip(axes, lrs, strict=True):
-        ax.set_title(f"lr {format_lr(lr)}")
-        ax.set_xlabel("Step")
-        handles += range_panel(ax, rows[rows["lr"] == lr], lr)
-        handles += mark_early_window(ax, metrics, lr)
-    axes[0].set_ylabel(ylabel)
-    if log_y:
-        set_log_scale_if_positive(axes[0], rows["value"])
-    set_suptitle(fig, title, rows, SEED_RANGE_NOTE)
-    add_figure_legend(fig, handles, f"band = range over {PAPER_ETA_NOTE}")
-    return fig
+def upper_edge_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per run and probed step, the upper edge of its band over the paper's η (core.upper_edge,
+    what the gradient-change claims judge), as tidy rows."""
+    parts = []
+    for (run, normalization, lr, seed), group in rows.groupby(RUN_KEYS, sort=False):
+        edge = upper_edge(group)
+        parts.append(
+            pd.DataFrame({"run": run, "normalization": normalization, "lr": lr, "seed": seed,
+                          "step": edge.index.to_numpy(dtype=float), "value": edge.to_numpy()})
+        )  # fmt: skip
+    return pd.concat(parts) if parts else pd.DataFrame(columns=[*RUN_KEYS, "step", "value"])
 
 
-LOSS_TITLE = "Loss landscape\nrange over η of L(w − ηg)"
+def judged_label(what: str):
+    return lambda normalization, _lr: f"{normalization_label(normalization)}: {what} (judged)"
+
+
+def solid_by_normalization():
+    return (lambda normalization, _lr: normalization_color(normalization), lambda _n, _lr: "-")
+
+
+def seeds_note(*frames: pd.DataFrame) -> str:
+    seeds = max((frame["seed"].nunique() for frame in frames if not frame.empty), default=0)
+    return str(seeds) if seeds > 1 else ""
+
+
+def at(rows: pd.DataFrame, lr: float) -> pd.DataFrame:
+    return rows[np.isclose(rows["lr"].astype(float), lr)] if not rows.empty else rows
+
+
+LOSS_TITLE = (
+    "Loss landscape: range over η of L(w − ηg) (top)\nand its rise above L(w), judged (bottom)"
+)
+RISE_LABEL = "max_η L(w − ηg) − L(w)"
 GRAD = "‖∇L(w − ηg) − g‖₂"
-GRAD_TITLE = f"Gradient predictiveness\nrange over η of {GRAD}"
+GRAD_TITLE = f"Gradient predictiveness: range over η of\n{GRAD}; line = its max (judged)"
+GRAD_SEED_NOTE = (
+    "band: mean over {seeds} seeds of the per-seed min..max;\n"
+    "line: mean, its band: min..max over seeds"
+)
 
 
 @styled
 def fig5_loss_landscape(metrics: pd.DataFrame, landscape: pd.DataFrame) -> Figure:
-    """Range over eta of L(w_t - eta g) at every probed step, log y (paper Fig 4a)."""
-    return range_figure(landscape, "loss", "Loss L(w − ηg)", LOSS_TITLE, True, metrics)
+    """Top: range over eta of L(w_t - eta g) at every probed step, log y (paper Fig 4a).
+    Bottom: what the claim judges, the rise max over eta of L(w_t - eta g) - L(w_t), clipped
+    at 0 (core.loss_rise), mean over seeds with a min..max band, linear y. Early training (the
+    claim's window) shaded."""
+    rows = paper_etas(finite_rows(landscape, "loss"))
+    rise = loss_rise(landscape, metrics)
+    lrs = sorted({float(lr) for lr in (*rows["lr"], *rise["lr"])})
+    if not lrs:
+        return no_data_figure(LOSS_TITLE, "Step", "Loss L(w − ηg)")
+    fig, axes = new_figure(2, len(lrs), panel_size=(5.2, 3.4), sharey="row")
+    top, bottom = axes[: len(lrs)], axes[len(lrs) :]
+    handles = []
+    color_of, style_of = by_normalization()
+    for ax, low, lr in zip(top, bottom, lrs, strict=True):
+        ax.set_title(f"lr {format_lr(lr)}: range over η")
+        low.set_title(f"lr {format_lr(lr)}: rise above L(w) (judged)")
+        low.set_xlabel("Step")
+        band = at(rows, lr)
+        if band.empty:
+            mark_no_data(ax)
+        else:
+            handles += range_panel(ax, band, lr)
+        here = at(rise, lr)
+        if here.empty:
+            mark_no_data(low, "no data (needs the training loss)")
+        else:
+            handles += draw_seed_lines(low, here, color_of, style_of, judged_label("rise"),
+                                       suffix="|rise")  # fmt: skip
+        for panel in (ax, low):
+            handles += shade_early_window(panel, metrics, rise)
+    top[0].set_ylabel("Loss L(w − ηg)")
+    bottom[0].set_ylabel(RISE_LABEL)
+    if not rows.empty:
+        set_log_scale_if_positive(top[0], rows["value"])
+    seeds = seeds_note(rows, rise)
+    note = (f"\n(top: mean over {seeds} seeds of the per-seed min..max;\nbottom: line = "
+            "mean, band = min..max over seeds)") if seeds else ""  # fmt: skip
+    fig.suptitle(fitted_title(fig, LOSS_TITLE + note))
+    add_figure_legend(
+        fig, handles,
+        f"band = range over {PAPER_ETA_NOTE};\nrise = max over the same η of L(w − ηg) − L(w),\n"
+        "0 where the loss falls at every η",
+    )  # fmt: skip
+    return fig
 
 
 @styled
 def fig6_gradient_predictiveness(metrics: pd.DataFrame, predictiveness: pd.DataFrame) -> Figure:
-    """Range over eta of ||grad L(w_t - eta g) - g||_2 at every probed step (paper Fig 4b)."""
-    return range_figure(predictiveness, "grad_diff", GRAD, GRAD_TITLE, False, metrics)
+    """Range over eta of ||grad L(w_t - eta g) - g||_2 at every probed step (paper Fig 4b), with
+    its upper edge (core.upper_edge, what the claim judges) as a solid line per normalisation,
+    mean over seeds with a min..max band. Early training (the claim's window) shaded."""
+    finite = finite_rows(predictiveness, "grad_diff")
+    rows = paper_etas(finite)
+    lrs = sorted(rows["lr"].unique()) if not rows.empty else []
+    if not lrs:
+        return no_data_figure(GRAD_TITLE, "Step", GRAD)
+    fig, axes = new_figure(1, len(lrs), panel_size=(5.2, 3.6), sharey=True)
+    handles = []
+    color_of, style_of = solid_by_normalization()
+    edges = upper_edge_rows(finite)
+    for ax, lr in zip(axes, lrs, strict=True):
+        ax.set_title(f"lr {format_lr(lr)}")
+        ax.set_xlabel("Step")
+        handles += range_panel(ax, at(rows, lr), lr)
+        handles += draw_seed_lines(ax, at(edges, lr), color_of, style_of,
+                                   judged_label("upper edge"), suffix="|edge")  # fmt: skip
+        handles += shade_early_window(ax, metrics, finite)
+    axes[0].set_ylabel(GRAD)
+    set_suptitle(fig, GRAD_TITLE, rows, GRAD_SEED_NOTE)
+    add_figure_legend(fig, handles, f"band = range over {PAPER_ETA_NOTE};\nline = its max over η")
+    return fig
 
 
 @styled
-def fig7_beta_smoothness(metrics: pd.DataFrame, beta: pd.DataFrame) -> Figure:
-    """Effective beta-smoothness (max over eta of the gradient change per step length), Fig 4c."""
+def fig7_beta_smoothness(
+    metrics: pd.DataFrame, beta: pd.DataFrame, predictiveness: pd.DataFrame | None = None
+) -> Figure:
+    """Effective beta-smoothness (max over eta of the gradient change per step length), Fig 4c,
+    with an 'x' at the steps where the step along -g overshot already at the smallest eta
+    (core.saturated) and early training (the claim's window) shaded."""
     rows = finite_rows(beta, "effective_beta")
     title = "Effective β-smoothness\nmax over η of ‖∇L(w − ηg) − g‖₂ / ‖ηg‖₂"
     lrs = sorted(rows["lr"].unique()) if not rows.empty else []
     if not lrs:
         return no_data_figure(title, "Step", "Effective β")
+    saturation = saturated(predictiveness, beta)
     fig, axes = new_figure(1, len(lrs), panel_size=(5.2, 3.6), sharey=True)
     axes[0].set_ylabel("Effective β")
     handles = []
+    color_of, style_of = solid_by_normalization()
     for ax, lr in zip(axes, lrs, strict=True):
         ax.set_title(f"lr {format_lr(lr)}")
         ax.set_xlabel("Step")
-        handles += draw_seed_lines(
-            ax,
-            rows[rows["lr"] == lr],
-            lambda normalization, _lr: normalization_color(normalization),
-            lambda _normalization, _lr: "-",
-        )
+        handles += draw_seed_lines(ax, at(rows, lr), color_of, style_of)
+        handles += draw_saturated_markers(ax, at(rows, lr), saturation)
         handles.append(draw_two_over_lr(ax, lr))
-        handles += mark_early_window(ax, metrics, lr)
+        handles += shade_early_window(ax, metrics, rows)
     set_suptitle(fig, title, rows)
     add_figure_legend(fig, handles)
     return fig
@@ -137,9 +207,9 @@ def fig7_beta_smoothness(metrics: pd.DataFrame, beta: pd.DataFrame) -> Figure:
 
 CURVATURE_LINES = (
     # quantity, label, line style, marker
-    ("effective_beta", "effective β = max over η of ‖Δg‖ / ‖ηg‖", "-", None),
-    ("lambda_max", "λ_max (top Hessian eigenvalue, Lanczos)", "--", "o"),
-    ("directional_curvature", "gᵀHg / ‖g‖² (curvature along g)", ":", "s"),
+    ("effective_beta", "effective β = max over η of ‖Δg‖ / ‖ηg‖ (judged)", "-", None),
+    ("lambda_max", "λ_max (top Hessian eigenvalue, Lanczos; judged)", "--", "o"),
+    ("directional_curvature", "gᵀHg / ‖g‖² (curvature along g; not judged)", ":", "s"),
 )
 
 
@@ -178,9 +248,13 @@ def symlog_decades(ax, values: pd.Series) -> None:
 
 @styled
 def beta_and_curvature(
-    predictiveness: pd.DataFrame, beta: pd.DataFrame, curvature: pd.DataFrame
+    metrics: pd.DataFrame,
+    predictiveness: pd.DataFrame,
+    beta: pd.DataFrame,
+    curvature: pd.DataFrame,
 ) -> Figure:
-    """Effective β next to the curvature it stands for, and where its η grid saturates."""
+    """Effective β next to the curvature it stands for, and where its η grid saturates; early
+    training (the β claim's window) shaded."""
     title = "Effective β and the curvature of the minibatch loss"
     frames = [frame for frame in (beta, curvature) if not frame.empty]
     rows = pd.concat(frames) if frames else beta
@@ -196,6 +270,7 @@ def beta_and_curvature(
     fig, axes = new_figure(2, len(groups), panel_size=(4.6, 3.0))
     top, bottom = axes[: len(groups)], axes[len(groups) :]
     overshoot = overshoot_fraction(predictiveness, beta)
+    window = []
     for ax, low, (normalization, lr) in zip(top, bottom, groups, strict=True):
         color = normalization_color(normalization)
         here = rows[(rows["normalization"] == normalization) & np.isclose(rows["lr"], lr)]
@@ -222,6 +297,8 @@ def beta_and_curvature(
                  gid=f"{normalization}|{format_lr(lr)}|overshoot")  # fmt: skip
         low.set_ylim(-0.05, 1.05)
         low.set_xlabel("Step")
+        for panel in (ax, low):
+            window = shade_early_window(panel, metrics, finite_rows(beta, "effective_beta"))
     # One label per row: with three or more panels a label on each would overlap the
     # tick labels of the panel to its left.
     top[0].set_ylabel("1 / step length")
@@ -233,7 +310,7 @@ def beta_and_curvature(
         for _, label, style, marker in CURVATURE_LINES
     ]
     proxies.append(Line2D([], [], color="0.4", linestyle=":", linewidth=1.0, label="2 / lr"))
-    fig.legend(handles=proxies, loc="outside lower center", ncols=2)
+    fig.legend(handles=proxies + window[:1], loc="outside lower center", ncols=2)
     return fig
 
 
@@ -259,41 +336,59 @@ def lp_beta_panel(ax, rows: pd.DataFrame, lr: float) -> list:
     return [*handles, draw_two_over_lr(ax, lr)]
 
 
+def lp_line_panel(ax, rows: pd.DataFrame, log_y: bool, suffix: str) -> list:
+    """One line per normalisation (mean over seeds, band = min..max over seeds)."""
+    if rows.empty:
+        mark_no_data(ax)
+        return []
+    color_of, style_of = by_normalization()
+    handles = draw_seed_lines(ax, rows, color_of, style_of, label_without_lr, suffix=suffix)
+    if log_y:
+        set_log_scale_if_positive(ax, rows["value"])
+    return handles
+
+
 LP_LANDSCAPE_PANELS = (
-    ("Loss landscape", "range of L(w − ηg)"),
-    ("Gradient predictiveness", "range of ‖∇L(w − ηg) − g‖₂"),
-    ("Effective β-smoothness", "Effective β"),
+    ("Rise of the loss along −g\n(judged)", RISE_LABEL),
+    ("Gradient change, upper edge\n(judged)", f"max_η {GRAD}"),
+    ("Effective β-smoothness\n(not judged here)", "Effective β"),
 )
 
 
 @styled
 def lp_landscape(
-    landscape: pd.DataFrame, predictiveness: pd.DataFrame, beta: pd.DataFrame
+    metrics: pd.DataFrame,
+    landscape: pd.DataFrame,
+    predictiveness: pd.DataFrame,
+    beta: pd.DataFrame,
 ) -> Figure:
-    """Loss range, gradient-change range and effective beta for l_p normalisation (Fig 6)."""
+    """What the l_p claim judges, per normalisation: the rise of the loss along -g above L(w)
+    (core.loss_rise, linear y) and the upper edge over eta of the gradient change
+    (core.upper_edge, log y), early training shaded; and the effective beta (paper Fig 6)."""
     title = "Loss landscape with $\\ell_p$ normalisation"
-    loss = only_normalizations(paper_etas(finite_rows(landscape, "loss")), LP_NORMALIZATIONS)
-    change = only_normalizations(
-        paper_etas(finite_rows(predictiveness, "grad_diff")), LP_NORMALIZATIONS
-    )
+    rise = only_normalizations(loss_rise(landscape, metrics), LP_NORMALIZATIONS)
+    finite = only_normalizations(finite_rows(predictiveness, "grad_diff"), LP_NORMALIZATIONS)
+    change = upper_edge_rows(finite)
     effective = only_normalizations(finite_rows(beta, "effective_beta"), LP_NORMALIZATIONS)
-    lrs = sorted(set(loss["lr"]) | set(change["lr"]) | set(effective["lr"]))
+    lrs = sorted({float(lr) for lr in (*rise["lr"], *change["lr"], *effective["lr"])})
     if not lrs:
         return no_data_figure(title, "Step", "", panels=len(LP_LANDSCAPE_PANELS))
     fig, axes = new_figure(len(lrs), 3, panel_size=(4.4, 4.8))
     handles = []
     for row, lr in enumerate(lrs):
-        loss_ax, change_ax, beta_ax = axes[3 * row : 3 * row + 3]
+        rise_ax, change_ax, beta_ax = axes[3 * row : 3 * row + 3]
         suffix = f" (lr {format_lr(lr)})" if len(lrs) > 1 else ""
         for ax, (panel_title, ylabel) in zip(axes[3 * row :], LP_LANDSCAPE_PANELS, strict=False):
-            ax.set_title(panel_title + suffix)
+            ax.set_title(panel_title.replace("\n", suffix + "\n", 1))
             ax.set_ylabel(ylabel)
-        handles += lp_range_panel(loss_ax, loss[loss["lr"] == lr], lr)
-        handles += lp_range_panel(change_ax, change[change["lr"] == lr], lr)
-        handles += lp_beta_panel(beta_ax, effective[effective["lr"] == lr], lr)
+        handles += lp_line_panel(rise_ax, at(rise, lr), False, "|rise")
+        handles += lp_line_panel(change_ax, at(change, lr), True, "|edge")
+        handles += lp_beta_panel(beta_ax, at(effective, lr), lr)
+        for ax in (rise_ax, change_ax):  # what the claim judges, over early training
+            handles += shade_early_window(ax, metrics, finite)
     for ax in axes[-3:]:
         ax.set_xlabel("Step")
-    fig.suptitle(title + lp_landscape_note(lrs, concat_rows(loss, change, effective)))
+    fig.suptitle(title + lp_landscape_note(lrs, concat_rows(rise, change, effective)))
     add_normalization_legend(fig, handles)
     return fig
 
@@ -347,13 +442,9 @@ def own_step_landscape(
 
 def lp_landscape_note(lrs: list[float], rows: pd.DataFrame) -> str:
     lr_text = f"lr {format_lr(lrs[0])}; " if len(lrs) == 1 else ""
-    seeds = rows["seed"].nunique()
-    if seeds < 2:
-        return f"\n({lr_text}range = max − min over η in [0.5, 4] × lr)"
-    return (
-        f"\n({lr_text}range = max − min over η in [0.5, 4] × lr; line = mean over {seeds} "
-        "seeds, band = min..max over seeds)"
-    )
+    seeds = rows["seed"].nunique() if not rows.empty else 0
+    seed_text = f"; line = mean over {seeds} seeds, band = min..max over seeds" if seeds > 1 else ""
+    return f"\n({lr_text}max over η in [0.5, 4] × lr{seed_text})"
 
 
 def label_eta_axis(ax, etas, at_most: int = 6) -> None:

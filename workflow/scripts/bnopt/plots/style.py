@@ -2,6 +2,7 @@
 figure and panel construction, seed lines and bands, divergence markers, legends, saving."""
 
 import functools
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import NullFormatter
+
+from ..claims.core import early_end
 
 # Figures are drawn on Figure objects, never through pyplot; Agg keeps any pyplot use headless.
 matplotlib.use("Agg")
@@ -241,11 +244,17 @@ def draw_divergence_markers(ax, rows: pd.DataFrame, color, y_column: str = "valu
 
 
 def draw_seed_lines(
-    ax, rows: pd.DataFrame, color_of: Callable, style_of: Callable, label_of=group_label
+    ax,
+    rows: pd.DataFrame,
+    color_of: Callable,
+    style_of: Callable,
+    label_of=group_label,
+    suffix: str = "",
 ) -> list:
     """Mean-over-seeds line (plus a min..max band for several seeds) per (normalisation, lr).
 
-    `label_of(normalization, lr)` names each group in the legend.
+    `label_of(normalization, lr)` names each group in the legend; `suffix` is appended to the
+    gid of each line (its band's gid is the line's + "|band").
     """
     handles = []
     for normalization in sorted_normalizations(rows["normalization"]):
@@ -259,7 +268,7 @@ def draw_seed_lines(
                 color=color,
                 linestyle=style_of(normalization, lr),
                 label=label_of(normalization, lr),
-                gid=group_gid(normalization, lr),
+                gid=group_gid(normalization, lr) + suffix,
             )
             handles.append(line)
             if group["seed"].nunique() > 1:
@@ -271,7 +280,7 @@ def draw_seed_lines(
                     alpha=0.2,
                     linewidth=0,
                     label=f"{label_of(normalization, lr)} (seed min..max)",
-                    gid=f"{group_gid(normalization, lr)}|band",
+                    gid=f"{group_gid(normalization, lr)}{suffix}|band",
                 )
             handles.extend(draw_divergence_markers(ax, group, color))
     return handles
@@ -370,10 +379,20 @@ SEED_BAND_NOTE = "line = mean over {seeds} seeds, band = min..max over seeds"
 SEED_RANGE_NOTE = "band = mean over {seeds} seeds of the per-seed min .. max over η"
 
 
+NARROW_TITLE_CHARS = 53  # a one-column figure's title line holds about this many characters
+
+
+def fitted_title(fig, title: str) -> str:
+    """The title, each of its lines wrapped to the width of a one-column figure."""
+    if fig.get_figwidth() > COLUMN_WIDTH:
+        return title
+    return "\n".join(textwrap.fill(line, NARROW_TITLE_CHARS) for line in title.split("\n"))
+
+
 def set_suptitle(fig, title: str, rows: pd.DataFrame, seed_note: str = SEED_BAND_NOTE) -> None:
     seeds = rows["seed"].nunique() if not rows.empty else 0
     note = "\n(" + seed_note.format(seeds=seeds) + ")" if seeds > 1 else ""
-    fig.suptitle(title + note)
+    fig.suptitle(fitted_title(fig, title + note))
 
 
 def line_panel(ax, rows: pd.DataFrame, ylabel: str, title: str) -> list:
@@ -451,6 +470,56 @@ def range_panel(
         handles.append(collection)
         handles.extend(draw_divergence_markers(ax, group, color, y_column="high"))
     return handles
+
+
+EARLY_WINDOW_LABEL = "early training (judged window)"
+EARLY_WINDOW_COLOR = "0.88"
+
+
+def shade_early_window(ax, metrics: pd.DataFrame | None, rows: pd.DataFrame | None = None) -> list:
+    """A light grey span over early training, steps 0 to core.early_end (the window every claim
+    about early training judges), behind the data; nothing if the run length is unknown."""
+    end = early_end(metrics, rows)
+    if not np.isfinite(end):
+        return []
+    span = ax.axvspan(0, end, facecolor=EARLY_WINDOW_COLOR, edgecolor="none", zorder=0,
+                      label=EARLY_WINDOW_LABEL, gid="early-window")  # fmt: skip
+    return [span]
+
+
+def draw_saturated_markers(ax, rows: pd.DataFrame, saturation: pd.DataFrame) -> list:
+    """A small 'x' on each (normalisation, lr)'s mean line at the probed steps where a seed's
+    step along −g had overshot already at the smallest η (core.saturated): the steps the β
+    claims' second reading leaves out. `rows` are the effective-β rows the line is drawn from.
+    Returns one grey proxy for the legend if any step is marked."""
+    drawn = False
+    if rows.empty or saturation.empty:
+        return []
+    flagged = saturation[saturation["saturated"].astype(bool)]
+    for normalization in sorted_normalizations(rows["normalization"]):
+        for lr in sorted(rows.loc[rows["normalization"] == normalization, "lr"].unique()):
+            group = rows[(rows["normalization"] == normalization) & (rows["lr"] == lr)]
+            mean = group.groupby("step")["value"].mean()
+            mine = flagged[
+                (flagged["normalization"] == normalization)
+                & np.isclose(flagged["lr"].astype(float), float(lr))
+            ]
+            steps = sorted(set(mine["step"].astype(float)) & set(mean.index.astype(float)))
+            if not steps:
+                continue
+            ax.plot(
+                steps, mean.loc[steps].to_numpy(dtype=float), linestyle="none", marker="x",
+                markersize=4.5, markeredgewidth=1.0, color=normalization_color(normalization),
+                label="_saturated", gid=f"{group_gid(normalization, lr)}|saturated", zorder=4,
+            )  # fmt: skip
+            drawn = True
+    if not drawn:
+        return []
+    return [Line2D([], [], linestyle="none", marker="x", markersize=4.5, color="0.3",
+                   label=SATURATED_LABEL)]  # fmt: skip
+
+
+SATURATED_LABEL = "x = overshot at the smallest η (left out of one β reading)"
 
 
 def draw_two_over_lr(ax, lr: float) -> Line2D:

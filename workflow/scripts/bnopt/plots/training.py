@@ -14,6 +14,7 @@ from ..claims.core import (
     final_accuracy_or_zero,
     finite_rows,
     rolling_mean,
+    training_length,
 )
 from .style import (
     LP_NORMALIZATIONS,
@@ -36,6 +37,7 @@ from .style import (
     only_normalizations,
     set_log_scale_if_positive,
     set_suptitle,
+    shade_early_window,
     sorted_normalizations,
     styled,
 )
@@ -73,10 +75,26 @@ def spans_decades(values, decades: float = DECADES_FOR_LOG) -> bool:
     return len(positive) > 1 and np.log10(positive.max() / positive.min()) > decades
 
 
+FINAL_WINDOW_LABEL = f"last {FINAL_FRACTION:.0%} (judged at lr 0.5)"
+
+
+def shade_final_window(ax, metrics: pd.DataFrame) -> list:
+    """A hatched span over the last FINAL_FRACTION of the run: the steps the lr-0.5 claim
+    judges (bnopt.claims.training.judge_large_lr)."""
+    length = training_length(metrics)
+    if not np.isfinite(length):
+        return []
+    span = ax.axvspan((1 - FINAL_FRACTION) * length, length, facecolor="none", edgecolor="0.55",
+                      hatch="///", linewidth=0, zorder=0, label=FINAL_WINDOW_LABEL,
+                      gid="final-window")  # fmt: skip
+    return [span]
+
+
 @styled
 def fig1_training(metrics: pd.DataFrame) -> Figure:
     """Training accuracy and training loss vs step (paper Fig 1): a centred rolling mean over
-    SMOOTHING_STEPS steps of each step's minibatch values, the raw values faint behind."""
+    SMOOTHING_STEPS steps of each step's minibatch values, the raw values faint behind; early
+    training (the window the lr-0.1 claim judges) shaded."""
     accuracy = finite_rows(metrics, "train_accuracy")
     loss = finite_rows(metrics, "train_loss")
     fig, (acc_ax, loss_ax) = new_figure(1, 2)
@@ -84,12 +102,16 @@ def fig1_training(metrics: pd.DataFrame) -> Figure:
         if not rows.empty:
             draw_raw(ax, rows)
     handles = line_panel(acc_ax, smoothed_per_run(accuracy), "Training accuracy",
-                         "Training accuracy")  # fmt: skip
+                         "Training accuracy (judged)")  # fmt: skip
     as_percent(acc_ax)
     acc_ax.set_ylim(0, 1.02)
-    handles += line_panel(loss_ax, smoothed_per_run(loss), "Training loss", "Training loss")
+    handles += line_panel(loss_ax, smoothed_per_run(loss), "Training loss",
+                          "Training loss (not judged)")  # fmt: skip
     if spans_decades(loss["value"]):
         set_log_scale_if_positive(loss_ax, loss["value"])
+    for ax in (acc_ax, loss_ax):
+        handles += shade_early_window(ax, metrics)
+    handles += shade_final_window(acc_ax, metrics)
     both = pd.concat([accuracy, loss])
     title = f"Training performance ({SMOOTHING_STEPS}-step rolling mean; raw values faint)"
     set_suptitle(fig, title, both)
@@ -157,9 +179,10 @@ def binning_note(rows: pd.DataFrame) -> str:
 
 
 def training_accuracy_figure(
-    metrics: pd.DataFrame, normalizations: Sequence[str], title: str
+    metrics: pd.DataFrame, normalizations: Sequence[str], title: str, window: bool = False
 ) -> Figure:
-    """Training accuracy vs step, colour = normalisation, one panel per learning rate."""
+    """Training accuracy vs step, colour = normalisation, one panel per learning rate;
+    `window` shades early training (the window a claim judges)."""
     accuracy = only_normalizations(finite_rows(metrics, "train_accuracy"), normalizations)
     rows = binned_by_steps(accuracy)
     if rows.empty:
@@ -173,6 +196,8 @@ def training_accuracy_figure(
         ax.set_xlabel("Step")
         at_lr = rows[rows["lr"] == lr]
         handles += draw_seed_lines(ax, at_lr, color_of, style_of, label_without_lr)
+        if window:
+            handles += shade_early_window(ax, metrics)
     axes[0].set_ylabel("Training accuracy")
     as_percent(axes[0])
     axes[0].set_ylim(0, 1.02)
@@ -184,9 +209,10 @@ def training_accuracy_figure(
 
 @styled
 def noisy_bn_training(metrics: pd.DataFrame) -> Figure:
-    """Training accuracy of Standard, BatchNorm and noisy BatchNorm (paper Fig 2, left)."""
+    """Training accuracy of Standard, BatchNorm and noisy BatchNorm (paper Fig 2, left), early
+    training (the noisy-BN claim's window) shaded."""
     return training_accuracy_figure(
-        metrics, NOISY_NORMALIZATIONS, "Training accuracy with noisy BatchNorm"
+        metrics, NOISY_NORMALIZATIONS, "Training accuracy with noisy BatchNorm", window=True
     )
 
 

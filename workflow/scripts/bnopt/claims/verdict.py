@@ -1,0 +1,223 @@
+"""The one verdict model of every claim: a paired comparison of the plotted quantity between
+two arms, an estimate with a 95% interval over seeds and steps, and three outcomes.
+
+A claim is judged in parts (`Part`). A part pairs the two arms' values of the quantity its
+figure draws, unit by unit (one unit = one probed or logged step of one panel: a learning
+rate, a layer), seed by seed. Per seed the part's statistic is computed from that seed's
+units (the mean of the per-unit difference, or the difference of the window's peaks); the
+estimate is the mean of the per-seed statistics. Its interval is a two-level percentile
+bootstrap: seeds drawn with replacement, then each drawn seed's units drawn with
+replacement, RESAMPLES times, from a generator seeded with BOOTSTRAP_SEED (so a verdict is
+the same on every rerun). With one seed the interval covers step-to-step variation only;
+steps of one run are not independent, so it is then narrower than a seed-to-seed interval.
+
+The outcome is SUPPORTED when the whole interval lies on the paper's side of zero,
+CONTRADICTED when it lies entirely on the other side, INCONCLUSIVE when it contains zero,
+and NOT_MEASURABLE (with the reason) when fewer than MIN_UNITS paired units exist. There is
+no other threshold. Parts combine in two ways: `all_of` for a claim that says several
+things at once (any part contradicted contradicts it; all supported support it), and
+`agree` for the same part read with and without steps excluded for a stated reason (when
+the outcomes differ, the claim is inconclusive and says so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+SUPPORTED = "supported"
+CONTRADICTED = "contradicted"
+INCONCLUSIVE = "inconclusive"
+NOT_MEASURABLE = "not measurable"
+OUTCOMES = (SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_MEASURABLE)
+
+LEVEL = 0.95
+RESAMPLES = 2000
+BOOTSTRAP_SEED = 0
+CHUNK = 200  # bootstrap replicates drawn at once
+MIN_UNITS = 3  # paired units (over all seeds) a part needs before it is judged
+
+LOWER, HIGHER = "lower", "higher"  # the paper's side: the first arm's value is lower/higher
+
+INTERVAL_RULE = (
+    f"Estimate = mean over seeds of the per-seed statistic; {LEVEL:.0%} interval = percentile "
+    f"bootstrap over seeds and, within each seed, over its paired steps ({RESAMPLES} resamples, "
+    f"fixed generator seed). Supported if the interval lies entirely on the paper's side of 0, "
+    f"contradicted if entirely on the other side, inconclusive if it contains 0; not "
+    f"measurable with fewer than {MIN_UNITS} paired steps"
+)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One judged comparison: its statistic in words, estimate, interval and outcome."""
+
+    name: str
+    statistic: str
+    side: str  # LOWER or HIGHER: where the paper puts the first arm
+    estimate: float = np.nan
+    low: float = np.nan
+    high: float = np.nan
+    steps: int = 0  # paired units over all seeds
+    seeds: int = 0
+    outcome: str = NOT_MEASURABLE
+    reason: str = ""
+    log10: bool = False  # the statistic is a log10 ratio: shown as a factor
+
+    def interval_text(self) -> str:
+        if not np.isfinite(self.estimate):
+            return "n/a"
+        if self.log10:
+            return f"×{factor(self.estimate)} [×{factor(self.low)}, ×{factor(self.high)}]"
+        return f"{self.estimate:+.3g} [{self.low:+.3g}, {self.high:+.3g}]"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: str
+    reason: str
+    parts: tuple[Part, ...]
+
+
+def factor(log10_value: float) -> str:
+    return f"{10.0**log10_value:.3g}" if np.isfinite(log10_value) else "n/a"
+
+
+# Per-seed statistics on paired arrays a (first arm), b (second arm), shape (..., n).
+
+
+def mean_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a - b).mean(axis=-1)
+
+
+def peak_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return a.max(axis=-1) - b.max(axis=-1)
+
+
+STATISTICS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "mean": mean_difference,
+    "peak": peak_difference,
+}
+
+
+def bootstrap(
+    units: Mapping[object, tuple[np.ndarray, np.ndarray]], statistic: str = "mean"
+) -> tuple[float, float, float]:
+    """(estimate, low, high) of the mean over seeds of `statistic` on each seed's paired
+    units {seed: (a, b)} (already transformed, e.g. log10), by the two-level bootstrap."""
+    reduce = STATISTICS[statistic]
+    seeds = [seed for seed in units if len(units[seed][0])]
+    per_seed = np.array([reduce(*units[seed]) for seed in seeds], dtype=float)
+    estimate = float(per_seed.mean())
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    count = len(seeds)
+    chosen = rng.integers(0, count, size=(RESAMPLES, count))
+    # Every (replicate, slot) gets its own resample of its seed's units; in chunks of
+    # replicates, so that a paper-scale window (thousands of steps) stays small in memory.
+    draws = np.empty((RESAMPLES, count))
+    for index, seed in enumerate(seeds):
+        a, b = (np.asarray(x, dtype=float) for x in units[seed])
+        for start in range(0, RESAMPLES, CHUNK):
+            rows = slice(start, min(start + CHUNK, RESAMPLES))
+            picks = rng.integers(0, len(a), size=(rows.stop - rows.start, count, len(a)))
+            values = reduce(a[picks], b[picks])
+            draws[rows] = np.where(chosen[rows] == index, values, draws[rows])
+    replicates = draws.mean(axis=1)
+    tail = 100 * (1 - LEVEL) / 2
+    low, high = np.percentile(replicates, [tail, 100 - tail])
+    return estimate, float(low), float(high)
+
+
+def outcome_of(low: float, high: float, side: str) -> str:
+    if side == LOWER:
+        return SUPPORTED if high < 0 else CONTRADICTED if low > 0 else INCONCLUSIVE
+    return SUPPORTED if low > 0 else CONTRADICTED if high < 0 else INCONCLUSIVE
+
+
+SIDE_WORDS = {LOWER: "below", HIGHER: "above"}
+
+
+def judge_part(
+    name: str,
+    statistic_text: str,
+    side: str,
+    units: Mapping[object, tuple[Iterable[float], Iterable[float]]],
+    statistic: str = "mean",
+    log10: bool = False,
+    missing: str = "",
+) -> Part:
+    """A part judged on paired units {seed: (first arm's values, second arm's values)}.
+
+    With `log10` a unit is used only where both values are finite and positive, and the
+    statistic is a difference of log10 values (a log ratio); else where both are finite.
+    """
+    part = Part(name, statistic_text, side, log10=log10)
+    cleaned = {}
+    for seed, (a, b) in units.items():
+        a, b = np.asarray(list(a), dtype=float), np.asarray(list(b), dtype=float)
+        keep = np.isfinite(a) & np.isfinite(b)
+        if log10:
+            keep &= (a > 0) & (b > 0)
+            a, b = np.log10(np.where(keep, a, 1.0)), np.log10(np.where(keep, b, 1.0))
+        if keep.any():
+            cleaned[seed] = (a[keep], b[keep])
+    steps = sum(len(a) for a, _ in cleaned.values())
+    if steps < MIN_UNITS:
+        why = missing or f"{steps} paired steps (fewer than {MIN_UNITS})"
+        return replace(part, steps=steps, seeds=len(cleaned), reason=f"not measurable: {why}")
+    estimate, low, high = bootstrap(cleaned, statistic)
+    outcome = outcome_of(low, high, side)
+    null = "×1" if log10 else "0"
+    where = {
+        SUPPORTED: f"entirely on the paper's side of {null}",
+        CONTRADICTED: f"entirely on the other side of {null}",
+        INCONCLUSIVE: f"containing {null}",
+    }[outcome]
+    seeds_text = f"{len(cleaned)} seed{'s' if len(cleaned) != 1 else ''}"
+    one_seed = " (one seed: the interval covers step-to-step variation only)" * (len(cleaned) == 1)
+    judged = replace(
+        part, estimate=estimate, low=low, high=high, steps=steps, seeds=len(cleaned),
+        outcome=outcome,
+    )  # fmt: skip
+    reason = (
+        f"{name}: {judged.interval_text()} over {steps} paired steps, {seeds_text}{one_seed}; "
+        f"the paper puts it {SIDE_WORDS[side]} {null}: interval {where}"
+    )
+    return replace(judged, reason=reason)
+
+
+def not_measurable(name: str, statistic_text: str, side: str, why: str) -> Part:
+    return Part(name, statistic_text, side, reason=f"not measurable: {why}")
+
+
+def all_of(parts: Iterable[Part]) -> Verdict:
+    """A claim that says all of its parts: contradicted if any part is, supported if all are."""
+    return combine(Verdict(part.outcome, part.reason, (part,)) for part in parts)
+
+
+def agree(parts: Iterable[Part], what: str) -> Verdict:
+    """The same comparison read several ways (e.g. with and without steps left out for a
+    stated reason): their shared outcome, or inconclusive when `what` changes it."""
+    parts = tuple(parts)
+    outcomes = {part.outcome for part in parts}
+    if len(outcomes) == 1:
+        return Verdict(parts[0].outcome, "; ".join(part.reason for part in parts), parts)
+    reason = f"{what} changes the outcome (" + "; ".join(part.reason for part in parts) + ")"
+    return Verdict(INCONCLUSIVE, reason, parts)
+
+
+def combine(verdicts: Iterable[Verdict]) -> Verdict:
+    """All of several verdicts (each of one or more parts): contradicted if any is, else not
+    measurable if any is, else inconclusive if any is, else supported."""
+    verdicts = tuple(verdicts)
+    parts = tuple(part for verdict in verdicts for part in verdict.parts)
+    if not verdicts:
+        return Verdict(NOT_MEASURABLE, "not measurable: nothing to compare", parts)
+    outcomes = [verdict.outcome for verdict in verdicts]
+    for outcome in (CONTRADICTED, NOT_MEASURABLE, INCONCLUSIVE):
+        if outcome in outcomes:
+            deciding = [v.reason for v in verdicts if v.outcome == outcome]
+            return Verdict(outcome, "; ".join(deciding), parts)
+    return Verdict(SUPPORTED, "; ".join(v.reason for v in verdicts), parts)
