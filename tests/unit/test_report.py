@@ -196,6 +196,10 @@ def test_claims_table_lists_every_claim_and_verdict(built):
     verdict_classes = [classes[-1] for classes in parser.cell_classes["claims"] if classes]
     assert "verdict supported" in verdict_classes and "verdict inconclusive" in verdict_classes
     assert "verdict contradicted" in verdict_classes
+    # each judged part: its estimate and 95% interval (a log10 ratio as a factor), steps, seeds
+    text, _ = built
+    assert "part of Claim 0 &lt;b&gt;with markup&lt;/b&gt;: ×0.316 [×0.2, ×0.501]; 12 paired" in text
+    assert text.count("12 paired steps, 2 seeds") == len(VERDICTS)
     assert "verdict not-measurable" in verdict_classes
 
 

@@ -274,6 +274,10 @@ def claim_rows(claims: pd.DataFrame) -> list[dict]:
             {
                 **{key: claim[key] for key in ("claim", "figure", "paper", "rule", "reading")},
                 "parts": claim.get("parts") or [],
+                # The parts list says what decided the outcome, unless no part could be
+                # judged or readings of the same part disagreed: then the reason says it.
+                "show_reading": claim["verdict"] == NOT_MEASURABLE
+                or "changes the outcome" in str(claim.get("reading", "")),
                 "figures": figure_names(claim["figure"]),
                 "verdict": claim["verdict"],
                 "css": verdict_class(claim["verdict"]),

@@ -26,6 +26,7 @@ from .verdict import (
     OUTCOMES,
     SUPPORTED,
     Verdict,
+    sentence,
 )
 
 __all__ = ["CLAIMS", "CLAIM_GROUPS", "CLAIM_TABLES", "COLUMNS", "CONTRADICTED", "INCONCLUSIVE",
@@ -83,7 +84,7 @@ class Claim:
 def verdict_rows(claim: Claim, verdict: Verdict, experiment: str) -> list[dict]:
     shared = {
         "claim": claim.claim, "experiment": experiment, "group": claim.group,
-        "figure": claim.figure, "outcome": verdict.outcome, "reason": verdict.reason,
+        "figure": claim.figure, "outcome": verdict.outcome, "reason": sentence(verdict),
         "paper": claim.paper, "rule": f"{claim.rule}. {INTERVAL_RULE}.",
     }  # fmt: skip
     rows = [

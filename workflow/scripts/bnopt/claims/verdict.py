@@ -137,6 +137,13 @@ def outcome_of(low: float, high: float, side: str) -> str:
 
 
 SIDE_WORDS = {LOWER: "below", HIGHER: "above"}
+OTHER_SIDE = {LOWER: HIGHER, HIGHER: LOWER}
+OUTCOME_WORDS = {
+    SUPPORTED: "Supported",
+    CONTRADICTED: "Contradicted",
+    INCONCLUSIVE: "Inconclusive",
+    NOT_MEASURABLE: "Not measurable",
+}
 
 
 def judge_part(
@@ -166,14 +173,14 @@ def judge_part(
     steps = sum(len(a) for a, _ in cleaned.values())
     if steps < MIN_UNITS:
         why = missing or f"{steps} paired steps (fewer than {MIN_UNITS})"
-        return replace(part, steps=steps, seeds=len(cleaned), reason=f"not measurable: {why}")
+        return replace(part, steps=steps, seeds=len(cleaned), reason=f"{name}: {why}")
     estimate, low, high = bootstrap(cleaned, statistic)
     outcome = outcome_of(low, high, side)
     null = "×1" if log10 else "0"
     where = {
-        SUPPORTED: f"entirely on the paper's side of {null}",
-        CONTRADICTED: f"entirely on the other side of {null}",
-        INCONCLUSIVE: f"containing {null}",
+        SUPPORTED: f"{SIDE_WORDS[side]} {null} as the paper says",
+        CONTRADICTED: f"{SIDE_WORDS[OTHER_SIDE[side]]} {null}, against the paper",
+        INCONCLUSIVE: f"contains {null}",
     }[outcome]
     seeds_text = f"{len(cleaned)} seed{'s' if len(cleaned) != 1 else ''}"
     one_seed = " (one seed: the interval covers step-to-step variation only)" * (len(cleaned) == 1)
@@ -182,14 +189,14 @@ def judge_part(
         outcome=outcome,
     )  # fmt: skip
     reason = (
-        f"{name}: {judged.interval_text()} over {steps} paired steps, {seeds_text}{one_seed}; "
-        f"the paper puts it {SIDE_WORDS[side]} {null}: interval {where}"
+        f"{name} {judged.interval_text()} ({steps} paired steps, {seeds_text}{one_seed}): "
+        f"interval {where}"
     )
     return replace(judged, reason=reason)
 
 
 def not_measurable(name: str, statistic_text: str, side: str, why: str) -> Part:
-    return Part(name, statistic_text, side, reason=f"not measurable: {why}")
+    return Part(name, statistic_text, side, reason=f"{name}: {why}")
 
 
 def all_of(parts: Iterable[Part]) -> Verdict:
@@ -204,7 +211,7 @@ def agree(parts: Iterable[Part], what: str) -> Verdict:
     outcomes = {part.outcome for part in parts}
     if len(outcomes) == 1:
         return Verdict(parts[0].outcome, "; ".join(part.reason for part in parts), parts)
-    reason = f"{what} changes the outcome (" + "; ".join(part.reason for part in parts) + ")"
+    reason = f"{what} changes the outcome: " + "; ".join(part.reason for part in parts)
     return Verdict(INCONCLUSIVE, reason, parts)
 
 
@@ -214,10 +221,16 @@ def combine(verdicts: Iterable[Verdict]) -> Verdict:
     verdicts = tuple(verdicts)
     parts = tuple(part for verdict in verdicts for part in verdict.parts)
     if not verdicts:
-        return Verdict(NOT_MEASURABLE, "not measurable: nothing to compare", parts)
+        return Verdict(NOT_MEASURABLE, "nothing to compare", parts)
     outcomes = [verdict.outcome for verdict in verdicts]
-    for outcome in (CONTRADICTED, NOT_MEASURABLE, INCONCLUSIVE):
-        if outcome in outcomes:
-            deciding = [v.reason for v in verdicts if v.outcome == outcome]
-            return Verdict(outcome, "; ".join(deciding), parts)
-    return Verdict(SUPPORTED, "; ".join(v.reason for v in verdicts), parts)
+    outcome = next(
+        (o for o in (CONTRADICTED, NOT_MEASURABLE, INCONCLUSIVE) if o in outcomes), SUPPORTED
+    )
+    deciding = [v.reason for v in verdicts if v.outcome == outcome]
+    return Verdict(outcome, "; ".join(deciding), parts)
+
+
+def sentence(verdict: Verdict) -> str:
+    """The verdict as the report and claims.tsv state it: its outcome, then the parts that
+    decided it."""
+    return f"{OUTCOME_WORDS[verdict.outcome]}: {verdict.reason}."
