@@ -49,7 +49,7 @@ def report_file(tmp_path_factory) -> Path:
                         "caption": FIGURE[name].caption()})  # fmt: skip
     shared = {"experiment": "training", "paper": "p", "rule": "r", "statistic": "s",
               "scale": "difference", "estimate": 0.3, "low": 0.2, "high": 0.4, "steps": 20,
-              "seeds": 2}  # fmt: skip
+              "seeds": 2, "per_seed": "seed 0: +0.3; seed 1: +0.3"}  # fmt: skip
     claims = pd.DataFrame(
         [
             {**shared, "claim": "BN trains faster", "figure": "fig1_training",

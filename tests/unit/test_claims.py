@@ -81,6 +81,30 @@ def test_a_peak_statistic_compares_the_largest_values():
     assert bootstrap(seeds, "mean")[0] == pytest.approx(11 / 3 - 2)
 
 
+def test_a_peak_is_compared_over_seeds_and_needs_two():
+    one = {0: (np.array([1.0, 9.0, 1.0]), np.array([2.0, 2.0, 2.0]))}
+    part = judge_part("peak", "x", HIGHER, one, statistic="peak")
+    assert part.outcome == NOT_MEASURABLE and "at least 2" in part.reason
+    two = {**one, 1: (np.array([1.0, 5.0, 1.0]), np.array([2.0, 2.0, 2.0]))}
+    part = judge_part("peak", "x", HIGHER, two, statistic="peak")
+    # seeds resampled, not steps: the interval spans the two seeds' peak differences
+    assert (part.low, part.estimate, part.high) == pytest.approx((3.0, 5.0, 7.0))
+    assert part.outcome == SUPPORTED
+
+
+def test_a_value_that_blew_up_is_left_out_only_when_it_cannot_change_the_outcome():
+    rng = np.random.default_rng(4)
+    lower = {s: (1 + 0.1 * rng.standard_normal(8), np.full(8, 2.0)) for s in (0, 1)}
+    # the second arm (Standard) blew up at one step: it points where the finite steps do
+    spiked = {s: (np.append(a, 1.0), np.append(b, np.inf)) for s, (a, b) in lower.items()}
+    part = judge_part("x", "x", LOWER, spiked)
+    assert part.outcome == SUPPORTED and part.steps == 16 and "point the same way" in part.reason
+    # the first arm (BN) blew up: it could change the outcome, so it cannot be left out
+    spiked = {s: (np.append(a, np.nan), np.append(b, 2.0)) for s, (a, b) in lower.items()}
+    part = judge_part("x", "x", LOWER, spiked)
+    assert part.outcome == INCONCLUSIVE and "could change it" in part.reason
+
+
 def test_too_few_paired_steps_are_not_measurable_and_say_why():
     part = judge_part("x", "x", HIGHER, units({0: [1.0, 2.0]}))
     assert part.outcome == NOT_MEASURABLE and "fewer than 3" in part.reason
@@ -108,6 +132,8 @@ def test_readings_that_disagree_are_inconclusive_and_say_what_changed_it():
     judged = agree([part_with(SUPPORTED), part_with(CONTRADICTED)], "leaving out 2 steps")
     assert judged.outcome == INCONCLUSIVE and "leaving out 2 steps changes" in judged.reason
     assert agree([part_with(SUPPORTED)] * 2, "x").outcome == SUPPORTED
+    unjudged = agree([part_with(CONTRADICTED), part_with(NOT_MEASURABLE)], "leaving out 5 steps")
+    assert unjudged.outcome == INCONCLUSIVE and "cannot be judged" in unjudged.reason
 
 
 # Training (fig1_training)
@@ -134,7 +160,8 @@ def test_bn_faster_is_supported_when_bn_learns_first_in_every_seed():
     )
     judged = training.judge_faster(metrics)
     assert judged.outcome == SUPPORTED
-    assert judged.parts[0].steps == 2 * 101  # steps 0-100 of both seeds
+    assert judged.parts[0].steps == 2 * 100  # steps 0-99 of both seeds: the first quarter
+    assert judged.parts[0].per_seed_text().startswith("seed 0: +0.5")
 
 
 def test_bn_faster_is_contradicted_when_standard_learns_first():
@@ -183,6 +210,22 @@ def test_bn_with_larger_ics_supports_does_not_reduce_and_smaller_contradicts():
     assert ics.judge_l2(smaller).outcome == CONTRADICTED
 
 
+def test_every_learning_rate_of_the_ics_figure_is_a_part():
+    wiggle = 1 + 0.1 * np.sin(PROBED)
+    noise = np.random.default_rng(3).uniform(0.5, 2.0, len(PROBED))
+    rows = table(ics_run("none", "ics_l2", wiggle, lr=0.01),
+                 ics_run("batch", "ics_l2", 100 * wiggle, lr=0.01),
+                 ics_run("none", "ics_l2", noise, lr=0.1),
+                 ics_run("batch", "ics_l2", noise[::-1], lr=0.1))  # fmt: skip
+    judged = ics.judge_l2(rows)
+    assert {p.name: p.outcome for p in judged.parts} == {
+        "BN / Standard ‖G − G′‖₂, lr 0.01": SUPPORTED,
+        "BN / Standard ‖G − G′‖₂, lr 0.1": INCONCLUSIVE,
+    }
+    # pooled over both lrs the large effect at lr 0.01 would have decided it
+    assert judged.outcome == INCONCLUSIVE
+
+
 def test_ics_that_cannot_be_told_apart_is_inconclusive():
     noise = np.random.default_rng(3).uniform(0.5, 2.0, len(PROBED))
     same = table(ics_run("none", "ics_l2", noise), ics_run("batch", "ics_l2", noise[::-1]))
@@ -216,10 +259,10 @@ def test_a_loss_that_falls_along_the_gradient_is_not_rough():
     """BN's loss falls steeply along −g (a wide band), Standard's jumps up (a narrower band,
     higher): read as max − min, BN would be the rougher; as the rise the paper points at,
     Standard is."""
-    metrics = table(loss_curve("none", 0.1), loss_curve("batch", 0.1))
+    metrics = table(*[loss_curve(n, 0.1, seed=s) for n in ("none", "batch") for s in (0, 1)])
     landscape_rows = table(
-        band_run("none", "loss", lambda s: [2.3, 2.3, 2.5, 3.0, 3.3]),
-        band_run("batch", "loss", lambda s: [2.3, 2.2, 1.4, 0.6, 0.2]),
+        *[band_run("none", "loss", lambda s: [2.3, 2.3, 2.5, 3.0, 3.3], seed=k) for k in (0, 1)],
+        *[band_run("batch", "loss", lambda s: [2.3, 2.2, 1.4, 0.6, 0.2], seed=k) for k in (0, 1)],
     )
     bn_width, standard_width = 1.4 - 0.2, 3.3 - 2.5
     assert bn_width > standard_width  # the naive reading
@@ -235,8 +278,9 @@ def test_a_loss_rise_is_judged_on_early_training_only():
     landscape_rows = table(band_run("none", "loss", standard_late_spikes),
                            band_run("batch", "loss", lambda s: [2.3] * 5))  # fmt: skip
     judged = landscape.judge_loss_rise(metrics, landscape_rows)
-    assert judged.outcome == INCONCLUSIVE  # no rise in either early: nothing to tell apart
-    assert judged.parts[0].steps == 5
+    assert judged.outcome == NOT_MEASURABLE  # the peak needs two seeds; the typical value:
+    assert judged.parts[0].outcome == INCONCLUSIVE  # no rise in either early: nothing to tell
+    assert judged.parts[0].steps == 4  # probed steps 0, 25, 50, 75: the first quarter of 400
 
 
 def test_gradient_predictiveness_needs_typical_values_and_peaks():
@@ -253,28 +297,31 @@ def test_gradient_predictiveness_needs_typical_values_and_peaks():
     assert judged.outcome == INCONCLUSIVE
 
 
-def beta_tables(standard_beta, batchnorm_beta, saturated_bn_steps=(), lambdas=None):
+def beta_tables(standard_beta, batchnorm_beta, saturated_bn_steps=(), lambdas=None, seeds=(0, 1)):
     """Effective β per probed step, ‖g‖ = 1, and ‖Δg‖ at the smallest η: 1 (overshot) at
-    the given BN steps, else 0.1."""
-    metrics = table(loss_curve("none", 0.1), loss_curve("batch", 0.1))
-    beta = table(
-        tidy_rows("none", 0.1, "effective_beta", PROBED, standard_beta),
-        tidy_rows("batch", 0.1, "effective_beta", PROBED, batchnorm_beta),
-        tidy_rows("none", 0.1, "grad_norm", PROBED, np.ones(len(PROBED))),
-        tidy_rows("batch", 0.1, "grad_norm", PROBED, np.ones(len(PROBED))),
-    )
-    change = [1.0 if s in saturated_bn_steps else 0.1 for s in PROBED]
-    predictiveness = table(
-        tidy_rows("none", 0.1, "grad_diff", PROBED, np.full(len(PROBED), 0.1), eta=0.005),
-        tidy_rows("batch", 0.1, "grad_diff", PROBED, change, eta=0.005),
-    )
+    the given BN steps, else 0.1; the same for every seed. λ_max at every other probed step."""
     curvature_steps = PROBED[::2]
     lambdas = lambdas or (np.full(len(curvature_steps), 50.0), np.full(len(curvature_steps), 5.0))
-    curvature = table(
-        tidy_rows("none", 0.1, "lambda_max", curvature_steps, lambdas[0]),
-        tidy_rows("batch", 0.1, "lambda_max", curvature_steps, lambdas[1]),
-    )
-    return metrics, predictiveness, beta, curvature
+    change = [1.0 if s in saturated_bn_steps else 0.1 for s in PROBED]
+    tables = {"metrics": [], "predictiveness": [], "beta": [], "curvature": []}
+    for seed in seeds:
+        tables["metrics"] += [loss_curve(n, 0.1, seed=seed) for n in ("none", "batch")]
+        tables["beta"] += [
+            tidy_rows("none", 0.1, "effective_beta", PROBED, standard_beta, seed=seed),
+            tidy_rows("batch", 0.1, "effective_beta", PROBED, batchnorm_beta, seed=seed),
+            tidy_rows("none", 0.1, "grad_norm", PROBED, np.ones(len(PROBED)), seed=seed),
+            tidy_rows("batch", 0.1, "grad_norm", PROBED, np.ones(len(PROBED)), seed=seed),
+        ]
+        tables["predictiveness"] += [
+            tidy_rows("none", 0.1, "grad_diff", PROBED, np.full(len(PROBED), 0.1), eta=0.005,
+                      seed=seed),
+            tidy_rows("batch", 0.1, "grad_diff", PROBED, change, eta=0.005, seed=seed),
+        ]  # fmt: skip
+        tables["curvature"] += [
+            tidy_rows("none", 0.1, "lambda_max", curvature_steps, lambdas[0], seed=seed),
+            tidy_rows("batch", 0.1, "lambda_max", curvature_steps, lambdas[1], seed=seed),
+        ]
+    return tuple(table(*tables[key]) for key in ("metrics", "predictiveness", "beta", "curvature"))
 
 
 def test_beta_lower_with_lower_curvature_is_supported():
@@ -284,15 +331,15 @@ def test_beta_lower_with_lower_curvature_is_supported():
 
 
 def test_a_saturated_step_that_decides_the_outcome_makes_beta_inconclusive():
-    # BN's β is lower at its two saturated steps only (β = 1/η_min there) and higher at
-    # the three others: all steps and unsaturated steps disagree.
-    bn = np.array([10.0 if s in (0, 25) else 60.0 for s in PROBED])
+    # BN's β is far lower at its two saturated steps (β = 1/η_min there) and higher at the
+    # two other early steps: all steps and unsaturated steps disagree, in both seeds.
+    bn = np.array([1.0 if s in (0, 25) else 60.0 for s in PROBED])
     judged = landscape.judge_beta(*beta_tables(np.full(len(PROBED), 40.0), bn,
                                                saturated_bn_steps=(0, 25)))  # fmt: skip
-    assert judged.outcome in (INCONCLUSIVE, CONTRADICTED)
     readings = [p for p in judged.parts if "effective β" in p.name]
-    assert len(readings) == 2 and "without the 2 saturated steps" in readings[1].name
-    assert readings[1].outcome == CONTRADICTED
+    assert len(readings) == 2 and "without the 4 saturated steps" in readings[1].name
+    assert readings[0].outcome == SUPPORTED and readings[1].outcome == CONTRADICTED
+    assert judged.outcome == INCONCLUSIVE  # λ_max supports it; β depends on the left-out steps
     assert "saturated steps changes the outcome" in judged.reason
 
 

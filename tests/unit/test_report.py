@@ -136,6 +136,7 @@ def claim_row(claim: str, figure: str, outcome: str, **extra) -> dict:
         "outcome": outcome, "reason": f"reason of {claim}", "part": f"part of {claim}",
         "statistic": "mean over steps of BN − Standard", "scale": "log10 ratio",
         "estimate": -0.5, "low": -0.7, "high": -0.3, "steps": 12, "seeds": 2,
+        "per_seed": "seed 0: ×0.251; seed 1: ×0.398",
         "part_outcome": outcome, "paper": "paper reading", "rule": "rule & interval < 0",
     }  # fmt: skip
     return {**row, **extra}
@@ -198,8 +199,9 @@ def test_claims_table_lists_every_claim_and_verdict(built):
     assert "verdict contradicted" in verdict_classes
     # each judged part: its estimate and 95% interval (a log10 ratio as a factor), steps, seeds
     text, _ = built
-    assert "part of Claim 0 &lt;b&gt;with markup&lt;/b&gt;: ×0.316 [×0.2, ×0.501]; 12 paired" in text
-    assert text.count("12 paired steps, 2 seeds") == len(VERDICTS)
+    part = "part of Claim 0 &lt;b&gt;with markup&lt;/b&gt;"
+    assert f"{part}: ×0.316 [×0.2, ×0.501]; 12 paired" in text
+    assert text.count("12 paired steps, 2 seeds (seed 0: ×0.251; seed 1: ×0.398)") == len(VERDICTS)
     assert "verdict not-measurable" in verdict_classes
 
 

@@ -83,7 +83,9 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
             expected = run_steps + 1
         else:
             expected = run_steps // run_every
-        assert (table.groupby("run")["step"].nunique() == expected).all(), name
+        # A run that diverged (the standard VGG at lr 0.5 may) stops where it diverged.
+        whole = table[table["diverged_at"].isna()] if "diverged_at" in table else table
+        assert (whole.groupby("run")["step"].nunique() == expected).all(), name
     # A run that only Fig 1 reads takes no probe (bnopt.probe_plan).
     assert pd.read_csv(copy / "results/runs/none_lr0.5_seed0/probes.tsv", sep="\t").empty
     assert not list(copy.glob("results/runs/*/checkpoint.pt"))

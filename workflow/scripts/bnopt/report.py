@@ -221,6 +221,7 @@ def part_cells(part: dict) -> dict:
         "estimate": estimate,
         "steps": str(part["steps"]),
         "seeds": str(part["seeds"]),
+        "per_seed": str(part.get("per_seed") or ""),
         "outcome": part["part_outcome"],
         "css": verdict_class(part["part_outcome"]),
     }

@@ -36,7 +36,8 @@ __all__ = ["CLAIMS", "CLAIM_GROUPS", "CLAIM_TABLES", "COLUMNS", "CONTRADICTED", 
 # results/claims.tsv: one row per judged part; the claim's own fields repeat on each.
 COLUMNS = [
     "claim", "experiment", "group", "figure", "outcome", "reason", "part", "statistic",
-    "scale", "estimate", "low", "high", "steps", "seeds", "part_outcome", "paper", "rule",
+    "scale", "estimate", "low", "high", "steps", "seeds", "per_seed", "part_outcome", "paper",
+    "rule",
 ]  # fmt: skip
 
 CLAIM_GROUPS = {
@@ -98,6 +99,7 @@ def verdict_rows(claim: Claim, verdict: Verdict, experiment: str) -> list[dict]:
             "high": part.high,
             "steps": part.steps,
             "seeds": part.seeds,
+            "per_seed": part.per_seed_text(),
             "part_outcome": part.outcome,
         }
         for part in verdict.parts

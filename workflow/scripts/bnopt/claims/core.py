@@ -31,9 +31,9 @@ OVERSHOOT = 0.9  # ‖∇L(w − ηg) − g‖ ≥ this × ‖g‖: the step alo
 EARLY_FRACTION = 0.25  # early training: the first quarter of the run's steps
 
 EARLY_WINDOW_RULE = (
-    f"Early training = steps 0 to {EARLY_FRACTION:g} × the run's length in steps, the same "
-    "window for every claim about early training and shaded on its figures; it does not "
-    "depend on how fast any run learns"
+    f"Early training = the first {EARLY_FRACTION:.0%} of the run's steps (steps t with "
+    f"t < {EARLY_FRACTION:g} × the run's length), the same window for every claim about early "
+    "training and shaded on its figures; it does not depend on how fast any run learns"
 )
 
 
@@ -50,7 +50,7 @@ def training_length(metrics: pd.DataFrame | None, rows: pd.DataFrame | None = No
 
 
 def early_end(metrics: pd.DataFrame | None, rows: pd.DataFrame | None = None) -> float:
-    """The last step of early training (EARLY_WINDOW_RULE)."""
+    """Where early training ends (EARLY_WINDOW_RULE): its steps are those below this."""
     return EARLY_FRACTION * training_length(metrics, rows)
 
 
@@ -184,8 +184,8 @@ def paired(
     second_rows: pd.DataFrame | None = None,
 ) -> dict:
     """Per seed, the two arms' per-unit values at the units (steps, or layer and step) both
-    runs have, at the learning rates `lrs` (all shared ones if None), within steps
-    start..end when given. `second_rows` reads the second arm from another table."""
+    runs have, at the learning rates `lrs` (all shared ones if None), at steps >= start and
+    < end when given. `second_rows` reads the second arm from another table."""
     other = rows if second_rows is None else second_rows
     pairs: dict = {}
     firsts = set(runs_present(rows, (first,)))
@@ -203,7 +203,7 @@ def paired(
         steps = both.index.get_level_values("step").astype(float)
         keep = np.ones(len(both), dtype=bool)
         if end is not None:
-            keep &= steps <= end + 1e-9
+            keep &= steps < end - 1e-9
         if start is not None:
             keep &= steps >= start - 1e-9
         both = both[keep]

@@ -9,8 +9,9 @@ from . import core
 from .verdict import HIGHER, LOWER, Verdict, all_of, judge_part
 
 WHOLE_RUN = (
-    "at every probed step of the whole run (as the figure draws it), every layer and lr probed "
-    "in both runs, same seed"
+    "At every lr the figure draws (each a part; supported only if every lr is), every probed "
+    "step of the whole run (as the figure draws it) and every layer probed in both runs, same "
+    "seed"
 )
 L2_RULE = (
     f"{WHOLE_RUN}: log10 of BN's / Standard's ‖G − G′‖₂. 'Does not reduce' puts BN at or above "
@@ -26,26 +27,33 @@ COSINE_RULE = (
 )
 
 
-def ics_part(ics: pd.DataFrame, quantity: str, what: str, side: str, log10: bool):
+def ics_parts(ics: pd.DataFrame, quantity: str, what: str, side: str, log10: bool) -> Verdict:
+    """One part per learning rate: BN against Standard at every probed step and layer."""
     rows = core.finite_rows(ics, quantity)
-    units = core.paired(rows, core.BATCHNORM, core.STANDARD)
     text = (
-        f"mean over probed steps, layers and lrs of log10(BN / Standard) of {what}"
+        f"mean over probed steps and layers of log10(BN / Standard) of {what}"
         if log10
-        else f"mean over probed steps, layers and lrs of BN's minus Standard's {what}"
+        else f"mean over probed steps and layers of BN's minus Standard's {what}"
     )
     name = f"BN / Standard {what}" if log10 else f"BN − Standard {what}"
-    missing = "no layer probed in both a Standard and a BN run" if not units else ""
-    return judge_part(name, text, side, units, log10=log10, missing=missing)
+    parts = [
+        judge_part(f"{name}, lr {lr:g}", text, side,
+                   core.paired(rows, core.BATCHNORM, core.STANDARD, lrs=[lr]), log10=log10)
+        for lr in core.shared_lrs(rows)
+    ]  # fmt: skip
+    if not parts:
+        missing = "no layer probed in both a Standard and a BN run"
+        parts = [judge_part(name, text, side, {}, missing=missing)]
+    return all_of(parts)
 
 
 def judge_l2(ics: pd.DataFrame) -> Verdict:
-    return all_of([ics_part(ics, "ics_l2", "‖G − G′‖₂", HIGHER, True)])
+    return ics_parts(ics, "ics_l2", "‖G − G′‖₂", HIGHER, True)
 
 
 def judge_relative(ics: pd.DataFrame) -> Verdict:
-    return all_of([ics_part(ics, "ics_relative", "‖G − G′‖₂ / ‖G‖₂", HIGHER, True)])
+    return ics_parts(ics, "ics_relative", "‖G − G′‖₂ / ‖G‖₂", HIGHER, True)
 
 
 def judge_cosine(ics: pd.DataFrame) -> Verdict:
-    return all_of([ics_part(ics, "ics_cosine", "cos(G, G′)", LOWER, False)])
+    return ics_parts(ics, "ics_cosine", "cos(G, G′)", LOWER, False)

@@ -69,7 +69,7 @@ def typical_and_peak(units: dict, what: str, log10: bool, window: str) -> list:
 
 
 def window_text(end: float, lr: float) -> str:
-    return f"steps 0-{end:g}, lr {lr:g}"
+    return f"steps before {end:g}, lr {lr:g}"
 
 
 def no_pair(what: str) -> Verdict:

@@ -39,32 +39,37 @@ def judge_lp(
     change = core.finite_rows(predictiveness, "grad_diff")
     end = core.early_end(metrics, change)
     parts = []
-    for normalization in normalizations:
-        label = core.LP_LABELS[normalization]
-        units = core.paired(rise, normalization, core.BATCHNORM, end=end)
-        if not units:
-            continue
-        parts.append(
-            judge_part(
-                f"{label} − BN rise of the loss along −g, steps 0-{end:g}",
-                f"mean over the window's probed steps of {label}'s minus BN's loss rise",
-                LOWER, units,
-            )
-        )  # fmt: skip
-        units = core.paired(change, normalization, core.BATCHNORM, per_step=core.upper_edge,
-                            end=end)  # fmt: skip
-        parts.append(
-            judge_part(
-                f"{label} / BN gradient change ‖Δg‖, steps 0-{end:g}",
-                f"mean over the window's probed steps of log10({label} / BN) of the largest "
-                "gradient change",
-                LOWER, units, log10=True,
-            )
-        )  # fmt: skip
+    for lr in core.shared_lrs(change, (core.BATCHNORM,)):
+        for normalization in normalizations:
+            parts += lp_parts(rise, change, normalization, lr, end)
     if not parts:
         names = ", ".join(core.LP_LABELS[n] for n in normalizations)
         parts = [judge_part(names, names, LOWER, {}, missing=f"no {names} run beside a BN run")]
     return all_of(parts)
+
+
+def lp_parts(rise, change, normalization: str, lr: float, end: float) -> list:
+    """The normalisation against BN at one lr: its loss rise and its gradient change."""
+    label = core.LP_LABELS[normalization]
+    if not core.paired(change, normalization, core.BATCHNORM, lrs=[lr]):
+        return []
+    window = f"steps before {end:g}, lr {lr:g}"
+    rises = core.paired(rise, normalization, core.BATCHNORM, lrs=[lr], end=end)
+    changes = core.paired(change, normalization, core.BATCHNORM, lrs=[lr],
+                          per_step=core.upper_edge, end=end)  # fmt: skip
+    return [
+        judge_part(
+            f"{label} − BN rise of the loss along −g, {window}",
+            f"mean over the window's probed steps of {label}'s minus BN's loss rise",
+            LOWER, rises,
+        ),
+        judge_part(
+            f"{label} / BN gradient change ‖Δg‖, {window}",
+            f"mean over the window's probed steps of log10({label} / BN) of the largest "
+            "gradient change",
+            LOWER, changes, log10=True,
+        ),
+    ]  # fmt: skip
 
 
 def judge_per_sample(

@@ -45,28 +45,39 @@ MOMENTS = (("mean", "|μₜ₊₁ − μₜ|"), ("var", "|σ²ₜ₊₁ − σ²
 
 def judge_noisy(metrics: pd.DataFrame, activations: pd.DataFrame) -> Verdict:
     accuracy = core.finite_rows(metrics, "train_accuracy")
-    end = core.early_end(metrics)
-    training = core.paired(accuracy, core.NOISY_BATCHNORM, core.STANDARD, end=end)
-    parts = [
-        judge_part(
-            f"noisy BN − Standard training accuracy, steps 0-{end:g}",
-            "mean over the window's logged steps of noisy BN's minus Standard's training "
-            "accuracy",
-            HIGHER, training,
-            missing="" if training else "no Standard and noisy BN training runs",
-        )
-    ]  # fmt: skip
     moments = pd.concat([core.finite_rows(activations, q) for q, _ in MOMENTS])
-    for moment, symbol in MOMENTS:
-        units = core.paired(
-            moments, core.NOISY_BATCHNORM, core.STANDARD, per_step=step_changes(moment)
-        )
+    end = core.early_end(metrics)
+    lrs = sorted(
+        set(core.shared_lrs(accuracy, (core.NOISY_BATCHNORM, core.STANDARD)))
+        | set(core.shared_lrs(moments, (core.NOISY_BATCHNORM, core.STANDARD)))
+    )
+    parts = []
+    for lr in lrs:
+        training = core.paired(accuracy, core.NOISY_BATCHNORM, core.STANDARD, lrs=[lr], end=end)
         parts.append(
             judge_part(
-                f"noisy BN / Standard {symbol}",
-                f"mean over probed steps and layers of log10(noisy BN / Standard) of {symbol}",
-                HIGHER, units, log10=True,
-                missing="" if units else "no activation moments of Standard and noisy BN",
+                f"noisy BN − Standard training accuracy, steps before {end:g}, lr {lr:g}",
+                "mean over the window's logged steps of noisy BN's minus Standard's training "
+                "accuracy",
+                HIGHER, training,
+                missing="" if training else "no Standard and noisy BN training runs",
             )
         )  # fmt: skip
+        for moment, symbol in MOMENTS:
+            units = core.paired(
+                moments, core.NOISY_BATCHNORM, core.STANDARD, lrs=[lr],
+                per_step=step_changes(moment),
+            )  # fmt: skip
+            parts.append(
+                judge_part(
+                    f"noisy BN / Standard {symbol}, lr {lr:g}",
+                    "mean over consecutive probed steps and layers of log10(noisy BN / "
+                    f"Standard) of {symbol}",
+                    HIGHER, units, log10=True,
+                    missing="" if units else "no activation moments of Standard and noisy BN",
+                )
+            )  # fmt: skip
+    if not parts:
+        missing = "no Standard and noisy BN runs"
+        parts = [judge_part("noisy BN against Standard", "", HIGHER, {}, missing=missing)]
     return all_of(parts)

@@ -28,7 +28,7 @@ LARGE_LR_RULE = (
 def judge_faster(metrics: pd.DataFrame) -> Verdict:
     rows = core.finite_rows(metrics, "train_accuracy")
     end = core.early_end(metrics)
-    name = f"BN − Standard training accuracy, steps 0-{end:g}, lr {FAST_LR:g}"
+    name = f"BN − Standard training accuracy, steps before {end:g}, lr {FAST_LR:g}"
     text = "mean over the window's logged steps of BN's minus Standard's training accuracy"
     if not np.isfinite(end):
         return all_of([not_measurable(name, text, HIGHER, "no training metrics")])

@@ -105,7 +105,8 @@ GRAD_SEED_NOTE = (
 def fig5_loss_landscape(metrics: pd.DataFrame, landscape: pd.DataFrame) -> Figure:
     """Top: range over eta of L(w_t - eta g) at every probed step, log y (paper Fig 4a).
     Bottom: what the claim judges, the rise max over eta of L(w_t - eta g) - L(w_t), clipped
-    at 0 (core.loss_rise), mean over seeds with a min..max band, linear y. Early training (the
+    at 0 (core.loss_rise), mean over seeds with a min..max band, symmetric-log y (linear below
+    0.1). Early training (the
     claim's window) shaded."""
     rows = paper_etas(finite_rows(landscape, "loss"))
     rise = loss_rise(landscape, metrics)
@@ -131,6 +132,7 @@ def fig5_loss_landscape(metrics: pd.DataFrame, landscape: pd.DataFrame) -> Figur
         else:
             handles += draw_seed_lines(low, here, color_of, style_of, judged_label("rise"),
                                        suffix="|rise")  # fmt: skip
+            rise_scale(low)
         for panel in (ax, low):
             handles += shade_early_window(panel, metrics, rise)
     top[0].set_ylabel("Loss L(w − ηg)")
@@ -339,6 +341,16 @@ def lp_beta_panel(ax, rows: pd.DataFrame, lr: float) -> list:
     return [*handles, draw_two_over_lr(ax, lr)]
 
 
+RISE_LINEAR_BELOW = 0.1  # the rise axis is linear up to this loss, logarithmic above
+
+
+def rise_scale(ax) -> None:
+    """A symmetric-log axis for the loss rise: a rise of 0.1-0.3 early in training stays
+    visible beside spikes of 10 or more later (both are what the claim compares)."""
+    ax.set_yscale("symlog", linthresh=RISE_LINEAR_BELOW)
+    ax.set_ylim(bottom=0)
+
+
 def lp_line_panel(ax, rows: pd.DataFrame, log_y: bool, suffix: str) -> list:
     """One line per normalisation (mean over seeds, band = min..max over seeds)."""
     if rows.empty:
@@ -366,7 +378,7 @@ def lp_landscape(
     beta: pd.DataFrame,
 ) -> Figure:
     """What the l_p claim judges, per normalisation: the rise of the loss along -g above L(w)
-    (core.loss_rise, linear y) and the upper edge over eta of the gradient change
+    (core.loss_rise, symmetric-log y) and the upper edge over eta of the gradient change
     (core.upper_edge, log y), early training shaded; and the effective beta (paper Fig 6)."""
     title = "Loss landscape with $\\ell_p$ normalisation"
     rise = only_normalizations(loss_rise(landscape, metrics), LP_NORMALIZATIONS)
@@ -385,6 +397,7 @@ def lp_landscape(
             ax.set_title(panel_title.replace("\n", suffix + "\n", 1))
             ax.set_ylabel(ylabel)
         handles += lp_line_panel(rise_ax, at(rise, lr), False, "|rise")
+        rise_scale(rise_ax)
         handles += lp_line_panel(change_ax, at(change, lr), True, "|edge")
         handles += lp_beta_panel(beta_ax, at(effective, lr), lr)
         for ax in (rise_ax, change_ax):  # what the claim judges, over early training
