@@ -20,7 +20,8 @@ rule claims:
         "../../environment.yml"
     params:
         tables=CLAIM_TABLES,
-        kinds=KINDS,
+        # Sorted, so that the order of the experiments in a config file never reruns the job.
+        kinds=dict(sorted(KINDS.items())),
     script:
         "../scripts/claims.py"
 

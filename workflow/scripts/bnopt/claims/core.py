@@ -25,7 +25,6 @@ LP_LABELS = {
 }  # fmt: skip
 
 MIN_STEPS = 3  # probed (or logged) steps a run needs before a figure draws a statistic of it
-SMOOTHING_STEPS = 100  # rolling window of the training-loss curve, as the figures show it
 PAPER_ETA = (0.5, 4.0)  # the paper's η range for Figs 4a-b, as multiples of lr
 OVERSHOOT = 0.9  # ‖∇L(w − ηg) − g‖ ≥ this × ‖g‖: the step along −g has overshot
 EARLY_FRACTION = 0.25  # early training: the first quarter of the run's steps
@@ -96,10 +95,6 @@ def shared_lrs(rows: pd.DataFrame, normalizations=(STANDARD, BATCHNORM)) -> list
     return sorted({lr for lr, _ in runs_present(rows, normalizations)})
 
 
-def seeds_at(rows: pd.DataFrame, lr: float, normalizations=(STANDARD, BATCHNORM)) -> list:
-    return [seed for pair_lr, seed in runs_present(rows, normalizations) if np.isclose(pair_lr, lr)]
-
-
 def paper_etas(rows: pd.DataFrame) -> pd.DataFrame:
     """The rows whose η lies in the paper's range (PAPER_ETA x lr) for Figs 4a and 4b."""
     multiple = rows["eta"].astype(float) / rows["lr"].astype(float)
@@ -126,17 +121,6 @@ def rolling_mean(run: pd.DataFrame, steps: int, center: bool = False) -> np.ndar
     window = max(1, int(round(steps / gap))) if gap > 0 else 1
     values = run["value"].astype(float).rolling(window, center=center, min_periods=1).mean()
     return values.to_numpy()
-
-
-def smoothed(run: pd.DataFrame) -> pd.Series:
-    """A logged curve as its trailing mean over about SMOOTHING_STEPS steps, by step."""
-    run = run.sort_values("step")
-    return pd.Series(rolling_mean(run, SMOOTHING_STEPS), index=run["step"].to_numpy(dtype=float))
-
-
-def first_step_where(curve: pd.Series, condition: Callable[[np.ndarray], np.ndarray]) -> float:
-    reached = np.flatnonzero(condition(curve.to_numpy()))
-    return float(curve.index[reached[0]]) if len(reached) else np.nan
 
 
 # Final training accuracy (the training claims' and the learning-rate sweep's)
