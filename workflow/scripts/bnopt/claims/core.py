@@ -164,33 +164,24 @@ def paired(
     lrs=None,
     per_step: Callable[[pd.DataFrame], pd.Series] = per_step_mean,
     end: float | None = None,
-    start: float | None = None,
-    second_rows: pd.DataFrame | None = None,
 ) -> dict:
     """Per seed, the two arms' per-unit values at the units (steps, or layer and step) both
-    runs have, at the learning rates `lrs` (all shared ones if None), at steps >= start and
-    < end when given. `second_rows` reads the second arm from another table."""
-    other = rows if second_rows is None else second_rows
+    runs have, at the learning rates `lrs` (all shared ones if None), at steps < end when
+    given."""
     pairs: dict = {}
-    firsts = set(runs_present(rows, (first,)))
-    for lr, seed in sorted(firsts & set(runs_present(other, (second,)))):
+    for lr, seed in runs_present(rows, (first, second)):
         if lrs is not None and not any(np.isclose(lr, chosen) for chosen in lrs):
             continue
         both = pd.concat(
             {
                 "a": per_step(run_rows(rows, first, lr, seed)),
-                "b": per_step(run_rows(other, second, lr, seed)),
+                "b": per_step(run_rows(rows, second, lr, seed)),
             },
             axis=1,
             join="inner",
         )
-        steps = both.index.get_level_values("step").astype(float)
-        keep = np.ones(len(both), dtype=bool)
         if end is not None:
-            keep &= steps < end - 1e-9
-        if start is not None:
-            keep &= steps >= start - 1e-9
-        both = both[keep]
+            both = both[both.index.get_level_values("step").astype(float) < end - 1e-9]
         a, b = pairs.get(seed, ([], []))
         pairs[seed] = (a + list(both["a"]), b + list(both["b"]))
     return pairs
@@ -220,18 +211,30 @@ def loss_rise(landscape: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
     return merged[[c for c in TIDY_COLUMNS if c in merged.columns]]
 
 
-def saturated(predictiveness: pd.DataFrame, beta: pd.DataFrame) -> pd.DataFrame:
-    """Per run and probed step, whether ‖∇L(w − ηg) − g‖ >= OVERSHOOT ‖g‖ already at the
-    smallest η probed: there the step has overshot at every η, the maximum of the ratio
-    falls at η_min and β reads about 1/η_min whatever the curvature (protocol section 4).
-    A non-finite gradient change (a step that blew up) counts as overshot."""
+STEP_KEYS = ["run", "normalization", "lr", "seed", "step"]
+
+
+def overshot(predictiveness: pd.DataFrame, beta: pd.DataFrame) -> pd.DataFrame:
+    """Per run, probed step and η, whether ‖∇L(w − ηg) − g‖ >= OVERSHOOT ‖g‖: the step along
+    −g has changed the gradient about as much as it measures. A non-finite gradient change
+    (a step that blew up) counts as overshot. Columns STEP_KEYS, eta, overshot."""
     diffs = quantity_rows(predictiveness, "grad_diff")
     norms = finite_rows(beta, "grad_norm")
-    keys = ["normalization", "lr", "seed", "step"]
     if diffs.empty or norms.empty:
-        return pd.DataFrame(columns=[*keys, "saturated"])
-    smallest = diffs.loc[diffs.groupby(keys)["eta"].idxmin()]
-    merged = smallest.merge(norms[[*keys, "value"]], on=keys, suffixes=("", "_g"))
+        return pd.DataFrame(columns=[*STEP_KEYS, "eta", "overshot"])
+    merged = diffs.merge(norms[[*STEP_KEYS, "value"]], on=STEP_KEYS, suffixes=("", "_g"))
     change = merged["value"].astype(float)
-    merged["saturated"] = ~np.isfinite(change) | (change >= OVERSHOOT * merged["value_g"])
-    return merged[[*keys, "saturated"]]
+    merged["overshot"] = ~np.isfinite(change) | (change >= OVERSHOOT * merged["value_g"])
+    return merged[[*STEP_KEYS, "eta", "overshot"]]
+
+
+def saturated(predictiveness: pd.DataFrame, beta: pd.DataFrame) -> pd.DataFrame:
+    """Per run and probed step, whether the step had overshot already at the smallest η
+    probed: there it overshoots at every η, the maximum of the ratio falls at η_min and β
+    reads about 1/η_min whatever the curvature (protocol section 4)."""
+    flags = overshot(predictiveness, beta)
+    keys = STEP_KEYS[1:]
+    if flags.empty:
+        return pd.DataFrame(columns=[*keys, "saturated"])
+    smallest = flags.loc[flags.groupby(STEP_KEYS)["eta"].idxmin()]
+    return smallest.rename(columns={"overshot": "saturated"})[[*keys, "saturated"]]

@@ -78,57 +78,46 @@ def no_pair(what: str) -> Verdict:
     )
 
 
-def judge_loss_rise(metrics: pd.DataFrame, landscape: pd.DataFrame) -> Verdict:
-    rise = core.loss_rise(landscape, metrics)
-    end = core.early_end(metrics, rise)
-    lrs = lrs_of(rise)
+def early_typical_and_peak(metrics, rows, what: str, log10: bool, **per_step) -> Verdict:
+    """BN against Standard in early training, at every lr probed in both: typical and peak."""
+    end = core.early_end(metrics, rows)
+    lrs = lrs_of(rows)
     if not lrs:
-        return no_pair("rise of the loss along −g")
+        return no_pair(what)
     parts = []
     for lr in lrs:
-        units = core.paired(rise, core.BATCHNORM, core.STANDARD, lrs=[lr], end=end)
-        parts += typical_and_peak(units, "rise of the loss along −g", False, window_text(end, lr))
+        units = core.paired(rows, core.BATCHNORM, core.STANDARD, lrs=[lr], end=end, **per_step)
+        parts += typical_and_peak(units, what, log10, window_text(end, lr))
     return all_of(parts)
+
+
+def judge_loss_rise(metrics: pd.DataFrame, landscape: pd.DataFrame) -> Verdict:
+    rise = core.loss_rise(landscape, metrics)
+    return early_typical_and_peak(metrics, rise, "rise of the loss along −g", False)
 
 
 def judge_grad_change(metrics: pd.DataFrame, predictiveness: pd.DataFrame) -> Verdict:
     rows = core.finite_rows(predictiveness, "grad_diff")
-    end = core.early_end(metrics, rows)
-    lrs = lrs_of(rows)
-    if not lrs:
-        return no_pair("gradient change")
-    parts = []
-    for lr in lrs:
-        units = core.paired(
-            rows, core.BATCHNORM, core.STANDARD, lrs=[lr], per_step=core.upper_edge, end=end
-        )
-        parts += typical_and_peak(units, "gradient change ‖Δg‖", True, window_text(end, lr))
-    return all_of(parts)
-
-
-def without_saturated(saturation: pd.DataFrame, lr: float, seed) -> set:
-    flagged = saturation[
-        np.isclose(saturation["lr"].astype(float), lr) & (saturation["seed"] == seed)
-    ]
-    return set(flagged.loc[flagged["saturated"].astype(bool), "step"].astype(float))
+    return early_typical_and_peak(
+        metrics, rows, "gradient change ‖Δg‖", True, per_step=core.upper_edge
+    )
 
 
 def beta_readings(beta_rows, saturation, lr, end, window, first, second, name):
     """β of `first` against `second` at one lr: all steps, and without saturated steps."""
     all_steps = core.paired(beta_rows, first, second, lrs=[lr], end=end)
-    kept: dict = {}
-    for seed in all_steps:
-        # A step is left out when either run saturated at it.
-        dropped = set()
-        for normalization in (first, second):
-            flagged = saturation[saturation["normalization"] == normalization]
-            dropped |= without_saturated(flagged, lr, seed)
-        pairs = core.paired(
-            beta_rows[(beta_rows["seed"] == seed) & ~beta_rows["step"].astype(float).isin(dropped)],
-            first, second, lrs=[lr], end=end,
-        )  # fmt: skip
-        if seed in pairs:
-            kept[seed] = pairs[seed]
+    # A (seed, step) is left out when either run saturated at it.
+    flagged = saturation[
+        saturation["normalization"].isin((first, second))
+        & np.isclose(saturation["lr"].astype(float), lr)
+        & saturation["saturated"].astype(bool)
+    ]
+    dropped = set(zip(flagged["seed"], flagged["step"].astype(float), strict=True))
+    keep = [
+        (seed, step) not in dropped
+        for seed, step in zip(beta_rows["seed"], beta_rows["step"].astype(float), strict=True)
+    ]
+    kept = core.paired(beta_rows[keep], first, second, lrs=[lr], end=end)
     left_out = sum(len(a) for a, _ in all_steps.values()) - sum(len(a) for a, _ in kept.values())
     text = f"mean over the window's probed steps of log10({name}) of the effective β"
     everything = judge_part(f"{name} effective β, {window}", text, LOWER, all_steps, log10=True)

@@ -3,6 +3,7 @@ smooth the loss landscape like BN; and the same question for LayerNorm and Group
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from . import core
@@ -51,7 +52,9 @@ def judge_lp(
 def lp_parts(rise, change, normalization: str, lr: float, end: float) -> list:
     """The normalisation against BN at one lr: its loss rise and its gradient change."""
     label = core.LP_LABELS[normalization]
-    if not core.paired(change, normalization, core.BATCHNORM, lrs=[lr]):
+    if not any(
+        np.isclose(lr, ran) for ran in core.shared_lrs(change, (normalization, core.BATCHNORM))
+    ):
         return []
     window = f"steps before {end:g}, lr {lr:g}"
     rises = core.paired(rise, normalization, core.BATCHNORM, lrs=[lr], end=end)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from . import core
-from .verdict import HIGHER, Verdict, all_of, judge_part, not_measurable
+from .verdict import HIGHER, Verdict, all_of, judge_part
 
 FAST_LR = 0.1
 LARGE_LR = 0.5
@@ -31,7 +31,7 @@ def judge_faster(metrics: pd.DataFrame) -> Verdict:
     name = f"BN − Standard training accuracy, steps before {end:g}, lr {FAST_LR:g}"
     text = "mean over the window's logged steps of BN's minus Standard's training accuracy"
     if not np.isfinite(end):
-        return all_of([not_measurable(name, text, HIGHER, "no training metrics")])
+        return all_of([judge_part(name, text, HIGHER, {}, missing="no training metrics")])
     units = core.paired(rows, core.BATCHNORM, core.STANDARD, lrs=[FAST_LR], end=end)
     missing = f"no Standard and BN runs at lr {FAST_LR:g}" if not units else ""
     return all_of([judge_part(name, text, HIGHER, units, missing=missing)])

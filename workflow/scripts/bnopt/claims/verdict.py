@@ -250,10 +250,6 @@ def factor_or_number(estimate: float, low: float, high: float, log10: bool) -> s
     return f"{estimate:+.3g} [{low:+.3g}, {high:+.3g}]"
 
 
-def not_measurable(name: str, statistic_text: str, side: str, why: str) -> Part:
-    return Part(name, statistic_text, side, reason=f"{name}: {why}")
-
-
 def all_of(parts: Iterable[Part]) -> Verdict:
     """A claim that says all of its parts: contradicted if any part is, supported if all are."""
     return combine(Verdict(part.outcome, part.reason, (part,)) for part in parts)

@@ -14,10 +14,11 @@ from matplotlib.ticker import FixedLocator, NullFormatter
 from ..claims.core import (
     OVERSHOOT,
     PAPER_ETA,
+    STEP_KEYS,
     finite_rows,
     loss_rise,
+    overshot,
     paper_etas,
-    quantity_rows,
     saturated,
     upper_edge,
 )
@@ -219,21 +220,13 @@ CURVATURE_LINES = (
 
 
 def overshoot_fraction(predictiveness: pd.DataFrame, beta: pd.DataFrame) -> pd.DataFrame:
-    """Per run and probed step, the fraction of the η grid at which ‖∇L(w − ηg) − g‖ ≥
-    OVERSHOOT ‖g‖: there the gradient has changed about as much as it measures, and the
-    ratio of β reads about 1/η whatever the curvature (protocol section 4). The β claim is
-    read with and without the steps where this holds at the smallest η."""
-    # A non-finite gradient change (a step that blew up) has overshot most of all.
-    diffs = quantity_rows(predictiveness, "grad_diff")
-    norms = finite_rows(beta, "grad_norm")
-    if diffs.empty or norms.empty:
-        return pd.DataFrame(columns=["run", "normalization", "lr", "seed", "step", "value"])
-    keys = ["run", "normalization", "lr", "seed", "step"]
-    merged = diffs.merge(norms[[*keys, "value"]], on=keys, suffixes=("", "_g"))
-    change = merged["value"].astype(float)
-    merged["overshot"] = ~np.isfinite(change) | (change >= OVERSHOOT * merged["value_g"])
+    """Per run and probed step, the fraction of the η grid at which the step overshot
+    (core.overshot): there the ratio of β reads about 1/η whatever the curvature (protocol
+    section 4). The β claim is read with and without the steps where this holds at the
+    smallest η."""
+    flags = overshot(predictiveness, beta)
     return (
-        merged.groupby(keys, as_index=False)["overshot"]
+        flags.groupby(STEP_KEYS, as_index=False)["overshot"]
         .mean()
         .rename(columns={"overshot": "value"})
     )
