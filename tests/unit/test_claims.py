@@ -5,13 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bnopt import claims
+from bnopt import claims, quantities
 from bnopt.claims import (
     CONTRADICTED,
     INCONCLUSIVE,
     NOT_MEASURABLE,
     SUPPORTED,
-    core,
     dln,
     ics,
     landscape,
@@ -526,5 +525,5 @@ def test_the_rules_state_the_interval_and_the_window():
     for claim in claims.CLAIMS:
         row = claim.evaluate({})[0]
         assert verdict.INTERVAL_RULE in row["rule"]
-    assert core.EARLY_WINDOW_RULE in landscape.BETA_RULE
-    assert core.early_end(table(loss_curve("none", 0.1))) == 100
+    assert quantities.EARLY_WINDOW_RULE in landscape.BETA_RULE
+    assert quantities.early_end(table(loss_curve("none", 0.1))) == 100

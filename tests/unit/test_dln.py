@@ -16,12 +16,12 @@ from bnopt import claims, dln
 from bnopt import runs as bn_runs
 from bnopt.claims import COLUMNS as CLAIM_COLUMNS
 from bnopt.claims import CONTRADICTED, NOT_MEASURABLE, SUPPORTED
+from bnopt.code_identity import code_identity
 from bnopt.execution import Execution, execution
 from bnopt.figures import FIGURES
 from bnopt.models import LpNorm, weight_layers
 from bnopt.plots import dln as dln_plots
-from bnopt.runs import FAMILIES
-from bnopt.tables import family_table, read_run, read_table
+from bnopt.tables import FAMILIES, family_table, read_run, read_table
 from bnopt.training import train_run
 from conftest import ROOT, FakeIO, FakeSnakemake, tidy_rows
 
@@ -322,10 +322,10 @@ def test_outputs_parse_into_finite_family_tables(trained):
 def test_the_training_adapter_with_a_fake_snakemake_object(tmp_path):
     paths = outputs(tmp_path / "adapter")
     fake = FakeSnakemake(
-        input=FakeIO(code=[str(ROOT / "workflow/scripts/bnopt/dln.py")]),
+        input=FakeIO(),
         config={"train": {"device": "cuda", "log_every": 1, "checkpoint_every": 1}},
         output=FakeIO(**paths),
-        params=FakeIO(settings=settings(steps=10)),
+        params=FakeIO(settings=settings(steps=10), code=code_identity("train.py", "bnopt/dln.py")),
         log=FakeIO(str(tmp_path / "dln.log")),
         wildcards=FakeIO(run="dln_none_lr1e-06_seed0"),
     )

@@ -12,7 +12,7 @@ from matplotlib.text import Text
 from bnopt import report
 from bnopt.figures import FIGURE, FIGURES, PAPER_FIGURES
 from bnopt.plots import activations, dln, ics, landscape, save_figure, style, training
-from bnopt.runs import FAMILIES
+from bnopt.tables import FAMILIES
 from conftest import ROOT
 
 TIDY_COLUMNS = ["run", "normalization", "lr", "seed", "step", "quantity", "value", "layer",

@@ -16,8 +16,7 @@ import pytest
 
 from bnopt import runs as bn_runs
 from bnopt.execution import execution
-from bnopt.runs import FAMILIES
-from bnopt.tables import read_run, write_tables
+from bnopt.tables import FAMILIES, read_run, write_tables
 from bnopt.training import train_run
 from conftest import run_outputs, tiny_execution, tiny_settings
 

@@ -4,8 +4,7 @@ import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
-from bnopt import plots
-from bnopt.claims import core
+from bnopt import plots, quantities
 
 TIDY_COLUMNS = ["run", "normalization", "lr", "seed", "step", "quantity", "value", "layer", "eta"]
 
@@ -108,7 +107,7 @@ def test_fig1_lines_equal_table(metrics):
 
 def test_fig1_shades_the_early_training_window_on_both_panels(metrics):
     fig = plots.fig1_training(metrics)
-    end = core.early_end(metrics)
+    end = quantities.early_end(metrics)
     assert end == pytest.approx(0.25 * 301)  # last logged training step 300
     for ax in visible_axes(fig):
         assert early_span(ax) == pytest.approx((0.0, end))
@@ -256,7 +255,7 @@ def test_fig5_lower_row_draws_the_judged_rise_of_the_loss_above_it():
     np.testing.assert_allclose(lines["none|0.1|rise"].get_xdata(), [0, 100, 200])
     np.testing.assert_allclose(lines["none|0.1|rise"].get_ydata(), [7.0, 3.0, 0.0])
     np.testing.assert_allclose(lines["batch|0.1|rise"].get_ydata(), [0.4, 0.1, 0.0], atol=1e-12)
-    rise = core.loss_rise(eta_table("loss"), rise_metrics())
+    rise = quantities.loss_rise(eta_table("loss"), rise_metrics())
     expected = rise[rise["normalization"] == "none"].sort_values("step")["value"]
     np.testing.assert_allclose(lines["none|0.1|rise"].get_ydata(), expected)
     assert lines["none|0.1|rise"].get_label() == "Standard: rise (judged)"
@@ -328,16 +327,17 @@ def test_fig6_draws_the_judged_upper_edge_over_the_band_and_shades_the_window(me
     (ax,) = visible_axes(fig)
     lines = lines_by_gid(ax)
     edge = lines["none|0.1|edge"]
-    # the top of the band over the paper's η (0.005 is outside it), as core.upper_edge reads it
+    # the top of the band over the paper's η (0.005 is outside it), as quantities.upper_edge
+    # reads it
     np.testing.assert_allclose(edge.get_ydata(), [9.0, 4.0, 0.8])
     np.testing.assert_allclose(
-        edge.get_ydata(), core.upper_edge(rows[rows["normalization"] == "none"])
+        edge.get_ydata(), quantities.upper_edge(rows[rows["normalization"] == "none"])
     )
     np.testing.assert_allclose(lines["batch|0.1|edge"].get_ydata(), [0.9, 0.4, 0.08])
     assert edge.get_linestyle() == "-" and edge.get_color() == plots.normalization_color("none")
     assert edge.get_label() == "Standard: upper edge (judged)"
     assert "Standard: upper edge (judged)" in legend_labels(fig)
-    assert early_span(ax) == pytest.approx((0.0, core.early_end(metrics)))
+    assert early_span(ax) == pytest.approx((0.0, quantities.early_end(metrics)))
 
 
 def test_fig6_upper_edge_of_several_seeds_is_their_mean_with_a_band():
@@ -402,7 +402,7 @@ def test_fig7_marks_the_steps_that_overshot_at_the_smallest_eta_and_shades_the_w
     assert marks.get_marker() == "x"
     assert "batch|0.1|saturated" not in lines
     assert plots.SATURATED_LABEL in legend_labels(fig)
-    assert early_span(ax) == pytest.approx((0.0, core.early_end(metrics)))
+    assert early_span(ax) == pytest.approx((0.0, quantities.early_end(metrics)))
     assert lines["reference"].get_linestyle() == ":"  # 2 / lr stays a dotted line
 
 
@@ -626,8 +626,8 @@ def test_lp_landscape_draws_what_the_claim_judges():
     assert not collections_by_gid(rise_ax)  # one seed: lines, no bands
     # l1 (factor 3): max over η of L is 3 × (4 + step / 100) = 12, 15, 18; L(w) = 30: no rise
     np.testing.assert_allclose(lines_by_gid(rise_ax)["l1|0.1|rise"].get_ydata(), [0, 0, 0])
-    # Standard (factor 1): 4, 5, 6 above L(w) = 10: no rise either; the rise is core.loss_rise
-    rise = core.loss_rise(landscape, lp_metrics())
+    # Standard (factor 1): 4, 5, 6 above L(w) = 10: no rise either; the rise is quantities.loss_rise
+    rise = quantities.loss_rise(landscape, lp_metrics())
     for normalization in LP_ORDER:
         drawn = lines_by_gid(rise_ax)[f"{normalization}|0.1|rise"].get_ydata()
         expected = rise[rise["normalization"] == normalization].sort_values("step")["value"]
@@ -801,7 +801,7 @@ def test_lr_sweep_draws_each_runs_final_accuracy_against_its_rate():
 def test_noisy_bn_training_shades_the_early_window_and_lp_training_does_not():
     metrics = training_table(["none", "batch", "noisy_batch"])
     (ax,) = visible_axes(plots.noisy_bn_training(metrics))
-    assert early_span(ax) == pytest.approx((0.0, core.early_end(metrics)))  # 0.25 × 301
+    assert early_span(ax) == pytest.approx((0.0, quantities.early_end(metrics)))  # 0.25 × 301
     (lp_ax,) = visible_axes(plots.lp_training(metrics))
     assert not has_early_span(lp_ax)  # no claim judges early training on it
 

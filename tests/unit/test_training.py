@@ -20,16 +20,10 @@ import torch
 
 from bnopt import training
 from bnopt.files import OutputError
-from bnopt.finished import numeric_code, run_identity
+from bnopt.finished import run_identity
+from bnopt.image_task import epoch_order, evaluate, noise_free_evaluation
 from bnopt.models import vgg_a
-from bnopt.training import (
-    DeviceError,
-    epoch_order,
-    evaluate,
-    noise_free_evaluation,
-    resolve_device,
-    train_run,
-)
+from bnopt.training import DeviceError, resolve_device, train_run
 from conftest import ROOT, FakeIO, FakeSnakemake, run_outputs, tiny_execution, tiny_settings
 
 
@@ -178,27 +172,26 @@ def test_a_kept_run_is_not_restored_for_other_settings_code_data_or_damaged_file
 ):
     meta, folder = train(tmp_path, "run", tiny_dataset, steps=10)
     outputs = run_outputs(folder)
-    code = tmp_path / "training.py"  # a module whose code counts for the identity
-    code.write_text("# version 1\n")
+    code = "version 1"  # the training job's code identity (bnopt.code_identity)
 
-    def restored(settings=None, code_files=()) -> bool:
+    def restored(settings=None, code="") -> bool:
         for path in outputs.values():
             os.remove(path)
         caplog.clear()
         with caplog.at_level(logging.INFO, logger="bnopt"):
             train_run(tiny_dataset, outputs, settings or tiny_settings(steps=10),
-                      tiny_execution(), code_files=code_files)  # fmt: skip
+                      tiny_execution(), code=code)  # fmt: skip
         return "restored the outputs of this finished run" in caplog.text
 
     assert not restored(tiny_settings(steps=10, lr=0.05))  # other settings
-    assert not restored(code_files=[code])  # other code (none was recorded before)
-    assert restored(code_files=[code])
-    code.write_text("# version 2\n")
-    assert not restored(code_files=[code])
+    assert not restored(code=code)  # other code (none was recorded before)
+    assert restored(code=code)
+    code = "version 2"
+    assert not restored(code=code)
     (folder / ".finished" / "metrics").write_text("damaged\n")
-    assert not restored(code_files=[code])
+    assert not restored(code=code)
     assert (folder / "metrics.tsv").read_text() != "damaged\n"
-    assert restored(code_files=[code])
+    assert restored(code=code)
     assert meta["identity"] != json.loads((folder / "meta.json").read_text())["identity"]
 
 
@@ -240,9 +233,9 @@ def test_train_adapter_with_a_fake_snakemake_object(tmp_path, tiny_dataset):
     provenance.write_text(json.dumps({"short": "synthetic (seed 0)", "md5": "0" * 32}))
     config = {"train": {"device": "cpu", "threads": 3, "log_every": 5, "checkpoint_every": 0}}
     fake = FakeSnakemake(
-        input=FakeIO(data=tiny_dataset, provenance=str(provenance), code=[]),
+        input=FakeIO(data=tiny_dataset, provenance=str(provenance)),
         output=FakeIO(**outputs),
-        params=FakeIO(settings=tiny_settings(steps=10)),
+        params=FakeIO(settings=tiny_settings(steps=10), code="the code identity"),
         log=FakeIO(str(tmp_path / "train.log")),
         threads=1,  # what Snakemake granted (e.g. --cores 1), not train.threads
         wildcards=FakeIO(run="batch_lr0.1_seed0"),
@@ -268,9 +261,9 @@ import runpy, torch
 from types import SimpleNamespace as Namespace
 torch.cuda.is_available = lambda: False
 fake = Namespace(
-    input=Namespace(data={tiny_dataset!r}, provenance={str(provenance)!r}, code=[]),
+    input=Namespace(data={tiny_dataset!r}, provenance={str(provenance)!r}),
     output={run_outputs(tmp_path / "run")!r},
-    params=Namespace(settings={tiny_settings(steps=5, device_type="cuda")!r}),
+    params=Namespace(settings={tiny_settings(steps=5, device_type="cuda")!r}, code="code"),
     log=[{str(tmp_path / "train.log")!r}], wildcards=Namespace(run="batch_lr0.1_seed0"),
     config={{"train": {{"device": "cuda:0", "log_every": 5, "checkpoint_every": 0}}}},
     threads=1,
@@ -348,18 +341,11 @@ def test_the_landscape_along_the_optimisers_step_is_the_loss_where_that_step_lan
     assert by[("own_step_cosine", None)] == pytest.approx(-dot / (norm * g_norm), rel=1e-5)
 
 
-def test_the_identity_holds_the_device_a_run_really_used_and_only_numeric_code(tmp_path):
+def test_the_identity_holds_the_device_a_run_really_used_and_its_code(tmp_path):
     settings = tiny_settings(device_type="cuda")  # train.device: auto
     assert run_identity(settings, "cpu") != run_identity(settings, "cuda")
-    logs, training = tmp_path / "logs.py", tmp_path / "training.py"
-    logs.write_text("# logging\n")
-    training.write_text("# numerics\n")
-    before = run_identity(settings, "cpu", code_files=[logs, training])
-    logs.write_text("# other logging\n")
-    assert run_identity(settings, "cpu", code_files=[logs, training]) == before
-    training.write_text("# other numerics\n")
-    assert run_identity(settings, "cpu", code_files=[logs, training]) != before
-    assert numeric_code([logs, training]) == [training]
+    assert run_identity(settings, "cpu", code="a") != run_identity(settings, "cpu", code="b")
+    assert run_identity(settings, "cpu", code="a") == run_identity(settings, "cpu", code="a")
 
 
 def test_a_resnet_run_with_adam_trains_probes_and_resumes(tmp_path, tiny_dataset, monkeypatch):

@@ -102,23 +102,55 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
     out = snakemake(copy, "-n", "--cores", "2", "--configfile", "execution.yaml").stdout
     # (the report shows the resolved configuration, so it alone is redrawn)
     assert set(planned_jobs(out)) == {"report", "all"}
+    # What an edit reruns is derived from the code each job runs (bnopt.code_identity).
+    # A comment, a docstring or reformatting reruns nothing, anywhere.
+    package = copy / "workflow/scripts/bnopt"
+    for module in ("models.py", "probes.py", "plots/style.py", "claims/landscape.py"):
+        with open(package / module, "a") as f:
+            f.write('\n# a comment\n\n\ndef _helper():\n    """A docstring."""\n')
+    assert "Nothing to be done" in snakemake(copy, "-n", *demo).stdout
+    # Neither does a real edit of a module that changes no output (logging).
+    with open(package / "logs.py", "a") as f:
+        f.write("\nLOGGING_EDIT = 1\n")
+    assert "Nothing to be done" in snakemake(copy, "-n", *demo).stdout
+    # A real edit of the optimiser (imported by the training loop) retrains every run.
+    with open(package / "optimizers.py", "a") as f:
+        f.write("\nOPTIMIZER_EDIT = 1\n")
+    jobs = planned_jobs(snakemake(copy, "-n", *demo).stdout)
+    assert jobs["train"] == len(list(copy.glob("results/runs/*/meta.json")))
+    (package / "optimizers.py").write_text(
+        (package / "optimizers.py").read_text().replace("\nOPTIMIZER_EDIT = 1\n", "")
+    )
+    assert "Nothing to be done" in snakemake(copy, "-n", *demo).stdout
+    # The deep linear network's own module retrains its runs only.
+    with open(package / "dln.py", "a") as f:
+        f.write("\nDLN_EDIT = 1\n")
+    out = snakemake(copy, "-n", *demo).stdout
+    assert planned_runs(out) and all(run.startswith("dln_") for run in planned_runs(out))
+    (package / "dln.py").write_text(
+        package.joinpath("dln.py").read_text().replace("\nDLN_EDIT = 1\n", "")
+    )
     # Editing the shared plotting style reruns every figure and the report, never a training
     # job; editing one experiment's plotting module reruns only its figures.
-    with open(copy / "workflow/scripts/bnopt/plots/style.py", "a") as f:
-        f.write("\n# an edit of the plotting code\n")
+    with open(package / "plots/style.py", "a") as f:
+        f.write("\nSTYLE_EDIT = 1\n")
     jobs = planned_jobs(snakemake(copy, "-n", *demo).stdout)
     assert "train" not in jobs and "tables" not in jobs
     assert jobs["figure"] == len(figures) and jobs["report"] == 1
     snakemake(copy, *demo)
-    with open(copy / "workflow/scripts/bnopt/plots/ics.py", "a") as f:
-        f.write("\n# an edit of the ICS figures\n")
+    with open(package / "plots/ics.py", "a") as f:
+        f.write("\nICS_EDIT = 1\n")
     jobs = planned_jobs(snakemake(copy, "-n", *demo).stdout)
     ics_figures = [spec.name for spec in FIGURE.values() if spec.module == "ics"]
     assert jobs["figure"] == len(ics_figures) == 3 and "train" not in jobs
     snakemake(copy, *demo)
     # Editing a claim's rule rejudges the claims and redraws the report, nothing else.
-    with open(copy / "workflow/scripts/bnopt/claims/landscape.py", "a") as f:
-        f.write("\n# an edit of a claim's rule\n")
+    with open(package / "claims/landscape.py", "a") as f:
+        f.write("\nCLAIM_EDIT = 1\n")
+    assert set(planned_jobs(snakemake(copy, "-n", *demo).stdout)) == {"claims", "report", "all"}
+    # So does the report's template (a file the report module declares it reads).
+    with open(package / "templates/report.css", "a") as f:
+        f.write("\n/* a style edit */\n")
     assert set(planned_jobs(snakemake(copy, "-n", *demo).stdout)) == {"claims", "report", "all"}
     snakemake(copy, *demo)
     # A new learning rate in an experiment adds only the new runs.

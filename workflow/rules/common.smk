@@ -3,9 +3,11 @@ import shutil
 import sys
 from pathlib import Path
 
-# This workflow's package: the files its jobs import (Snakemake puts workflow/scripts on
-# the path of every script it runs), listed below as the jobs' code inputs. The Snakefile
-# itself imports the installed package (pip install -e .), which must be this same copy.
+# This workflow's package (Snakemake puts workflow/scripts on the path of every script it
+# runs). The Snakefile itself imports the installed package (pip install -e .), which must be
+# this same copy. What code each job runs is derived from its script's imports
+# (bnopt.code_identity) and is a param of its rule: Snakemake reruns a job when the code it
+# runs changes, and never for a comment, a docstring or a module that changes no output.
 PACKAGE = (Path(workflow.current_basedir) / ".." / "scripts" / "bnopt").resolve()
 try:
     import bnopt
@@ -21,11 +23,13 @@ if Path(bnopt.__file__).resolve().parent != PACKAGE:
     )
 
 from bnopt.claims import claim_tables
+from bnopt.code_identity import code_identity
 from bnopt.config import ConfigError, check_config
 from bnopt.execution import device_problem
 from bnopt.figures import figure_targets, table_paths
+from bnopt.tables import FAMILIES
+from bnopt.task import task_module
 from bnopt.runs import (
-    FAMILIES,
     RUN_PATTERN,
     all_runs,
     experiment_kinds,
@@ -71,21 +75,6 @@ DOWNLOADED = "resources/download/cifar-10-binary.tar.gz"
 GPU_TOKENS = 0 if config["train"]["device"] == "cpu" else 1
 
 
-# The claims package: every module of it decides verdicts, so each is an input of the report.
-CLAIM_MODULES = sorted(
-    str(path.relative_to(PACKAGE)) for path in (PACKAGE / "claims").glob("*.py")
-)
-
-
-def package(*modules):
-    """Package files a job depends on; editing them reruns that job and only that job.
-
-    Relative to the working directory, so that moving or renaming a finished checkout
-    changes no job's set of inputs (and so reruns nothing).
-    """
-    return [os.path.relpath(PACKAGE / m) for m in ("logs.py", *modules)]
-
-
 def data_origin():
     if DATASET == "synthetic":
         return "synthetic"
@@ -127,20 +116,17 @@ def is_dln(run):
     return parse_run_name(run)["model"] == "dln"
 
 
-# The modules that compute a run's numbers, per network (the identity of its outputs).
-TRAINING_CODE = ("errors.py", "execution.py", "files.py", "finished.py", "gpus.py",
-                 "models.py", "probes.py", "tables.py", "training.py")  # fmt: skip
-
-
 def train_inputs(wildcards):
     """A VGG run reads the prepared images; the deep linear network makes its own data."""
     if is_dln(wildcards.run):
-        return {"code": package(*TRAINING_CODE, "dln.py")}
-    return {
-        "data": PREPARED,
-        "provenance": PROVENANCE,
-        "code": package(*TRAINING_CODE, "data.py"),
-    }
+        return {}
+    return {"data": PREPARED, "provenance": PROVENANCE}
+
+
+def train_code(wildcards):
+    """The code a training job runs: the loop and its network's task (loaded by name)."""
+    model = parse_run_name(wildcards.run)["model"]
+    return code_identity("train.py", f"bnopt/{task_module(model)}.py")
 
 
 def train_threads(wildcards):
@@ -158,12 +144,15 @@ def train_gpu_tokens(wildcards):
 
 
 def figure_inputs(wildcards):
-    """The tables a figure reads (by name) and the code that draws it: the shared style, its
-    experiment's plotting module and the claims' early window some figures mark."""
+    """The tables a figure reads, by name."""
     spec, experiment = ALL_FIGURES[wildcards.figure]
-    modules = ("figures.py", "tables.py", "claims/core.py", "plots/__init__.py",
-               "plots/style.py", f"plots/{spec.module}.py")  # fmt: skip
-    return {**table_paths(spec, experiment), "code": package(*dict.fromkeys(modules))}
+    return table_paths(spec, experiment)
+
+
+def figure_code(wildcards):
+    """The code a figure job runs: the adapter and its figure's plotting module."""
+    spec, _ = ALL_FIGURES[wildcards.figure]
+    return code_identity("plot.py", f"bnopt/plots/{spec.module}.py")
 
 
 def figure_note(wildcards):

@@ -18,8 +18,6 @@ rule download_cifar10:
 
 
 rule synthetic_data:
-    input:
-        code=package("data.py"),
     output:
         "resources/synthetic-cifar-10-binary.tar.gz",
     log:
@@ -28,6 +26,7 @@ rule synthetic_data:
         "../../environment.yml"
     params:
         **dict(sorted(config["data"]["synthetic"].items())),
+        code=code_identity("synthetic.py"),
     script:
         "../scripts/synthetic.py"
 
@@ -35,7 +34,6 @@ rule synthetic_data:
 rule prepare_data:
     input:
         archive=data_archive(),
-        code=package("data.py", "files.py", "errors.py"),
     output:
         data=PREPARED,
         provenance=PROVENANCE,
@@ -52,5 +50,6 @@ rule prepare_data:
             if DATASET == "synthetic"
             else None
         ),
+        code=code_identity("prepare.py"),
     script:
         "../scripts/prepare.py"

@@ -25,5 +25,6 @@ rule figure:
         caption=lambda wildcards: ALL_FIGURES[wildcards.figure][0].caption(),
         draw=lambda wildcards: ALL_FIGURES[wildcards.figure][0].name,
         note=figure_note,
+        code=figure_code,
     script:
         "../scripts/plot.py"

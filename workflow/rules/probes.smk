@@ -7,7 +7,6 @@ rule tables:
         metrics=experiment_outputs("metrics.tsv"),
         probes=experiment_outputs("probes.tsv"),
         meta=experiment_outputs("meta.json"),
-        code=package("tables.py"),
     output:
         metrics=report(
             "results/tables/{experiment}/metrics.tsv",
@@ -61,5 +60,7 @@ rule tables:
         "logs/tables/{experiment}.log",
     conda:
         "../../environment.yml"
+    params:
+        code=code_identity("tables.py"),
     script:
         "../scripts/tables.py"

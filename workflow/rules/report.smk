@@ -7,7 +7,6 @@ localrules:
 rule claims:
     input:
         tables=expand("results/tables/{table}.tsv", table=CLAIM_TABLES),
-        code=package("tables.py", "files.py", *CLAIM_MODULES),
     output:
         report(
             "results/claims.tsv",
@@ -22,6 +21,7 @@ rule claims:
         tables=CLAIM_TABLES,
         # Sorted, so that the order of the experiments in a config file never reruns the job.
         kinds=dict(sorted(KINDS.items())),
+        code=code_identity("claims.py"),
     script:
         "../scripts/claims.py"
 
@@ -34,14 +34,6 @@ rule report:
         ),
         claims="results/claims.tsv",
         meta=run_outputs("meta.json", all_runs(config)),
-        code=package(
-            "figures.py",
-            "report.py",
-            "claims/__init__.py",
-            "claims/verdict.py",
-            "templates/report.html.j2",
-            "templates/report.css",
-        ),
     output:
         "results/report.html",
     log:
@@ -50,5 +42,6 @@ rule report:
         "../../environment.yml"
     params:
         config=config,
+        code=code_identity("report.py"),
     script:
         "../scripts/report.py"

@@ -6,7 +6,6 @@ rule surface:
     input:
         data=PREPARED,
         weights="results/runs/{run}/model.pt",
-        code=package("surface.py", *TRAINING_CODE, "data.py"),
     output:
         "results/surfaces/{run}.tsv",
     log:
@@ -17,6 +16,7 @@ rule surface:
     params:
         settings=lambda wildcards: run_settings(config, wildcards.run),
         surface=config["surface"],
+        code=code_identity("surface.py"),
     script:
         "../scripts/surface.py"
 
@@ -27,12 +27,13 @@ rule surface_table:
             "results/surfaces/{run}.tsv",
             run=experiment_runs(config, wildcards.experiment),
         ),
-        code=package("surface.py", "tables.py"),
     output:
         "results/tables/{experiment}/surface.tsv",
     log:
         "logs/tables/{experiment}-surface.log",
     conda:
         "../../environment.yml"
+    params:
+        code=code_identity("surface_table.py"),
     script:
         "../scripts/surface_table.py"

@@ -22,5 +22,6 @@ rule train:
         mem_mb=lambda wildcards: 2000 if is_dln(wildcards.run) else 16000,
     params:
         settings=lambda wildcards: run_settings(config, wildcards.run),
+        code=train_code,
     script:
         "../scripts/train.py"

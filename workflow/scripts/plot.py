@@ -1,6 +1,6 @@
 from bnopt.figures import FIGURE
 from bnopt.logs import log_to
-from bnopt.plots import note_experiment, save_figure
+from bnopt.plots.style import note_experiment, save_figure
 from bnopt.tables import read_table
 
 with log_to(snakemake.log[0], snakemake.wildcards.figure):

@@ -1,6 +1,5 @@
 from bnopt.logs import log_to
-from bnopt.runs import FAMILIES
-from bnopt.tables import read_run, write_tables
+from bnopt.tables import FAMILIES, read_run, write_tables
 
 with log_to(snakemake.log[0], f"tables/{snakemake.wildcards.experiment}"):
     i = snakemake.input

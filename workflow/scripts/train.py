@@ -15,6 +15,6 @@ with log_to(snakemake.log[0], snakemake.wildcards.run):
         outputs,
         settings,
         execution(snakemake.config, snakemake.threads, settings),
-        code_files=snakemake.input.code,
+        code=snakemake.params.code,
         data_info=json.loads(Path(provenance).read_text()) if provenance else None,
     )

@@ -27,9 +27,10 @@ import torch.nn.functional as F
 from . import probes
 from .config import section_defaults
 from .execution import Execution, device_type
+from .image_task import evaluate, to_inputs
 from .models import NORMALIZATIONS, flops_per_image, vgg_a
 from .optimizers import Optimizer, OptimizerSettings
-from .training import autocast, configure_backend, evaluate, resolve_device, to_inputs, train_run
+from .training import autocast, configure_backend, resolve_device, train_run
 
 # Dense peak TFLOP/s by device name fragment and precision (vendor data sheets).
 GPU_PEAKS = {

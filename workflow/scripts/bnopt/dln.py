@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from .models import make_norm
+from .task import Task
 
 DTYPES = {"fp32": torch.float32, "fp64": torch.float64}
 
@@ -81,3 +82,22 @@ def dln_parts(settings: dict):
     torch.manual_seed(seed)
     model = build_dln(settings["normalization"], settings["depth"], settings["dim"], dtype)
     return model, x, targets
+
+
+def task(settings: dict, data_path, device: torch.device, ctx) -> Task:
+    """The deep linear network on its full batch, every step (bnopt.dln)."""
+    model, x, targets = dln_parts(settings)
+    model, x, targets = model.to(device), x.to(device), targets.to(device)
+
+    def final_loss() -> float:
+        with torch.no_grad():
+            return dln_loss(model(x), targets).item()
+
+    return Task(
+        model,
+        dln_loss,
+        lambda step: (x, targets),
+        x.shape[0],
+        counts_correct=False,
+        final_loss=final_loss,
+    )

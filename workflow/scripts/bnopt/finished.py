@@ -4,9 +4,9 @@ Snakemake deletes a job's outputs before it runs the job again: after an interru
 Snakemake flagged outputs that the job had in fact finished as incomplete, or under
 --forcerun. So a run that has written all its outputs keeps them in `.finished/` beside
 them, as hard links (no extra disk space; copies where the file system has no links), with
-a manifest of their sha256 and of the run's identity: its settings and the contents of its
-data and code. A rerun with the same identity whose files verify restores them instead of
-training again; anything else (other settings, edited code, new data, a damaged file)
+a manifest of their sha256 and of the run's identity: its settings, the contents of its
+data and its code identity. A rerun with the same identity whose files verify restores them
+instead of training again; anything else (other settings, edited code, new data, a damaged file)
 trains as usual.
 """
 
@@ -29,29 +29,22 @@ FOLDER = ".finished"
 MANIFEST = "manifest.json"
 
 
-# The package modules whose code can change a run's numbers: a run's identity hashes them
-# (its other code inputs, such as logging, rerun the job but then restore it in seconds).
-NUMERIC_MODULES = ("data.py", "dln.py", "models.py", "probes.py", "training.py")
-
-
-def numeric_code(code_files: Iterable) -> list:
-    return [path for path in code_files if Path(path).name in NUMERIC_MODULES]
-
-
 def run_identity(
-    settings: Mapping, device_type: str, data_files: Iterable = (), code_files: Iterable = ()
+    settings: Mapping, device_type: str, data_files: Iterable = (), code: str = ""
 ) -> str:
     """What a run's numbers depend on: its settings, what they leave open (the device type
     it really runs on, since `auto` may fall back to the CPU, and the torch version), the
-    contents of its data files and of the numeric modules among its code files.
+    contents of its data files and its code (bnopt.code_identity: the code the training job
+    runs, comments and docstrings left out).
 
     Files count by content only (not by name or order), so a moved checkout keeps the
     identity of its runs.
     """
     identity = {**settings, "resolved_device": device_type, "torch": version("torch")}
+    if code:
+        identity["code"] = code
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode())
-    files = [*data_files, *numeric_code(code_files)]
-    for file_hash in sorted(file_digest(path) for path in files):
+    for file_hash in sorted(file_digest(path) for path in data_files):
         digest.update(file_hash.encode())
     return digest.hexdigest()[:16]
 

@@ -52,6 +52,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DASH = "—"
 
 TEMPLATES = Path(__file__).with_name("templates")
+# The files the report reads beside this module (part of the report's code identity).
+RESOURCES = ("templates/report.html.j2", "templates/report.css")
 CHECKOUT = Path(__file__).resolve().parents[3]  # the workflow's folder: workflow/scripts/bnopt
 
 
@@ -501,7 +503,7 @@ def build_report(
     )
     claims = claim_summaries(claims)
     title = report_title(config, runs)
-    document = environment.get_template("report.html.j2").render(
+    document = environment.get_template(Path(RESOURCES[0]).name).render(
         title=title,
         summary=summary_text(config, runs, claims, dln_runs),
         claim_headers=CLAIM_HEADERS,

@@ -12,10 +12,6 @@ import re
 from .execution import EXECUTION_KEYS, device_type
 from .probe_plan import families_read, planned_probes
 
-FAMILIES = (
-    "metrics", "ics", "landscape", "predictiveness", "beta", "curvature", "activations",
-    "own_step",
-)  # fmt: skip
 MODELS = ("vgg_a", "resnet8", "resnet20", "dln")
 # Weight layers of each network, numbered 1.. in forward order for the ICS and activation
 # probes (bnopt.models.weight_layers; tests/unit/test_models.py checks these counts).

@@ -21,9 +21,9 @@ import torch
 from torch import nn
 
 from .data import load_prepared
+from .image_task import EVAL_BATCH, epoch_order, to_inputs, vgg_loss
 from .models import build_model
 from .probes import preserved_state, trainable
-from .training import EVAL_BATCH, epoch_order, to_inputs, vgg_loss
 
 MODES = ("train_batch", "eval_test")
 

@@ -13,6 +13,12 @@ import pandas as pd
 
 from .files import atomic_output
 
+# The tidy tables of an experiment, one per family of measurements (results/tables/<experiment>/).
+FAMILIES = (
+    "metrics", "ics", "landscape", "predictiveness", "beta", "curvature", "activations",
+    "own_step",
+)  # fmt: skip
+
 COLUMNS = [
     "run", "normalization", "lr", "seed", "step", "quantity", "value", "layer", "eta",
     "diverged_at",

@@ -11,36 +11,30 @@ every `eval_every` steps and at the end.
 from __future__ import annotations
 
 import contextlib
-import copy
+import importlib
 import json
 import logging
 import math
 import os
 import platform
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
-from torch import nn
 
-from . import dln, finished, gpus, probes
-from .data import ARRAY_KEYS, DataError, load_prepared
+from . import finished, gpus, probes
 from .errors import UserError
 from .execution import Execution, device_problem
 from .files import atomic_output, write_text
-from .models import NoisyBatchNorm, build_model, flops_per_image, weight_layers
+from .models import flops_per_image, weight_layers
 from .optimizers import Optimizer, OptimizerSettings
 from .tables import write_tsv
+from .task import task_module
 
 log = logging.getLogger("bnopt.training")
 
-MEAN, STD = 0.5, 0.5
-EVAL_BATCH = 1000
 METRIC_COLUMNS = ["step", "train_loss", "train_accuracy", "test_loss", "test_accuracy"]
 PROBE_COLUMNS = ["step", "probe", "layer", "eta", "quantity", "value"]
 UNDEFINED_AT_ZERO = ("ics_relative", "step_grad_cosine", "own_step_cosine")
@@ -82,72 +76,6 @@ def autocast(settings: dict, device: torch.device):
     if settings["precision"] == "bf16":
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
-
-
-def to_inputs(images: torch.Tensor) -> torch.Tensor:
-    """uint8 NHWC -> normalised float NCHW, channels_last in memory (a permuted view)."""
-    return images.permute(0, 3, 1, 2).float().div_(255).sub_(MEAN).div_(STD)
-
-
-def augment(x: torch.Tensor) -> torch.Tensor:
-    """Random crop (padding 4) and horizontal flip, on the device, from the global RNG."""
-    n = x.shape[0]
-    padded = F.pad(x, (4, 4, 4, 4))
-    dx, dy = torch.randint(0, 9, (2, n), device=x.device)
-    rows = (dy[:, None] + torch.arange(32, device=x.device))[:, None, :, None]
-    cols = (dx[:, None] + torch.arange(32, device=x.device))[:, None, None, :]
-    batch = torch.arange(n, device=x.device)[:, None, None, None]
-    chans = torch.arange(x.shape[1], device=x.device)[None, :, None, None]
-    out = padded[batch, chans, rows, cols]
-    flip = torch.rand(n, device=x.device) < 0.5
-    return torch.where(flip[:, None, None, None], out.flip(3), out)
-
-
-def epoch_order(n: int, epoch: int, seed: int) -> torch.Tensor:
-    """The fresh permutation of an epoch; stateless, so resuming needs no saved state."""
-    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-    return torch.randperm(n, generator=generator)
-
-
-def evaluate(model, x_test, y_test, ctx) -> tuple[float, float]:
-    """Loss and accuracy on the whole test set, eval mode, large batches."""
-    was_training = model.training
-    model.eval()
-    loss_sum = torch.zeros((), dtype=torch.float64, device=x_test.device)
-    correct = torch.zeros((), dtype=torch.int64, device=x_test.device)
-    with torch.inference_mode(), ctx:
-        for start in range(0, x_test.shape[0], EVAL_BATCH):
-            x = to_inputs(x_test[start : start + EVAL_BATCH])
-            y = y_test[start : start + EVAL_BATCH]
-            out = model(x).float()
-            loss_sum += F.cross_entropy(out, y, reduction="sum").double()
-            correct += (out.argmax(1) == y).sum()
-    model.train(was_training)
-    n = x_test.shape[0]
-    return loss_sum.item() / n, correct.item() / n
-
-
-RECALIBRATION_BATCHES = 20
-
-
-def noise_free_evaluation(model, x_train, x_test, y_test, ctx, batch_size) -> tuple[float, float]:
-    """Test loss and accuracy of a noisy-BN network after re-estimating its BN running
-    statistics on training batches without the injected noise (on a copy of the model).
-
-    Eval mode switches the noise off, but the running statistics were gathered while every
-    upstream layer injected it, so they describe other activations than eval mode sees.
-    """
-    twin = copy.deepcopy(model)
-    for module in twin.modules():
-        if isinstance(module, NoisyBatchNorm):
-            module.inject_noise = False
-            module.bn.reset_running_stats()
-            module.bn.momentum = None  # a plain average over the batches below
-    twin.train()
-    with torch.no_grad(), ctx:
-        for k in range(min(RECALIBRATION_BATCHES, x_train.shape[0] // batch_size)):
-            twin(to_inputs(x_train[k * batch_size : (k + 1) * batch_size]))
-    return evaluate(twin, x_test, y_test, ctx)
 
 
 def landscape_records(model, loss_fn, x, y, etas, step, grad) -> list[tuple]:
@@ -288,103 +216,13 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-@dataclass
-class Task:
-    """What the loop trains: a model, its loss, the batch of each step and its evaluations.
-
-    VGG-A on images (`vgg_task`) and the deep linear network on its full batch (`dln_task`)
-    are the two tasks; everything else (optimiser, probes, logging, divergence, checkpoints,
-    outputs, metadata) is the loop's, the same for both.
-    """
-
-    model: nn.Module
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-    batch: Callable[[int], tuple[torch.Tensor, torch.Tensor]]
-    examples: int  # per step
-    counts_correct: bool = True  # classification: training accuracy per step
-    evaluate: Callable[[], tuple[float, float]] | None = None  # test loss and accuracy
-    final_loss: Callable[[], float] | None = None  # the full-batch loss after the last update
-    # noisy BN: the test metrics with running statistics re-estimated without the noise
-    noise_free_evaluate: Callable[[], tuple[float, float]] | None = None
-
-
-def vgg_loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return F.cross_entropy(out.float(), y)
-
-
-def vgg_task(settings: dict, data_path, device: torch.device, ctx) -> Task:
-    """VGG-A on the prepared images: a fresh permutation per epoch, minibatches of
-    batch_size (the last partial batch of an epoch dropped), optional augmentation."""
-    data = load_prepared(data_path)
-    x_train, y_train, x_test, y_test = (
-        torch.from_numpy(data[key]).to(device) for key in ARRAY_KEYS
-    )
-    batch_size, seed = settings["batch_size"], settings["seed"]
-    n_train = x_train.shape[0]
-    per_epoch = n_train // batch_size
-    if per_epoch == 0:
-        raise DataError(
-            f"train.batch_size {batch_size} exceeds the {n_train} training images of "
-            f"{data_path}; at most {n_train}"
-        )
-    torch.manual_seed(seed)
-    model = build_model(
-        settings.get("model", "vgg_a"), settings["normalization"], settings["width"]
-    )
-    model = model.to(device, memory_format=torch.channels_last)
-    orders: dict[int, torch.Tensor] = {}
-
-    def batch(step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        epoch, k = divmod(step, per_epoch)
-        if epoch not in orders:
-            orders.clear()
-            orders[epoch] = epoch_order(n_train, epoch, seed).to(device)
-        idx = orders[epoch][k * batch_size : (k + 1) * batch_size]
-        x = to_inputs(x_train[idx])
-        if settings["augment"]:
-            x = augment(x)
-        return x, y_train[idx]
-
-    return Task(
-        model,
-        vgg_loss,
-        batch,
-        batch_size,
-        evaluate=lambda: evaluate(model, x_test, y_test, ctx),
-        noise_free_evaluate=(
-            (lambda: noise_free_evaluation(model, x_train, x_test, y_test, ctx, batch_size))
-            if settings["normalization"] == "noisy_batch"
-            else None
-        ),
-    )
-
-
-def dln_task(settings: dict, device: torch.device) -> Task:
-    """The deep linear network on its full batch, every step (bnopt.dln)."""
-    model, x, targets = dln.dln_parts(settings)
-    model, x, targets = model.to(device), x.to(device), targets.to(device)
-
-    def final_loss() -> float:
-        with torch.no_grad():
-            return dln.dln_loss(model(x), targets).item()
-
-    return Task(
-        model,
-        dln.dln_loss,
-        lambda step: (x, targets),
-        x.shape[0],
-        counts_correct=False,
-        final_loss=final_loss,
-    )
-
-
 def train_run(
     data_path,
     outputs: dict,
     settings: dict,
     execution: Execution | None = None,
     *,
-    code_files=(),
+    code: str = "",
     data_info: dict | None = None,
     checkpoint_path=None,
     reuse_finished: bool = True,
@@ -395,7 +233,8 @@ def train_run(
     `outputs` maps metrics, probes, meta and weights to paths. `settings` is the run's
     identity (bnopt.runs.run_settings; `model` says which network, the DLN needs no
     `data_path`), `execution` how to run it (device, threads, cadences). The run's identity
-    also covers the contents of the data and of `code_files`: a checkpoint resumes, and a
+    also covers the contents of the data and `code` (its job's bnopt.code_identity): a
+    checkpoint resumes, and a
     finished run's kept outputs are restored instead of training again (`reuse_finished`),
     only when all of it matches. `data_info` (where the data came from) is recorded in
     meta.json.
@@ -408,7 +247,7 @@ def train_run(
             outputs,
             settings,
             execution,
-            code_files=code_files,
+            code=code,
             data_info=data_info,
             checkpoint_path=checkpoint_path,
             reuse_finished=reuse_finished,
@@ -422,7 +261,7 @@ def train_on(
     settings: dict,
     execution: Execution,
     *,
-    code_files=(),
+    code: str = "",
     data_info: dict | None = None,
     checkpoint_path=None,
     reuse_finished: bool = True,
@@ -430,7 +269,7 @@ def train_on(
     """train_run on a device already chosen (and, for a GPU slot, held)."""
     started = time.perf_counter()
     data_files = [data_path] if data_path is not None else []
-    identity = finished.run_identity(settings, device.type, data_files, code_files)
+    identity = finished.run_identity(settings, device.type, data_files, code)
     checkpoint_path = Path(checkpoint_path or Path(outputs["meta"]).with_name("checkpoint.pt"))
     meta = finished.restore(outputs, identity) if reuse_finished else None
     if meta is not None:
@@ -445,10 +284,9 @@ def train_on(
     steps, seed = settings["steps"], settings["seed"]
     checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
 
-    if settings.get("model") == "dln":
-        task = dln_task(settings, device)
-    else:
-        task = vgg_task(settings, data_path, device, ctx)
+    # Loaded by name, so that only its network's runs depend on a task module's code.
+    tasks = importlib.import_module(f"bnopt.{task_module(settings.get('model', 'vgg_a'))}")
+    task = tasks.task(settings, data_path, device, ctx)
     model = task.model
     layers = weight_layers(model)
     optimizer = Optimizer(model.parameters(), optimizer_settings(settings))

@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from . import core, dln, ics, landscape, lp, noisy, training
+from .. import quantities
+from . import dln, ics, landscape, lp, noisy, training
 from .verdict import (
     CONTRADICTED,
     INCONCLUSIVE,
@@ -237,7 +238,7 @@ CLAIMS: tuple[Claim, ...] = (
         lp.judge_per_sample,
         reads=("metrics:train_loss", "landscape:loss", "predictiveness:grad_diff"),
         always=False,
-        shown_for=core.PER_SAMPLE_NORMALIZATIONS,
+        shown_for=quantities.PER_SAMPLE_NORMALIZATIONS,
     ),
     Claim(
         "Deep linear network: with BatchNorm a layer's gradient changes far more when the "

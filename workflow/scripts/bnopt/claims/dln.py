@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import core
+from .. import quantities
+from ..quantities import BATCHNORM, STANDARD
 from .landscape import beta_readings
 from .verdict import LOWER, Verdict, all_of, combine, judge_part
 
@@ -18,7 +19,7 @@ COSINE_RULE = (
 BETA_READING = (
     "log10 of the effective β's ratio at every probed step of the whole run, same seed, read "
     "over all steps and without the steps where either run had overshot at the smallest η "
-    f"(‖Δg‖ >= {core.OVERSHOOT:g} ‖g‖; the two readings must agree, else inconclusive)"
+    f"(‖Δg‖ >= {quantities.OVERSHOOT:g} ‖g‖; the two readings must agree, else inconclusive)"
 )
 SMOOTHER_RULE = (
     f"At every lr drawn (each a part): {BETA_READING}, BN / Standard. The paper puts BN "
@@ -32,10 +33,10 @@ LP_SMOOTHER_RULE = (
 
 
 def judge_cosine(ics: pd.DataFrame) -> Verdict:
-    rows = core.finite_rows(ics, "ics_cosine")
+    rows = quantities.finite_rows(ics, "ics_cosine")
     parts = []
-    for lr in core.shared_lrs(rows):
-        units = core.paired(rows, core.BATCHNORM, core.STANDARD, lrs=[lr])
+    for lr in quantities.shared_lrs(rows):
+        units = quantities.paired(rows, BATCHNORM, STANDARD, lrs=[lr])
         parts.append(
             judge_part(
                 f"BN − Standard cos(G, G′), lr {lr:g}",
@@ -49,14 +50,14 @@ def judge_cosine(ics: pd.DataFrame) -> Verdict:
 
 
 def smoother(predictiveness, beta, normalizations) -> Verdict:
-    rows = core.finite_rows(beta, "effective_beta")
-    saturation = core.saturated(predictiveness, beta)
+    rows = quantities.finite_rows(beta, "effective_beta")
+    saturation = quantities.saturated(predictiveness, beta)
     verdicts = []
-    for lr in core.shared_lrs(rows, (core.STANDARD,)):
+    for lr in quantities.shared_lrs(rows, (STANDARD,)):
         for normalization in normalizations:
-            if not core.paired(rows, normalization, core.STANDARD, lrs=[lr]):
+            if not quantities.paired(rows, normalization, STANDARD, lrs=[lr]):
                 continue
-            label = core.LP_LABELS[normalization]
+            label = quantities.LP_LABELS[normalization]
             verdicts.append(
                 beta_readings(
                     rows,
@@ -65,20 +66,20 @@ def smoother(predictiveness, beta, normalizations) -> Verdict:
                     None,
                     f"lr {lr:g}",
                     normalization,
-                    core.STANDARD,
+                    STANDARD,
                     f"{label} / Standard",
                 )  # fmt: skip
             )
     if not verdicts:
-        names = ", ".join(core.LP_LABELS[n] for n in normalizations)
+        names = ", ".join(quantities.LP_LABELS[n] for n in normalizations)
         missing = f"no {names} run beside a Standard run"
         return all_of([judge_part("effective β", "", LOWER, {}, missing=missing)])
     return combine(verdicts)
 
 
 def judge_bn_smoother(predictiveness: pd.DataFrame, beta: pd.DataFrame) -> Verdict:
-    return smoother(predictiveness, beta, (core.BATCHNORM,))
+    return smoother(predictiveness, beta, (BATCHNORM,))
 
 
 def judge_lp_smoother(predictiveness: pd.DataFrame, beta: pd.DataFrame) -> Verdict:
-    return smoother(predictiveness, beta, core.LP_NORMALIZATIONS)
+    return smoother(predictiveness, beta, quantities.LP_NORMALIZATIONS)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import core
+from .. import quantities
+from ..quantities import BATCHNORM, STANDARD
 from .verdict import HIGHER, LOWER, Verdict, all_of, judge_part
 
 WHOLE_RUN = (
@@ -29,7 +30,7 @@ COSINE_RULE = (
 
 def ics_parts(ics: pd.DataFrame, quantity: str, what: str, side: str, log10: bool) -> Verdict:
     """One part per learning rate: BN against Standard at every probed step and layer."""
-    rows = core.finite_rows(ics, quantity)
+    rows = quantities.finite_rows(ics, quantity)
     text = (
         f"mean over probed steps and layers of log10(BN / Standard) of {what}"
         if log10
@@ -38,8 +39,8 @@ def ics_parts(ics: pd.DataFrame, quantity: str, what: str, side: str, log10: boo
     name = f"BN / Standard {what}" if log10 else f"BN − Standard {what}"
     parts = [
         judge_part(f"{name}, lr {lr:g}", text, side,
-                   core.paired(rows, core.BATCHNORM, core.STANDARD, lrs=[lr]), log10=log10)
-        for lr in core.shared_lrs(rows)
+                   quantities.paired(rows, BATCHNORM, STANDARD, lrs=[lr]), log10=log10)
+        for lr in quantities.shared_lrs(rows)
     ]  # fmt: skip
     if not parts:
         missing = "no layer probed in both a Standard and a BN run"

@@ -2,7 +2,7 @@
 its gradient is more predictive and its effective β-smoothness is lower.
 
 Each compares the BN run with the Standard run of the same lr and seed at every probed step
-of early training (core.EARLY_WINDOW_RULE), on the quantity the figure draws, one judged
+of early training (quantities.EARLY_WINDOW_RULE), on the quantity the figure draws, one judged
 part per learning rate (every panel of the figure is judged).
 """
 
@@ -13,10 +13,11 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from . import core
+from .. import quantities
+from ..quantities import BATCHNORM, PAPER_ETA, STANDARD
 from .verdict import LOWER, Verdict, agree, all_of, combine, judge_part
 
-PAPER_GRID = f"η in [{core.PAPER_ETA[0]:g}, {core.PAPER_ETA[1]:g}] × lr (the paper's range)"
+PAPER_GRID = f"η in [{PAPER_ETA[0]:g}, {PAPER_ETA[1]:g}] × lr (the paper's range)"
 PEAKS = (
     "Both the typical value (mean over the window's steps) and the peak (the window's "
     "largest value) are judged, since the paper points at the standard network's spikes; "
@@ -24,7 +25,7 @@ PEAKS = (
 )
 
 LOSS_RISE_RULE = (
-    f"{core.EARLY_WINDOW_RULE}. At each probed step: the rise of the loss along −g, max over "
+    f"{quantities.EARLY_WINDOW_RULE}. At each probed step: the rise of the loss along −g, max over "
     f"{PAPER_GRID} of L(w − ηg) − L(w), 0 where the loss falls at every η (drawn in "
     "fig5_loss_landscape's lower row). The upper edge is read, not the band's width: the paper "
     "points at the loss jumping up when the step is too long, while a steep fall along −g is "
@@ -32,15 +33,15 @@ LOSS_RISE_RULE = (
     f"Standard's, same lr and seed; the paper puts BN below. {PEAKS}"
 )
 GRAD_CHANGE_RULE = (
-    f"{core.EARLY_WINDOW_RULE}. At each probed step: the upper edge of the band fig6 draws, "
+    f"{quantities.EARLY_WINDOW_RULE}. At each probed step: the upper edge of the band fig6 draws, "
     f"max over {PAPER_GRID} of ‖∇L(w − ηg) − g‖₂; log10 of BN's / Standard's, same lr and "
     f"seed; the paper puts BN below. {PEAKS}"
 )
 BETA_RULE = (
-    f"{core.EARLY_WINDOW_RULE}. At each probed step: log10 of BN's / Standard's effective β "
+    f"{quantities.EARLY_WINDOW_RULE}. At each probed step: log10 of BN's / Standard's effective β "
     "(max over the whole η grid of ‖∇L(w − ηg) − g‖₂ / ‖ηg‖₂, as fig7 draws it), read twice: "
     "over all steps, and without the steps at which either run had overshot already at the "
-    f"smallest η (‖Δg‖ >= {core.OVERSHOOT:g} ‖g‖; there β reads about 1/η_min whatever the "
+    f"smallest η (‖Δg‖ >= {quantities.OVERSHOOT:g} ‖g‖; there β reads about 1/η_min whatever the "
     "curvature, protocol section 4; beta_and_curvature draws the overshoot); if the two "
     "readings differ the claim is inconclusive. Beside it, the curvature β stands for: log10 "
     "of BN's / Standard's λ_max (top Hessian eigenvalue) at the curvature steps of the window. "
@@ -49,7 +50,7 @@ BETA_RULE = (
 
 
 def lrs_of(rows: pd.DataFrame) -> list[float]:
-    return core.shared_lrs(rows) or []
+    return quantities.shared_lrs(rows) or []
 
 
 def typical_and_peak(units: dict, what: str, log10: bool, window: str) -> list:
@@ -80,32 +81,32 @@ def no_pair(what: str) -> Verdict:
 
 def early_typical_and_peak(metrics, rows, what: str, log10: bool, **per_step) -> Verdict:
     """BN against Standard in early training, at every lr probed in both: typical and peak."""
-    end = core.early_end(metrics, rows)
+    end = quantities.early_end(metrics, rows)
     lrs = lrs_of(rows)
     if not lrs:
         return no_pair(what)
     parts = []
     for lr in lrs:
-        units = core.paired(rows, core.BATCHNORM, core.STANDARD, lrs=[lr], end=end, **per_step)
+        units = quantities.paired(rows, BATCHNORM, STANDARD, lrs=[lr], end=end, **per_step)
         parts += typical_and_peak(units, what, log10, window_text(end, lr))
     return all_of(parts)
 
 
 def judge_loss_rise(metrics: pd.DataFrame, landscape: pd.DataFrame) -> Verdict:
-    rise = core.loss_rise(landscape, metrics)
+    rise = quantities.loss_rise(landscape, metrics)
     return early_typical_and_peak(metrics, rise, "rise of the loss along −g", False)
 
 
 def judge_grad_change(metrics: pd.DataFrame, predictiveness: pd.DataFrame) -> Verdict:
-    rows = core.finite_rows(predictiveness, "grad_diff")
+    rows = quantities.finite_rows(predictiveness, "grad_diff")
     return early_typical_and_peak(
-        metrics, rows, "gradient change ‖Δg‖", True, per_step=core.upper_edge
+        metrics, rows, "gradient change ‖Δg‖", True, per_step=quantities.upper_edge
     )
 
 
 def beta_readings(beta_rows, saturation, lr, end, window, first, second, name):
     """β of `first` against `second` at one lr: all steps, and without saturated steps."""
-    all_steps = core.paired(beta_rows, first, second, lrs=[lr], end=end)
+    all_steps = quantities.paired(beta_rows, first, second, lrs=[lr], end=end)
     # A (seed, step) is left out when either run saturated at it.
     flagged = saturation[
         saturation["normalization"].isin((first, second))
@@ -117,7 +118,7 @@ def beta_readings(beta_rows, saturation, lr, end, window, first, second, name):
         (seed, step) not in dropped
         for seed, step in zip(beta_rows["seed"], beta_rows["step"].astype(float), strict=True)
     ]
-    kept = core.paired(beta_rows[keep], first, second, lrs=[lr], end=end)
+    kept = quantities.paired(beta_rows[keep], first, second, lrs=[lr], end=end)
     left_out = sum(len(a) for a, _ in all_steps.values()) - sum(len(a) for a, _ in kept.values())
     text = f"mean over the window's probed steps of log10({name}) of the effective β"
     everything = judge_part(f"{name} effective β, {window}", text, LOWER, all_steps, log10=True)
@@ -139,22 +140,29 @@ def judge_beta(
     beta: pd.DataFrame,
     curvature: pd.DataFrame,
 ) -> Verdict:
-    rows = core.finite_rows(beta, "effective_beta")
-    end = core.early_end(metrics, rows)
+    rows = quantities.finite_rows(beta, "effective_beta")
+    end = quantities.early_end(metrics, rows)
     lrs = lrs_of(rows)
     if not lrs:
         return no_pair("effective β")
-    saturation = core.saturated(predictiveness, beta)
-    lambdas = core.finite_rows(curvature, "lambda_max")
+    saturation = quantities.saturated(predictiveness, beta)
+    lambdas = quantities.finite_rows(curvature, "lambda_max")
     verdicts = []
     for lr in lrs:
         window = window_text(end, lr)
         verdicts.append(
             beta_readings(
-                rows, saturation, lr, end, window, core.BATCHNORM, core.STANDARD, "BN / Standard"
+                rows,
+                saturation,
+                lr,
+                end,
+                window,
+                BATCHNORM,
+                STANDARD,
+                "BN / Standard",
             )  # fmt: skip
         )
-        units = core.paired(lambdas, core.BATCHNORM, core.STANDARD, lrs=[lr], end=end)
+        units = quantities.paired(lambdas, BATCHNORM, STANDARD, lrs=[lr], end=end)
         verdicts.append(
             all_of(
                 [

@@ -6,15 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import core
+from .. import quantities
+from ..quantities import BATCHNORM
 from .landscape import PAPER_GRID
 from .verdict import LOWER, Verdict, all_of, judge_part
 
 
 def rule(normalizations: tuple[str, ...]) -> str:
-    names = ", ".join(core.LP_LABELS[n] for n in normalizations)
+    names = ", ".join(quantities.LP_LABELS[n] for n in normalizations)
     return (
-        f"{core.EARLY_WINDOW_RULE}. For each of {names} run beside BN (same lr and seed), at "
+        f"{quantities.EARLY_WINDOW_RULE}. For each of {names} run beside BN (same lr and seed), at "
         f"each probed step of that window, on what lp_landscape draws: the rise of the loss "
         f"along −g (max over {PAPER_GRID} of L(w − ηg) − L(w), 0 where it falls) as the "
         "normalisation's minus BN's, and the gradient change (max over the same η of "
@@ -26,40 +27,40 @@ def rule(normalizations: tuple[str, ...]) -> str:
     )
 
 
-RULE = rule(core.LP_NORMALIZATIONS)
-PER_SAMPLE_RULE = rule(core.PER_SAMPLE_NORMALIZATIONS)
+RULE = rule(quantities.LP_NORMALIZATIONS)
+PER_SAMPLE_RULE = rule(quantities.PER_SAMPLE_NORMALIZATIONS)
 
 
 def judge_lp(
     metrics: pd.DataFrame,
     landscape: pd.DataFrame,
     predictiveness: pd.DataFrame,
-    normalizations: tuple[str, ...] = core.LP_NORMALIZATIONS,
+    normalizations: tuple[str, ...] = quantities.LP_NORMALIZATIONS,
 ) -> Verdict:
-    rise = core.loss_rise(landscape, metrics)
-    change = core.finite_rows(predictiveness, "grad_diff")
-    end = core.early_end(metrics, change)
+    rise = quantities.loss_rise(landscape, metrics)
+    change = quantities.finite_rows(predictiveness, "grad_diff")
+    end = quantities.early_end(metrics, change)
     parts = []
-    for lr in core.shared_lrs(change, (core.BATCHNORM,)):
+    for lr in quantities.shared_lrs(change, (BATCHNORM,)):
         for normalization in normalizations:
             parts += lp_parts(rise, change, normalization, lr, end)
     if not parts:
-        names = ", ".join(core.LP_LABELS[n] for n in normalizations)
+        names = ", ".join(quantities.LP_LABELS[n] for n in normalizations)
         parts = [judge_part(names, names, LOWER, {}, missing=f"no {names} run beside a BN run")]
     return all_of(parts)
 
 
 def lp_parts(rise, change, normalization: str, lr: float, end: float) -> list:
     """The normalisation against BN at one lr: its loss rise and its gradient change."""
-    label = core.LP_LABELS[normalization]
+    label = quantities.LP_LABELS[normalization]
     if not any(
-        np.isclose(lr, ran) for ran in core.shared_lrs(change, (normalization, core.BATCHNORM))
+        np.isclose(lr, ran) for ran in quantities.shared_lrs(change, (normalization, BATCHNORM))
     ):
         return []
     window = f"steps before {end:g}, lr {lr:g}"
-    rises = core.paired(rise, normalization, core.BATCHNORM, lrs=[lr], end=end)
-    changes = core.paired(change, normalization, core.BATCHNORM, lrs=[lr],
-                          per_step=core.upper_edge, end=end)  # fmt: skip
+    rises = quantities.paired(rise, normalization, BATCHNORM, lrs=[lr], end=end)
+    changes = quantities.paired(change, normalization, BATCHNORM, lrs=[lr],
+                          per_step=quantities.upper_edge, end=end)  # fmt: skip
     return [
         judge_part(
             f"{label} − BN rise of the loss along −g, {window}",
@@ -79,4 +80,4 @@ def judge_per_sample(
     metrics: pd.DataFrame, landscape: pd.DataFrame, predictiveness: pd.DataFrame
 ) -> Verdict:
     """The same claim for LayerNorm and GroupNorm in BN's place (beyond the paper)."""
-    return judge_lp(metrics, landscape, predictiveness, core.PER_SAMPLE_NORMALIZATIONS)
+    return judge_lp(metrics, landscape, predictiveness, quantities.PER_SAMPLE_NORMALIZATIONS)

@@ -7,12 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import core
+from .. import quantities
+from ..quantities import NOISY_BATCHNORM, STANDARD
 from .verdict import HIGHER, Verdict, all_of, judge_part
 
 RULE = (
     f"Three parts, each same lr and seed; supported only if all three are. (1) Training: "
-    f"{core.EARLY_WINDOW_RULE}; at every logged step of it, noisy BN's minus Standard's "
+    f"{quantities.EARLY_WINDOW_RULE}; at every logged step of it, noisy BN's minus Standard's "
     "training accuracy (noisy_bn_training); the paper puts noisy BN above (it trains almost as "
     "well as BN, far better than Standard). (2, 3) Stability, on what noisy_bn_moments draws in "
     "its first two columns: at every probed step after the first and every layer probed in "
@@ -44,16 +45,16 @@ MOMENTS = (("mean", "|μₜ₊₁ − μₜ|"), ("var", "|σ²ₜ₊₁ − σ²
 
 
 def judge_noisy(metrics: pd.DataFrame, activations: pd.DataFrame) -> Verdict:
-    accuracy = core.finite_rows(metrics, "train_accuracy")
-    moments = pd.concat([core.finite_rows(activations, q) for q, _ in MOMENTS])
-    end = core.early_end(metrics)
+    accuracy = quantities.finite_rows(metrics, "train_accuracy")
+    moments = pd.concat([quantities.finite_rows(activations, q) for q, _ in MOMENTS])
+    end = quantities.early_end(metrics)
     lrs = sorted(
-        set(core.shared_lrs(accuracy, (core.NOISY_BATCHNORM, core.STANDARD)))
-        | set(core.shared_lrs(moments, (core.NOISY_BATCHNORM, core.STANDARD)))
+        set(quantities.shared_lrs(accuracy, (NOISY_BATCHNORM, STANDARD)))
+        | set(quantities.shared_lrs(moments, (NOISY_BATCHNORM, STANDARD)))
     )
     parts = []
     for lr in lrs:
-        training = core.paired(accuracy, core.NOISY_BATCHNORM, core.STANDARD, lrs=[lr], end=end)
+        training = quantities.paired(accuracy, NOISY_BATCHNORM, STANDARD, lrs=[lr], end=end)
         parts.append(
             judge_part(
                 f"noisy BN − Standard training accuracy, steps before {end:g}, lr {lr:g}",
@@ -64,8 +65,8 @@ def judge_noisy(metrics: pd.DataFrame, activations: pd.DataFrame) -> Verdict:
             )
         )  # fmt: skip
         for moment, symbol in MOMENTS:
-            units = core.paired(
-                moments, core.NOISY_BATCHNORM, core.STANDARD, lrs=[lr],
+            units = quantities.paired(
+                moments, NOISY_BATCHNORM, STANDARD, lrs=[lr],
                 per_step=step_changes(moment),
             )  # fmt: skip
             parts.append(

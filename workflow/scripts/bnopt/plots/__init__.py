@@ -18,10 +18,16 @@ style as well, so they survive grey-scale printing); the activation ridge plots 
 gradient-change-vs-eta curves colour by training step.
 """
 
-# The figure functions and the helpers of every module, as bnopt.plots.<name>.
-from .activations import *  # noqa: F403
-from .dln import *  # noqa: F403
-from .ics import *  # noqa: F403
-from .landscape import *  # noqa: F403
-from .style import *  # noqa: F403
-from .training import *  # noqa: F403
+import importlib
+
+MODULES = ("activations", "dln", "ics", "landscape", "style", "training")
+
+
+def __getattr__(name: str):
+    """bnopt.plots.<name>: a figure function or helper of any of the modules, imported on
+    first use (a figure job imports only its own module: bnopt.code_identity)."""
+    for module in MODULES:
+        found = importlib.import_module(f"{__name__}.{module}")
+        if hasattr(found, name):
+            return getattr(found, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..claims.core import (
+from ..quantities import (
     finite_rows,
 )
 from .style import (

@@ -11,7 +11,7 @@ range over eta, "reference" for reference lines.
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..claims.core import (
+from ..quantities import (
     finite_rows,
     saturated,
 )

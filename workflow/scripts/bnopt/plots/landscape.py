@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, NullFormatter
 
-from ..claims.core import (
+from ..quantities import (
     OVERSHOOT,
     PAPER_ETA,
     STEP_KEYS,

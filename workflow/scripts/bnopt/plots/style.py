@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import NullFormatter
 
-from ..claims.core import early_end
+from ..quantities import early_end
 
 # Figures are drawn on Figure objects, never through pyplot; Agg keeps any pyplot use headless.
 matplotlib.use("Agg")

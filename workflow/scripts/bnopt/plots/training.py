@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter, PercentFormatter
 
-from ..claims.core import (
+from ..quantities import (
     FINAL_FRACTION,
     final_accuracy_or_zero,
     finite_rows,

@@ -1,6 +1,8 @@
-"""The shared core of the claim verdicts: selecting a run's rows, the early-training window,
-pairing two arms step by step and seed by seed, and the quantities the figures draw and the
-claims judge (the loss's rise along −g, the upper edge of the gradient-change band).
+"""What the figures draw and the claims judge, defined once for both: selecting a run's rows,
+the early-training window, pairing two arms step by step and seed by seed, and the derived
+quantities (the loss's rise along −g, the upper edge of the gradient-change band, the steps
+where the smallest η overshoots). Kept apart from bnopt.claims, so that a figure job does
+not run the claims' code (bnopt.code_identity).
 
 The verdict itself (estimate, interval, outcome) is bnopt.claims.verdict's.
 """
@@ -12,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from ..tables import COLUMNS as TIDY_COLUMNS
+from .tables import COLUMNS as TIDY_COLUMNS
 
 STANDARD = "none"
 BATCHNORM = "batch"
