@@ -23,6 +23,7 @@ from bnopt.files import OutputError
 from bnopt.finished import run_identity
 from bnopt.image_task import epoch_order, evaluate, noise_free_evaluation
 from bnopt.models import vgg_a
+from bnopt.tables import FAMILIES
 from bnopt.training import DeviceError, resolve_device, train_run
 from conftest import ROOT, FakeIO, FakeSnakemake, run_outputs, tiny_execution, tiny_settings
 
@@ -147,10 +148,60 @@ def test_a_run_killed_with_sigkill_resumes_to_the_same_metrics(tmp_path, tiny_da
 
 def test_a_checkpoint_of_other_settings_is_not_resumed(tmp_path, tiny_dataset):
     _, folder = train(tmp_path, "x", tiny_dataset, steps=20)
-    torch.save({"identity": "something else"}, folder / "checkpoint.pt")
+    training.save_checkpoint(folder / "checkpoint.pt", {"identity": "something else"})
     shutil.rmtree(folder / ".finished")
     meta, _ = train(tmp_path, "x", tiny_dataset, steps=20)
     assert meta["resumed_from_step"] is None
+
+
+def interrupt_after(monkeypatch, step):
+    """Make the next run stop (as if killed) once `step` updates are done."""
+    original = training.log_progress
+
+    def interrupted(done, *args):
+        if done == step:
+            monkeypatch.setattr(training, "log_progress", original)
+            raise KeyboardInterrupt
+        return original(done, *args)
+
+    monkeypatch.setattr(training, "log_progress", interrupted)
+
+
+def flip_bytes(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 8] = bytes(b ^ 0xFF for b in data[middle : middle + 8])
+    path.write_bytes(bytes(data))
+
+
+def truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+@pytest.mark.parametrize("damage", [flip_bytes, truncate, lambda path: None])
+def test_a_damaged_checkpoint_is_named_moved_aside_and_never_resumed(
+    tmp_path, tiny_dataset, monkeypatch, caplog, damage
+):
+    every_6 = tiny_execution(checkpoint_every=6, log_every=1)
+    _, reference = train(tmp_path, "reference", tiny_dataset, every_6, steps=12)
+    folder = tmp_path / "damaged"
+    interrupt_after(monkeypatch, 7)
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path, "damaged", tiny_dataset, every_6, steps=12)
+    checkpoint = folder / "checkpoint.pt"
+    assert checkpoint.exists() and (folder / "checkpoint.pt.sha256").exists()
+    damage(checkpoint)
+    with caplog.at_level(logging.INFO, logger="bnopt"):
+        meta, _ = train(tmp_path, "damaged", tiny_dataset, every_6, steps=12)
+    if damage.__name__ == "<lambda>":  # intact: resumed
+        assert meta["resumed_from_step"] == 6
+    else:
+        assert meta["resumed_from_step"] is None
+        assert f"checkpoint {checkpoint}" in caplog.text and "training from step 0" in caplog.text
+        assert (folder / "checkpoint.pt.damaged").exists()
+    for name in ("metrics.tsv", "probes.tsv"):
+        assert (folder / name).read_bytes() == (reference / name).read_bytes()
+    assert not checkpoint.exists() and not (folder / "checkpoint.pt.sha256").exists()
 
 
 def test_a_finished_run_whose_outputs_were_deleted_is_restored_not_retrained(
@@ -283,6 +334,7 @@ def test_a_saved_model_rebuilds_from_the_installed_package_in_a_fresh_python(
     script = f"""
 import torch
 from bnopt.models import vgg_a
+from bnopt.tables import FAMILIES
 model = vgg_a("batch", 0.0625)
 model.load_state_dict(torch.load({str(folder / "model.pt")!r}, weights_only=True))
 print(sum(p.numel() for p in model.parameters()))
@@ -388,3 +440,39 @@ def test_a_resnet_run_with_adam_trains_probes_and_resumes(tmp_path, tiny_dataset
     assert meta["resumed_from_step"] == 6
     for name in ("metrics.tsv", "probes.tsv"):
         assert (folder / name).read_bytes() == (resumed / name).read_bytes()
+
+
+def tables_adapter(folder: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    """The tables job on one run, in its own process (a failed job exits with status 1)."""
+    outputs = run_outputs(folder)
+    tables = {family: str(tmp_path / f"{family}.tsv") for family in FAMILIES}
+    script = f"""
+import runpy, sys
+sys.path.insert(0, {str(ROOT / "tests")!r})
+from conftest import FakeIO, FakeSnakemake
+fake = FakeSnakemake(
+    input=FakeIO(metrics=[{outputs["metrics"]!r}], probes=[{outputs["probes"]!r}],
+                 meta=[{outputs["meta"]!r}]),
+    output=FakeIO(**{tables!r}), log=FakeIO({str(tmp_path / "tables.log")!r}),
+    wildcards=FakeIO(experiment="x"),
+)
+runpy.run_path({str(ROOT / "workflow/scripts/tables.py")!r}, init_globals={{"snakemake": fake}})
+"""
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+
+
+def test_a_finished_runs_file_changed_after_training_stops_the_tables_naming_it(
+    tmp_path, tiny_dataset
+):
+    _, folder = train(tmp_path, "run", tiny_dataset, steps=10)
+    assert tables_adapter(folder, tmp_path).returncode == 0
+    metrics = folder / "metrics.tsv"
+    with open(metrics, "r+b") as f:  # cut in half in place, as a full disk or an editor may
+        f.truncate(metrics.stat().st_size // 2)
+    result = tables_adapter(folder, tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{metrics} is not the file its run wrote" in result.stderr
+    assert "snakemake --forcerun" in result.stderr
+    # the kept copy was cut with it (a hard link): a forced rerun trains the run again
+    meta = train_run(tiny_dataset, run_outputs(folder), tiny_settings(steps=10), tiny_execution())
+    assert meta["resumed_from_step"] is None and tables_adapter(folder, tmp_path).returncode == 0

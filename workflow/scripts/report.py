@@ -3,11 +3,14 @@ from pathlib import Path
 
 from bnopt.claims import read_claims
 from bnopt.figures import FIGURE
+from bnopt.finished import verify
 from bnopt.logs import log_to
 from bnopt.report import build_report
 
 with log_to(snakemake.log[0], "report") as log:
     i = snakemake.input
+    for path in i.meta:
+        verify({"meta": path})  # as its run wrote it
     metas = [json.loads(Path(path).read_text()) for path in i.meta]
     runs = [meta for meta in metas if meta.get("model") != "dln"]
     dln_runs = [meta for meta in metas if meta.get("model") == "dln"]

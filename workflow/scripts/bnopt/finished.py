@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from importlib.metadata import version
 from pathlib import Path
 
+from .errors import UserError
 from .files import atomic_output, file_digest
 
 log = logging.getLogger("bnopt.finished")
@@ -110,3 +111,36 @@ def restore(outputs: Mapping, identity: str) -> dict | None:
             _link_or_copy(folder / key, tmp)
     log.info("restored the outputs of this finished run from %s (identity %s)", folder, identity)
     return json.loads(Path(outputs["meta"]).read_text())
+
+
+class ChangedOutput(UserError):
+    """A finished run's file is not the one its run wrote."""
+
+
+def verify(outputs: Mapping) -> None:
+    """Check a finished run's files (key -> path, keys as in `record`) against the sha256 its
+    manifest holds, before anything reads them; a file changed after its run finished (cut,
+    edited, replaced) stops the job with the file named and how to train the run again."""
+    folder = folder_of(outputs)
+    again = (
+        f"restore or train the run again with `snakemake --forcerun {outputs['meta']}` "
+        "and your usual options"
+    )
+    try:
+        kept = json.loads((folder / MANIFEST).read_text())["sha256"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ChangedOutput(
+            f"{Path(outputs['meta']).parent} has no readable manifest "
+            f"({folder / MANIFEST}: {error}), so its files cannot be checked: {again}"
+        ) from None
+    for key, path in outputs.items():
+        try:
+            intact = file_digest(path) == kept.get(key)
+        except OSError:
+            intact = False
+        if not intact:
+            raise ChangedOutput(
+                f"{path} is not the file its run wrote (its sha256 differs from the one in "
+                f"{folder / MANIFEST}): it changed after training, and tables built from it "
+                f"would be wrong; {again}"
+            )

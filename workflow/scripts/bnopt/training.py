@@ -11,7 +11,9 @@ every `eval_every` steps and at the end.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
+import io
 import json
 import logging
 import math
@@ -203,6 +205,52 @@ def save_torch(path, state) -> None:
         torch.save(state, f)
 
 
+def checksum_path(path: Path) -> Path:
+    return path.with_name(f"{path.name}.sha256")
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    """The checkpoint and, beside it, the sha256 of its bytes (torch checks none on load)."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    data = buffer.getvalue()
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(data)
+    write_text(checksum_path(path), hashlib.sha256(data).hexdigest() + "\n")
+
+
+def remove_checkpoint(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    checksum_path(path).unlink(missing_ok=True)
+
+
+def load_checkpoint(path: Path, device: torch.device) -> dict | None:
+    """A checkpoint whose bytes match their recorded sha256, or None. A damaged or unreadable
+    one is never resumed from: it is named in a warning and moved aside (to *.damaged)."""
+    if not path.exists():
+        return None
+    problem = None
+    try:
+        data = path.read_bytes()
+        expected = checksum_path(path).read_text().strip()
+    except OSError as error:
+        problem = f"cannot be read with its checksum ({error})"
+    else:
+        if hashlib.sha256(data).hexdigest() != expected:
+            problem = "does not match the sha256 recorded when it was written"
+    if problem is None:
+        try:
+            return torch.load(io.BytesIO(data), map_location=device, weights_only=True)
+        except Exception as error:  # any unpickling or zip error: the file is unusable
+            problem = f"cannot be loaded ({type(error).__name__}: {error})"
+    aside = path.with_name(f"{path.name}.damaged")
+    with contextlib.suppress(OSError):
+        os.replace(path, aside)
+    checksum_path(path).unlink(missing_ok=True)
+    log.warning("checkpoint %s %s: moved to %s; training from step 0", path, problem, aside)
+    return None
+
+
 def rng_state() -> dict:
     state = {"cpu": torch.get_rng_state()}
     if torch.cuda.is_available():
@@ -234,10 +282,9 @@ def train_run(
     identity (bnopt.runs.run_settings; `model` says which network, the DLN needs no
     `data_path`), `execution` how to run it (device, threads, cadences). The run's identity
     also covers the contents of the data and `code` (its job's bnopt.code_identity): a
-    checkpoint resumes, and a
-    finished run's kept outputs are restored instead of training again (`reuse_finished`),
-    only when all of it matches. `data_info` (where the data came from) is recorded in
-    meta.json.
+    checkpoint resumes, and a finished run's kept outputs are restored instead of training
+    again (`reuse_finished`), only when all of it matches. `data_info` (where the data came
+    from) is recorded in meta.json.
     """
     execution = execution or Execution()
     with gpus.claimed(resolve_device(execution.device), execution.runs_per_gpu) as device:
@@ -273,11 +320,12 @@ def train_on(
     checkpoint_path = Path(checkpoint_path or Path(outputs["meta"]).with_name("checkpoint.pt"))
     meta = finished.restore(outputs, identity) if reuse_finished else None
     if meta is not None:
-        checkpoint_path.unlink(missing_ok=True)  # if a kill came between keeping and this
+        remove_checkpoint(checkpoint_path)  # if a kill came between keeping and this
         if data_info is not None and meta.get("data") != data_info:
             # The same bytes from another source (e.g. a local copy of the official archive).
             meta["data"] = data_info
             write_text(outputs["meta"], json.dumps(meta, indent=2) + "\n")
+            finished.record(outputs, identity)  # the manifest holds the new meta.json
         return meta
     configure_backend(settings, execution, device)
     ctx = autocast(settings, device)
@@ -305,8 +353,8 @@ def train_on(
     evals: list[tuple] = []
     probe_rows: list[tuple] = []
     start, diverged_at = 0, None
-    if checkpoint_path.exists():
-        state = torch.load(checkpoint_path, map_location=device, weights_only=True)
+    state = load_checkpoint(checkpoint_path, device)
+    if state is not None:
         if state.get("identity") == identity:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
@@ -378,7 +426,7 @@ def train_on(
             evals.append((done, *task.evaluate()))
             eval_time += time.perf_counter() - eval_started
         if checkpointing and not last:
-            save_torch(
+            save_checkpoint(
                 checkpoint_path,
                 {
                     "identity": identity,
@@ -434,7 +482,7 @@ def train_on(
     if reuse_finished:
         finished.record(outputs, identity)
     # Only now: until the outputs are kept, an interruption resumes from the checkpoint.
-    checkpoint_path.unlink(missing_ok=True)
+    remove_checkpoint(checkpoint_path)
     return meta
 
 
