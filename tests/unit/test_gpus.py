@@ -73,15 +73,58 @@ def test_cpu_and_a_named_gpu_are_used_as_given(tmp_path):
     assert not gpus.slot_folder(tmp_path).exists()
 
 
-def test_the_pool_is_kept_per_set_of_visible_gpus(tmp_path, monkeypatch):
+def test_slots_are_keyed_by_the_physical_gpu_whatever_number_a_job_sees(tmp_path, monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2")
-    two = gpus.slot_folder(tmp_path)
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3")
-    three = gpus.slot_folder(tmp_path)
-    assert two != three
+    assert gpus.physical_ids(1) == ["GPU-2"]
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,1")
+    assert gpus.physical_ids(2) == ["GPU-3", "GPU-1"]
     # a SLURM job seeing only its own GPU trains on cuda:0 of what it sees
     with gpus.claimed(CUDA, 1, count=1, root=tmp_path) as device:
         assert device.index == 0
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2")  # another GPU: not blocked
+        with gpus.claimed(CUDA, 1, count=1, root=tmp_path, wait_s=0.2) as other:
+            assert other.index == 0
+    # CUDA_VISIBLE_DEVICES unset and "0" are the same GPU: one slot, shared by both
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    with gpus.claimed(CUDA, 1, count=1, root=tmp_path):
+        monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+        assert gpus.physical_ids(1) == ["GPU-0"]
+        with pytest.raises(gpus.SlotError, match="stayed taken"):
+            with gpus.claimed(CUDA, 1, count=1, root=tmp_path, wait_s=0.2):
+                pass
+
+
+def test_a_planted_symlink_is_refused_and_its_target_left_alone(tmp_path, monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    folder = gpus.slot_folder(tmp_path)
+    folder.mkdir(mode=0o700)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    (folder / "GPU-0-slot-0").symlink_to(victim)
+    with pytest.raises(gpus.SlotError, match="GPU-0-slot-0"):
+        with gpus.claimed(CUDA, 1, count=1, root=tmp_path, wait_s=0.2):
+            pass
+    assert victim.read_text() == "precious\n"
+
+
+def test_a_slot_folder_that_is_a_symlink_or_open_to_others_is_refused(tmp_path):
+    folder = gpus.slot_folder(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    folder.symlink_to(elsewhere)
+    with pytest.raises(gpus.SlotError, match="is not a folder"):
+        with gpus.claimed(CUDA, 1, count=1, root=tmp_path, wait_s=0.2):
+            pass
+    assert not list(elsewhere.iterdir())
+    folder.unlink()
+    folder.mkdir()
+    folder.chmod(0o777)  # as someone else's mkdir in a shared /tmp would leave it
+    with pytest.raises(gpus.SlotError, match="open to other users"):
+        with gpus.claimed(CUDA, 1, count=1, root=tmp_path, wait_s=0.2):
+            pass
+    folder.rmdir()
+    with gpus.claimed(CUDA, 1, count=1, root=tmp_path):
+        assert folder.stat().st_mode & 0o777 == 0o700  # created private
 
 
 def claim_and_report(root, queue, barrier):
