@@ -1,6 +1,8 @@
 # Reproduction of Santurkar et al. (2018), "How Does Batch Normalization Help Optimization?"
 # snakemake --cores 4 --resources gpu=1            (paper settings, config/config.yaml)
 # snakemake --cores 2 --configfile config/demo.yaml (CPU demo)
+import re
+
 from snakemake.utils import min_version
 
 min_version("9.20")
@@ -15,11 +17,12 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 
 
+# Names from the config enter these patterns escaped, as literal text.
 wildcard_constraints:
     run=RUN_PATTERN,
-    experiment="|".join(experiments(config)),
-    family="|".join(FAMILIES),
-    figure="|".join(ALL_FIGURES),
+    experiment="|".join(map(re.escape, experiments(config))),
+    family="|".join(map(re.escape, FAMILIES)),
+    figure="|".join(map(re.escape, ALL_FIGURES)),
 
 
 include: "workflow/rules/data.smk"

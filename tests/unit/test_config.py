@@ -7,7 +7,7 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
-from bnopt.config import ConfigError, check_config
+from bnopt.config import ConfigError, check_config, merged_files
 from bnopt.execution import Execution, execution
 from bnopt.runs import (
     RUN_PATTERN,
@@ -94,6 +94,21 @@ BAD = [
     (("dln", "eta_multipliers"), [1, 1], "dln.eta_multipliers: [1, 1] repeats"),
     (("data", "archive"), "no/such/archive.tar.gz", "data.archive: no/such/archive.tar.gz is"),
     (("data", "archive"), "resources/download/cifar-10-binary.tar.gz", "is inside resources/"),
+    # non-finite numbers, which JSON Schema's `number` admits
+    (("probes", "eta_multipliers"), [float("inf")], "probes.eta_multipliers[0]: inf is not a fin"),
+    (("probes", "eta_multipliers"), [float("nan")], "probes.eta_multipliers[0]: nan is not a fin"),
+    (("experiments", "training", "lrs"), [float("inf")], "experiments.training.lrs[0]: inf is"),
+    (("train", "momentum"), float("nan"), "train.momentum: nan is not a finite number"),
+    # absurd sizes stop before any job (10^12 steps died allocating 4 TB)
+    (("train", "steps"), 10**12, "train.steps: 1000000000000 is greater than the maximum"),
+    (("dln", "depth"), 10**6, "dln.depth: 1000000 is greater than the maximum"),
+    # experiment names become folders, files and wildcard patterns: identifiers only
+    (("experiments", "../../../escape_exp"), {"kind": "landscape", "normalizations": ["none"],
+     "lrs": [0.1]}, "experiments: the name '../../../escape_exp' is not allowed"),
+    (("experiments", "a|.*"), {"kind": "landscape", "normalizations": ["none"], "lrs": [0.1]},
+     "the name 'a|.*' is not allowed"),
+    (("experiments", "$(touch x)"), {"kind": "landscape", "normalizations": ["none"],
+     "lrs": [0.1]}, "the name '$(touch x)' is not allowed"),
 ]  # fmt: skip
 
 
@@ -292,3 +307,13 @@ def test_config_files_update_the_ones_before_key_by_key_as_snakemake_does(tmp_pa
     (tmp_path / "b.yaml").write_text("train: {seeds: [2]}\nexperiments: {y: 2}\n")
     merged = merged_files([tmp_path / "a.yaml", tmp_path / "b.yaml"])
     assert merged == {"train": {"steps": 10, "seeds": [2]}, "experiments": {"x": 1, "y": 2}}
+
+
+def test_a_key_given_twice_in_a_config_file_is_an_error_naming_file_and_line(tmp_path):
+    twice = tmp_path / "twice.yaml"
+    twice.write_text("train:\n  steps: 10\n  batch_size: 8\n  steps: 20\n")
+    with pytest.raises(ConfigError, match=r"twice.yaml, line 4: the key 'steps' is given twice"):
+        merged_files([twice])
+    once = tmp_path / "once.yaml"
+    once.write_text("train:\n  steps: 10\nprobes:\n  steps: 20\n")  # other mappings: fine
+    assert merged_files([once]) == {"train": {"steps": 10}, "probes": {"steps": 20}}

@@ -117,6 +117,9 @@ BAD_VALUES = [
     ("probes: {eta_multipliers: [0.5, 1, 1.0]}", "probes.eta_multipliers: [0.5, 1, 1.0] repeats"),
     ("data: {dataset: cifar10, archive: nowhere.tar.gz}", "data.archive: nowhere.tar.gz is not a"),
     ("train: {device: tpu}", "train.device: 'tpu' does not match"),
+    ("experiments: {landscape: {lrs: [.inf]}}", "experiments.landscape.lrs[0]: inf is not a"),
+    ("train: {steps: 1000000000000}", "train.steps: 1000000000000 is greater than the maximum"),
+    ("train: {steps: 10}\ntrain: {steps: 20}", "bad.yaml, line 2: the key 'train' is given twice"),
 ]
 
 
@@ -128,6 +131,24 @@ def test_a_bad_value_stops_the_dry_run_naming_the_key_without_a_traceback(copy, 
     output = result.stdout + result.stderr
     assert result.returncode != 0 and message in output
     assert "Traceback" not in output and 'File "' not in output
+
+
+@pytest.mark.parametrize("name", ["../../../escape_exp", "a|.*", "$(touch x)"])
+def test_no_experiment_name_writes_outside_the_working_directory(copy, name):
+    """Run for real (not a dry run): the name is refused before any job, nothing is written
+    beside or above the working directory, and the message names the key."""
+    spec = {"kind": "landscape", "normalizations": ["none"], "lrs": [0.1]}
+    config = yaml.safe_load((copy / "config/demo.yaml").read_text())
+    config["experiments"][name] = spec
+    (copy / "hostile.yaml").write_text(yaml.safe_dump(config))
+    around = sorted(p for p in copy.parent.rglob("*") if copy not in p.parents and p != copy)
+    result = snakemake(copy, "--cores", "1", "--configfile", "hostile.yaml", check=False)
+    assert result.returncode != 0
+    assert f"experiments: the name {name!r} is not allowed" in result.stderr
+    assert (
+        sorted(p for p in copy.parent.rglob("*") if copy not in p.parents and p != copy) == around
+    )
+    assert not (copy / "x").exists() and not (copy / "results").exists()
 
 
 @pytest.mark.skipif(shutil.which("sbatch") is not None, reason="jobs may run elsewhere")

@@ -24,7 +24,7 @@ if Path(bnopt.__file__).resolve().parent != PACKAGE:
 
 from bnopt.claims import claim_tables
 from bnopt.code_identity import code_identity
-from bnopt.config import ConfigError, check_config
+from bnopt.config import ConfigError, check_config, read_yaml
 from bnopt.execution import device_problem
 from bnopt.figures import figure_targets, table_paths
 from bnopt.tables import FAMILIES
@@ -41,8 +41,11 @@ from bnopt.runs import (
     runtime_minutes,
 )
 
-# Every configuration problem stops here, before any job, with a message naming the key.
+# Every configuration problem stops here, before any job, with a message naming the key
+# (a key given twice in a config file, which Snakemake's YAML reading lets pass, included).
 try:
+    for configfile in workflow.configfiles:
+        read_yaml(configfile)
     check_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 except ConfigError as error:
     sys.exit(str(error))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import jsonschema
@@ -20,6 +21,30 @@ class ConfigError(UserError, ValueError):
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error (PyYAML
+    silently keeps the last one)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ConfigError(
+                    f"{key_node.start_mark.name}, line {key_node.start_mark.line + 1}: the key "
+                    f"{key!r} is given twice in the same mapping; give it once"
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path) -> dict:
+    """A YAML file as the project reads it: safely, and with no key given twice."""
+    path = Path(path)
+    with open(path, encoding="utf-8") as f:
+        return yaml.load(f, Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+
+
 def merged_files(files) -> dict:
     """YAML config files, each updating the ones before key by key, as Snakemake's
     `--configfile` updates the Snakefile's configfile."""
@@ -33,12 +58,12 @@ def merged_files(files) -> dict:
 
     config: dict = {}
     for file in files:
-        update(config, yaml.safe_load(Path(file).read_text()))
+        update(config, read_yaml(file))
     return config
 
 
 def load_schema(path=SCHEMA) -> dict:
-    return yaml.safe_load(Path(path).read_text())
+    return read_yaml(path)
 
 
 def section_defaults(section: str) -> dict:
@@ -81,6 +106,12 @@ def describe(error: jsonschema.ValidationError) -> str:
         words = " or ".join(TYPE_WORDS.get(name, name) for name in wanted)
         shown = "null" if error.instance is None else repr(error.instance)
         return f"{where}: {shown} is not allowed; expected {words}"
+    if error.validator == "pattern" and "propertyNames" in error.absolute_schema_path:
+        return (
+            f"{where}: the name {error.instance!r} is not allowed; names here are identifiers "
+            f"(a lower-case letter, then lower-case letters, digits or _), since they name "
+            f"folders, files and Snakemake wildcards"
+        )
     if error.validator == "uniqueItems":
         return f"{where}: {error.instance!r} repeats a value; give each value once"
     return f"{where}: {error.message}"
@@ -96,13 +127,27 @@ def check_config(config: dict, schema_path) -> None:
     schema = load_schema(schema_path)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.path)))
-    problems = [describe(e) for e in errors]
+    problems = non_finite(config) + [describe(e) for e in errors]
     if not problems:
         validate(config, str(schema_path), set_default=True)
         problems = lr_problems(config) + cross_field_problems(config)
     if problems:
         lines = "\n".join(f"  - {problem}" for problem in problems)
         raise ConfigError(f"invalid configuration ({len(problems)} problem(s)):\n{lines}")
+
+
+def non_finite(config, where: str = "") -> list[str]:
+    """Every number that is infinite or not a number (YAML's .inf, .nan), by its key: JSON
+    Schema's `number` admits them, and no setting of this workflow means them."""
+    if isinstance(config, dict):
+        items = [(f"{where}.{key}" if where else str(key), value) for key, value in config.items()]
+    elif isinstance(config, list):
+        items = [(f"{where}[{index}]", value) for index, value in enumerate(config)]
+    elif isinstance(config, float) and not math.isfinite(config):
+        return [f"{where}: {config!r} is not a finite number"]
+    else:
+        return []
+    return [problem for key, value in items for problem in non_finite(value, key)]
 
 
 # The size of the official CIFAR-10 training set.
