@@ -1,3 +1,4 @@
+import gzip
 import hashlib
 import io
 import json
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 from bnopt import data
+from bnopt.config import load_schema
 
 RECORD = 3073
 
@@ -297,6 +299,25 @@ def test_read_archive_rejects_member_of_wrong_size(tmp_path):
     path = _write_tar_gz(tmp_path / "a.tar.gz", members)
     with pytest.raises(data.DataError, match=r"data_batch_3\.bin.*6151 bytes.*3073"):
         data.read_archive(path)
+
+
+def test_a_member_declaring_gigabytes_is_refused_before_it_is_unpacked(tmp_path):
+    """A few KB of gzip can declare a 3 GB member; it used to be read into memory."""
+    huge = tarfile.TarInfo("cifar-10-batches-bin/data_batch_1.bin")
+    huge.size = 3 * 10**9
+    path = tmp_path / "bomb.tar.gz"
+    with gzip.open(path, "wb") as f:  # the header, then far fewer bytes than it declares
+        f.write(huge.tobuf(format=tarfile.GNU_FORMAT) + bytes(1 << 16))
+    assert path.stat().st_size < 10_000
+    with pytest.raises(data.DataError, match=r"data_batch_1\.bin declares 3,000,000,000 bytes.*"
+                       r"refused before unpacking"):  # fmt: skip
+        data.read_archive(path)
+
+
+def test_the_schema_bounds_synthetic_sets_to_what_an_archive_member_may_hold():
+    synthetic = load_schema()["properties"]["data"]["properties"]["synthetic"]["properties"]
+    assert synthetic["n_test"]["maximum"] == data.MAX_MEMBER_RECORDS
+    assert synthetic["n_train"]["maximum"] == len(data.TRAIN_BATCHES) * data.MAX_MEMBER_RECORDS
 
 
 def test_read_archive_rejects_missing_member(tmp_path):

@@ -37,6 +37,11 @@ BINARY_DIR = "cifar-10-batches-bin"
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
 ARRAY_KEYS = ("x_train", "y_train", "x_test", "y_test")
+# The most records one member of an archive may hold (10x CIFAR-10's 10,000; the schema bounds
+# data.synthetic.n_train at 5 members' worth and n_test at one). A member declaring more is
+# refused before it is unpacked: a few MB of gzip can declare gigabytes.
+MAX_MEMBER_RECORDS = 100_000
+MAX_MEMBER_BYTES = MAX_MEMBER_RECORDS * RECORD_BYTES
 
 _CHUNK_BYTES = 1 << 20
 
@@ -352,6 +357,12 @@ def _read_tar_members(path: Path, raw: bytes, wanted: set) -> tuple[dict, set]:
                     continue
                 if base in contents:
                     raise DataError(f"{path} has more than one member named */{base}")
+                if member.size > MAX_MEMBER_BYTES:
+                    raise DataError(
+                        f"{path}: member {member.name} declares {member.size:,} bytes, more than "
+                        f"the {MAX_MEMBER_BYTES:,} of {MAX_MEMBER_RECORDS:,} CIFAR records; "
+                        f"refused before unpacking"
+                    )
                 contents[base] = tar.extractfile(member).read()
     except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
         raise DataError(
