@@ -23,7 +23,13 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from .errors import UserError
-from .files import atomic_output, file_digest, write_text
+from .files import (
+    atomic_output,
+    file_digest,
+    remove_stale_temporaries,
+    temporary_name,
+    write_text,
+)
 
 BINARY_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
 BINARY_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"
@@ -104,7 +110,8 @@ def download(url, dest, md5, retries=4, backoff_s=2.0, timeout_s=60.0) -> Path:
 
 
 def _fetch_verified(url, dest: Path, md5: str, timeout_s: float) -> None:
-    partial = dest.with_name(f"{dest.name}.part-{os.getpid()}")
+    partial = temporary_name(dest, "part")
+    remove_stale_temporaries(dest, "part")
     try:
         digest = hashlib.md5()
         try:

@@ -22,7 +22,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from .errors import UserError
-from .files import atomic_output, file_digest
+from .files import atomic_output, file_digest, remove_stale_temporaries, temporary_name
 
 log = logging.getLogger("bnopt.finished")
 
@@ -65,7 +65,8 @@ def _link_or_copy(source: Path, target: Path) -> None:
 def record(outputs: Mapping, identity: str) -> None:
     """Keep the outputs just written (`outputs` maps a key to a path) under `identity`."""
     folder = folder_of(outputs)
-    staging = folder.with_name(f"{FOLDER}.tmp-{os.getpid()}")
+    staging = temporary_name(folder)
+    remove_stale_temporaries(folder)
     shutil.rmtree(staging, ignore_errors=True)
     try:
         staging.mkdir(parents=True)

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import sys
 
 from .errors import UserError
+
+
+def terminated(signum, frame):
+    raise SystemExit(128 + signum)
 
 
 @contextlib.contextmanager
@@ -26,6 +31,9 @@ def log_to(path, label: str):
     )
     logging.captureWarnings(True)
     logger = logging.getLogger("bnopt")
+    # SIGTERM (Snakemake stopping its jobs, a cluster's time limit) ends the job as an
+    # exception does, so that clean-up runs: no temporary file is left behind.
+    signal.signal(signal.SIGTERM, terminated)
     try:
         yield logger
     except UserError as error:

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import NullFormatter
 
+from ..files import atomic_output
 from ..quantities import early_end
 
 # Figures are drawn on Figure objects, never through pyplot; Agg keeps any pyplot use headless.
@@ -654,5 +655,5 @@ def note_experiment(fig: Figure, note: str) -> None:
 def save_figure(fig: Figure, png_path, pdf_path) -> None:
     """Write the figure as PNG (raster, for the report) and PDF (vector, for a paper)."""
     for path in (Path(png_path), Path(pdf_path)):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=DPI, bbox_inches="tight")
+        with atomic_output(path) as tmp:  # a killed job leaves no half-written figure
+            fig.savefig(tmp, format=path.suffix[1:], dpi=DPI, bbox_inches="tight")
