@@ -242,3 +242,36 @@ def test_training_jobs_take_a_gpu_token_unless_the_config_is_cpu_only(copy):
     out = snakemake(copy, "results/runs/batch_lr0.1_seed0/meta.json", "-n", "--cores", "2",
                     "--configfile", "config/demo.yaml").stdout  # fmt: skip
     assert not re.search(r"resources: .*gpu=1", out)
+
+
+def test_an_offline_machine_fails_at_the_download_before_any_training(copy):
+    """Run for real: the download job runs first and alone (priority, every core), so the
+    deep linear network's jobs, which need no data, never start."""
+    (copy / "offline.yaml").write_text(
+        'data: {url: "http://127.0.0.1:9/cifar-10-binary.tar.gz"}\ntrain: {device: cpu}\n'
+    )
+    result = snakemake(copy, "--cores", "4", "--configfile", "offline.yaml", check=False)
+    assert result.returncode != 0
+    assert "Without network access, copy cifar-10-binary.tar.gz" in result.stdout + result.stderr
+    assert not (copy / "logs/train").exists() and not (copy / "results/runs").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_device_auto_without_a_gpu_stops_before_any_job_when_training_would_take_hours(copy):
+    (copy / "synthetic.yaml").write_text("data: {dataset: synthetic}\n")  # no download needed
+    result = snakemake(copy, "--cores", "2", "--configfile", "synthetic.yaml", check=False)
+    assert result.returncode != 0
+    message = result.stdout + result.stderr
+    assert "stopped before any job: train.device is auto and torch finds no CUDA" in message
+    assert "set train.device: cpu to train on this CPU anyway" in message
+    assert "Traceback" not in message
+    assert not (copy / "logs").exists() and not (copy / "resources").exists()
+    # one small run is allowed on the CPU: minutes, not hours
+    (copy / "small.yaml").write_text(
+        "data: {dataset: synthetic, synthetic: {n_train: 200, n_test: 50}}\n"
+        "model: {width: 0.0625}\ntrain: {steps: 4, batch_size: 8, eval_every: 4}\n"
+        "probes: {every: 0, curvature_every: 0}\n"
+    )
+    run = "results/runs/batch_lr0.1_seed0/meta.json"
+    snakemake(copy, run, "--cores", "2", "--configfile", "small.yaml")
+    assert (copy / run).exists()

@@ -53,4 +53,5 @@ def planned_jobs(output: str) -> dict[str, int]:
 
 def planned_runs(output: str) -> set[str]:
     """The runs whose training jobs a dry run schedules."""
-    return set(re.findall(r"^rule train:\n.*\n\s+output: results/runs/([^/\s]+)/", output, re.M))
+    pattern = r"^rule train:\n(?:\s+input: .*\n)?\s+output: results/runs/([^/\s]+)/"
+    return set(re.findall(pattern, output, re.M))

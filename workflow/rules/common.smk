@@ -68,12 +68,35 @@ if workflow.is_main_process and not shutil.which("sbatch"):
     if problem:
         sys.exit(f"invalid configuration (1 problem(s)):\n  - {problem}")
 
+
+def training_runs_to_do():
+    """The runs whose training jobs this invocation will run."""
+    jobs = workflow.dag.needrun_jobs()
+    return sorted(job.wildcards["run"] for job in jobs if job.rule.name == "train")
+
+
+# Once the jobs to run are known, before the first starts (never on a dry run): `device: auto`
+# on a machine without CUDA stops here when those jobs would take hours on the CPU.
+onstart:
+    if workflow.local_exec and config["train"]["device"] == "auto":
+        import torch
+        from bnopt.preflight import cpu_fallback_problem
+
+        runs = training_runs_to_do()
+        problem = cpu_fallback_problem(config, runs, torch.cuda.is_available())
+        if problem:
+            sys.exit(f"stopped before any job: {problem}")
+
+
 DATASET = config["data"]["dataset"]
 PREPARED = f"resources/{DATASET}.npz"
 PROVENANCE = f"resources/{DATASET}.provenance.json"
 # Where download_cifar10 writes. A user's own copy is never put here: it is named by
 # data.archive and only ever read, so no rerun can delete it.
 DOWNLOADED = "resources/download/cifar-10-binary.tar.gz"
+# The data jobs take every core this machine gives Snakemake, so that no other job runs
+# beside them: a download or archive that fails stops the workflow before any training.
+DATA_THREADS = workflow.resource_settings.cores or 1
 # On a CPU-only configuration training jobs take no GPU token, so they run side by side.
 GPU_TOKENS = 0 if config["train"]["device"] == "cpu" else 1
 

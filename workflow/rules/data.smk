@@ -11,6 +11,9 @@ rule download_cifar10:
         DOWNLOADED,
     log:
         "logs/data/download_cifar10.log",
+    # The data first, alone: an offline machine fails here in seconds, before any training.
+    priority: 100
+    threads: DATA_THREADS
     params:
         url=config["data"]["url"],
     run:
@@ -22,6 +25,7 @@ rule synthetic_data:
         "resources/synthetic-cifar-10-binary.tar.gz",
     log:
         "logs/data/synthetic_data.log",
+    priority: 100
     conda:
         "../../environment.yml"
     params:
@@ -39,6 +43,9 @@ rule prepare_data:
         provenance=PROVENANCE,
     log:
         f"logs/data/prepare_{DATASET}.log",
+    # Checks the archive (md5, members, records) before any training, alone as well.
+    priority: 100
+    threads: DATA_THREADS
     conda:
         "../../environment.yml"
     params:
