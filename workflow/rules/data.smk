@@ -45,9 +45,9 @@ rule prepare_data:
         f"logs/data/prepare_{DATASET}.log",
     # Checks the archive (md5, members, records) before any training, alone as well.
     priority: 100
-    threads: DATA_THREADS
     conda:
         "../../environment.yml"
+    threads: DATA_THREADS
     params:
         origin=data_origin(),
         url=config["data"]["url"] if data_origin() == "download" else None,
