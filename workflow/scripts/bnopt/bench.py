@@ -40,21 +40,46 @@ GPU_PEAKS = {
 }
 
 
-def cpu_peak_tflops(threads: int) -> float | None:
-    """threads x max clock x FP32 FLOP per cycle (AVX-512: 64, AVX2 with FMA: 32)."""
+def fp32_flops_per_cycle(vendor: str, family: int, flags: set[str]) -> int:
+    """FP32 FLOP per cycle and core from the core's real FMA datapath, not its flags alone:
+    two FMA units of 512 bits on Intel cores with AVX-512 (Xeon Scalable; 2 x 16 lanes x 2)
+    and AMD Zen 5 (family 0x1A); AMD Zen 4 (family 0x19) runs AVX-512 on two 256-bit units
+    (32, like AVX2 with FMA); 8 without FMA."""
+    if "fma" not in flags:
+        return 8
+    if "avx512f" in flags and not (vendor == "AuthenticAMD" and family < 0x1A):
+        return 64
+    return 32
+
+
+def cpu_info() -> tuple[str, int, set[str], float | None]:
+    """Vendor, family, flags and maximum clock (MHz) of this machine's CPU (Linux)."""
+    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    field = lambda name: re.search(rf"^{name}\s*:\s*(.*)$", text, re.M)  # noqa: E731
+    vendor, family, flags = field("vendor_id"), field("cpu family"), field("flags")
+    mhz = None
     try:
-        info = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        found = re.search(r"CPU max MHz:\s+([\d.]+)", lscpu)
+        mhz = float(found[1]) if found else None
     except OSError:
-        return None
-    mhz = re.search(r"CPU max MHz:\s+([\d.]+)", info) or re.search(r"CPU MHz:\s+([\d.]+)", info)
+        pass
+    if mhz is None and field("cpu MHz"):
+        mhz = float(field("cpu MHz")[1])
+    return (
+        vendor[1].strip() if vendor else "",
+        int(family[1]) if family and family[1].strip().isdigit() else 0,
+        set(flags[1].split()) if flags else set(),
+        mhz,
+    )
+
+
+def cpu_peak_tflops(threads: int) -> float | None:
+    """threads x max clock x FP32 FLOP per cycle of the core (fp32_flops_per_cycle)."""
+    vendor, family, flags, mhz = cpu_info()
     if mhz is None:
-        mhz_text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-        mhz = re.search(r"cpu MHz\s+:\s+([\d.]+)", mhz_text)
-    if mhz is None:
         return None
-    flags = info
-    per_cycle = 64 if "avx512f" in flags else 32 if "fma" in flags else 8
-    return threads * float(mhz[1]) * 1e6 * per_cycle / 1e12
+    return threads * mhz * 1e6 * fp32_flops_per_cycle(vendor, family, flags) / 1e12
 
 
 def peak_tflops(device: torch.device, precision: str) -> float | None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jsonschema
 import yaml
-from snakemake.utils import validate
+
+if TYPE_CHECKING:  # imported where a config is checked: the bench runs without Snakemake
+    import jsonschema
 
 from .errors import UserError
 from .probe_plan import families_read
@@ -124,6 +126,9 @@ def check_config(config: dict, schema_path) -> None:
     then (on the config with its defaults) what it cannot say, such as a batch larger than
     the training set.
     """
+    import jsonschema
+    from snakemake.utils import validate
+
     schema = load_schema(schema_path)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.path)))
