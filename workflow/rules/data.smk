@@ -11,6 +11,8 @@ rule download_cifar10:
         DOWNLOADED,
     log:
         "logs/data/download_cifar10.log",
+    benchmark:
+        "benchmarks/data/download_cifar10.tsv"
     # The data first, alone: an offline machine fails here in seconds, before any training.
     priority: 100
     threads: DATA_THREADS
@@ -25,6 +27,8 @@ rule synthetic_data:
         "resources/synthetic-cifar-10-binary.tar.gz",
     log:
         "logs/data/synthetic_data.log",
+    benchmark:
+        "benchmarks/data/synthetic_data.tsv"
     priority: 100
     conda:
         "../../environment.yml"
@@ -43,6 +47,8 @@ rule prepare_data:
         provenance=PROVENANCE,
     log:
         f"logs/data/prepare_{DATASET}.log",
+    benchmark:
+        f"benchmarks/data/prepare_{DATASET}.tsv"
     # Checks the archive (md5, members, records) before any training, alone as well.
     priority: 100
     conda:

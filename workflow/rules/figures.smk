@@ -18,6 +18,8 @@ rule figure:
         pdf="results/figures/{figure}.pdf",
     log:
         "logs/figures/{figure}.log",
+    benchmark:
+        "benchmarks/figures/{figure}.tsv"
     conda:
         "../../environment.yml"
     params:

@@ -58,6 +58,8 @@ rule tables:
         ),
     log:
         "logs/tables/{experiment}.log",
+    benchmark:
+        "benchmarks/tables/{experiment}.tsv"
     conda:
         "../../environment.yml"
     params:

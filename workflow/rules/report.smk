@@ -15,6 +15,8 @@ rule claims:
         ),
     log:
         "logs/claims.log",
+    benchmark:
+        "benchmarks/claims.tsv"
     conda:
         "../../environment.yml"
     params:
@@ -38,6 +40,8 @@ rule report:
         "results/report.html",
     log:
         "logs/report.log",
+    benchmark:
+        "benchmarks/report.tsv"
     conda:
         "../../environment.yml"
     params:

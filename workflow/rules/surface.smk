@@ -10,6 +10,8 @@ rule surface:
         "results/surfaces/{run}.tsv",
     log:
         "logs/surface/{run}.log",
+    benchmark:
+        "benchmarks/surface/{run}.tsv"
     conda:
         "../../environment.yml"
     threads: 1
@@ -31,6 +33,8 @@ rule surface_table:
         "results/tables/{experiment}/surface.tsv",
     log:
         "logs/tables/{experiment}-surface.log",
+    benchmark:
+        "benchmarks/tables/{experiment}-surface.tsv"
     conda:
         "../../environment.yml"
     params:

@@ -6,8 +6,12 @@ import contextlib
 import logging
 import signal
 import sys
+import time
 
 from .errors import UserError
+
+
+STARTUP = "process start-up before the job's work:"
 
 
 def terminated(signum, frame):
@@ -31,6 +35,9 @@ def log_to(path, label: str):
     )
     logging.captureWarnings(True)
     logger = logging.getLogger("bnopt")
+    # What the process spent before its work (Python, imports, Snakemake's preamble): the
+    # fixed cost of a job, which python -m bnopt.timing sums over a DAG.
+    logger.info("%s %.2f CPU-s", STARTUP, time.process_time())
     # SIGTERM (Snakemake stopping its jobs, a cluster's time limit) ends the job as an
     # exception does, so that clean-up runs: no temporary file is left behind.
     signal.signal(signal.SIGTERM, terminated)

@@ -1,0 +1,65 @@
+"""python -m bnopt.timing: where a DAG's time went, from Snakemake's benchmarks and logs."""
+
+import subprocess
+import sys
+
+import pytest
+
+from bnopt import timing
+from bnopt.logs import STARTUP
+
+HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+
+
+def job(root, benchmark: str, seconds: float, startup: float | None):
+    path = root / "benchmarks" / benchmark
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HEADER + f"{seconds}\t0:00:01\t1\t1\t1\t1\t0\t0\t50\t{seconds}\n")
+    log = root / "logs" / benchmark.replace(".tsv", ".log")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    if startup is not None:
+        log.write_text(f"[x] 2026-12-03 12:00:00,000 INFO bnopt: {STARTUP} {startup:.2f} CPU-s\n")
+
+
+@pytest.fixture
+def finished_dag(tmp_path):
+    job(tmp_path, "train/batch_lr0.1_seed0.tsv", 20.0, 3.0)
+    job(tmp_path, "train/none_lr0.1_seed0.tsv", 10.0, 3.0)
+    job(tmp_path, "train/dln_none_lr1e-06_seed0.tsv", 5.0, 3.0)
+    job(tmp_path, "figures/fig1_training.tsv", 2.0, 1.0)
+    job(tmp_path, "figures/resnet_landscape/fig5_loss_landscape.tsv", 2.0, 1.0)
+    job(tmp_path, "claims.tsv", 1.0, 1.0)
+    job(tmp_path, "data/download_cifar10.tsv", 0.0, None)  # a run: block writes no start-up
+    log = tmp_path / ".snakemake" / "log" / "2026-12-03T120000.000000.snakemake.log"
+    log.parent.mkdir(parents=True)
+    log.write_text(
+        "Provided cores: 2\n[Thu Dec  3 12:00:00 2026]\nlocalrule train:\n"
+        "[Thu Dec  3 12:00:20 2026]\nFinished jobid: 1\n"
+    )
+    return tmp_path
+
+
+def test_the_breakdown_sums_job_seconds_and_start_up_per_kind(finished_dag):
+    kinds = timing.breakdown(finished_dag)
+    assert kinds["train (image)"] == {"jobs": 2, "s": 30.0, "startup": 6.0}
+    assert kinds["train (deep linear)"] == {"jobs": 1, "s": 5.0, "startup": 3.0}
+    assert kinds["figures"] == {"jobs": 2, "s": 4.0, "startup": 2.0}
+    assert kinds["claims"] == {"jobs": 1, "s": 1.0, "startup": 1.0}
+    assert kinds["data"] == {"jobs": 1, "s": 0.0, "startup": 0.0}
+    assert timing.latest_run(finished_dag) == (20.0, 2)
+
+
+def test_the_command_prints_the_fixed_cost_share_and_the_wall_time(finished_dag):
+    result = subprocess.run(
+        [sys.executable, "-m", "bnopt.timing", str(finished_dag)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    out = result.stdout
+    assert "train (image)" in out.splitlines()[1]  # the largest kind first
+    assert "fixed per-process cost (start-up before each job's work): 12.0 job-s, 30%" in out
+    assert "wall time of the latest Snakemake run: 20 s on 2 cores" in out
+    assert "job-seconds / (cores x wall) = 100%" in out
+
+
+def test_without_benchmarks_it_says_so(tmp_path):
+    assert "no benchmarks" in timing.report(tmp_path)
