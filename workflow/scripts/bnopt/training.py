@@ -211,10 +211,10 @@ def checksum_path(path: Path) -> Path:
 
 def save_checkpoint(path: Path, state: dict) -> None:
     """The checkpoint and, beside it, the sha256 of its bytes (torch checks none on load)."""
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    data = buffer.getvalue()
     with atomic_output(path) as tmp:
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        data = buffer.getvalue()
         tmp.write_bytes(data)
     write_text(checksum_path(path), hashlib.sha256(data).hexdigest() + "\n")
 
