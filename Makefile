@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 CORES ?= 2
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | md5sum | cut -c1-12)
 
-.PHONY: venv test demo run lint bench test-cluster test-browser clean
+.PHONY: venv test demo run lint bench wheels test-device test-cluster test-browser clean
 
 venv: $(STAMP)
 
@@ -34,6 +34,14 @@ lint: venv
 
 bench: venv
 	$(BIN)/python -m bnopt.bench
+
+# Snakemake and its needs as wheels for the GPU machine's Python 3.12 (tests/device/wheels.py).
+wheels: venv
+	$(BIN)/python tests/device/wheels.py --python-version 3.12 .whl
+
+# The GPU measurement script rehearsed on the CPU, Snakemake installed from wheels.
+test-device: venv
+	$(BIN)/pytest -m device tests/device
 
 test-cluster: venv
 	bash tests/cluster/run_cluster_test.sh

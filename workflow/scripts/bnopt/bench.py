@@ -251,21 +251,29 @@ def run_benchmarks(args) -> None:
                 steps = args.steps or default_steps(cuda, width)
                 for norm in args.norms:
                     row = bench_one(data, tmp, device, precision, width, norm, steps, args)
-                    rows.append(row)
+                    keep(rows, [row], args.json)
                     print(
                         f"        {width:>5g} {norm:<11} {row['ms_per_step']:>9.2f} "
                         f"{row['bare_ms_per_step']:>9.2f} {row['ratio_to_bare']:>6.3f} "
                         f"{row['images_per_s']:>9.0f} {format_mfu(row['mfu'])}"
                     )
-            rows += probe_and_eval(data, tmp, device, precision, args)
+            keep(rows, probe_and_eval(data, tmp, device, precision, args), args.json)
             floor = probe_noise_floor(data, device, precision, args.widths[0], args.batch_size)
-            rows.append(floor)
+            keep(rows, [floor], args.json)
             print(
                 f"        noise floor of g: {floor['relative_noise_floor']:.2e} of ||g||; "
                 f"smallest eta's ||delta g|| / floor = {floor['signal_to_floor']:.3g}"
             )
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
+
+
+def keep(rows: list, new: list, path: Path | None) -> None:
+    """Add measurements and write them all at once (atomically) to `path`: a run stopped by
+    a time limit keeps everything it measured so far."""
+    rows += new
+    if path:
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(rows, indent=2))
+        os.replace(tmp, path)
 
 
 def default_steps(cuda: bool, width: float) -> int:
