@@ -10,7 +10,6 @@ import time
 
 from .errors import UserError
 
-
 STARTUP = "process start-up before the job's work:"
 
 
