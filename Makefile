@@ -16,8 +16,9 @@ $(STAMP): requirements.txt pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# One pytest worker per core; the slow end-to-end tests start first (tests/conftest.py).
 test: venv
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(CORES) --dist worksteal
 
 demo: venv
 	$(BIN)/snakemake --cores $(CORES) --configfile config/demo.yaml

@@ -11,6 +11,13 @@ from bnopt.execution import Execution
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_collection_modifyitems(items):
+    """The slow tests first, the workflow's end-to-end runs before the rest: with one worker
+    per core (make test), the quick tests run beside them instead of after them."""
+    items.sort(key=lambda item: (item.get_closest_marker("slow") is None,
+                                 item.path.parent.name != "workflow"))  # fmt: skip
+
+
 class FakeIO(list):
     """Stands in for Snakemake's Namedlist: positional and named access."""
 

@@ -9,6 +9,7 @@ import pytest
 from bnopt import bench
 
 
+@pytest.mark.slow
 def test_bench_prints_every_measure(tmp_path, capsys):
     out = tmp_path / "bench.json"
     args = ["--device", "cpu", "--widths", "0.0625", "--norms", "none", "batch",

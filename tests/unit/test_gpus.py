@@ -134,6 +134,7 @@ def claim_and_report(root, queue, barrier):
         barrier.wait()  # hold the slot until every process has one
 
 
+@pytest.mark.slow
 def test_concurrent_jobs_never_share_a_slot(tmp_path):
     context = multiprocessing.get_context("spawn")
     queue, barrier = context.Queue(), context.Barrier(6)

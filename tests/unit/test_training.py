@@ -119,8 +119,9 @@ train_run({data!r}, {outputs!r}, {settings!r}, Execution(**{execution!r}))
 """
 
 
+@pytest.mark.slow
 def test_a_run_killed_with_sigkill_resumes_to_the_same_metrics(tmp_path, tiny_dataset):
-    overrides = {"steps": 400, "normalization": "noisy_batch"}
+    overrides = {"steps": 200, "normalization": "noisy_batch"}
     every_20 = tiny_execution(checkpoint_every=20)
     _, reference = train(tmp_path, "reference", tiny_dataset, every_20, **overrides)
     folder = tmp_path / "killed"

@@ -244,6 +244,7 @@ def test_training_jobs_take_a_gpu_token_unless_the_config_is_cpu_only(copy):
     assert not re.search(r"resources: .*gpu=1", out)
 
 
+@pytest.mark.slow
 def test_an_offline_machine_fails_at_the_download_before_any_training(copy):
     """Run for real: the download job runs first and alone (priority, every core), so the
     deep linear network's jobs, which need no data, never start."""
@@ -256,6 +257,7 @@ def test_an_offline_machine_fails_at_the_download_before_any_training(copy):
     assert not (copy / "logs/train").exists() and not (copy / "results/runs").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 def test_device_auto_without_a_gpu_stops_before_any_job_when_training_would_take_hours(copy):
     (copy / "synthetic.yaml").write_text("data: {dataset: synthetic}\n")  # no download needed

@@ -207,7 +207,7 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
 @pytest.mark.slow
 def test_a_training_job_killed_with_sigkill_resumes_on_rerun(copy):
     config = yaml.safe_load((copy / "config/demo.yaml").read_text())
-    config["train"].update(steps=600, checkpoint_every=50)
+    config["train"].update(steps=300, checkpoint_every=50)
     (copy / "long.yaml").write_text(yaml.safe_dump(config))
     target = "results/runs/none_lr0.1_seed0/meta.json"
     args = [SNAKEMAKE, target, "--cores", "1", "--configfile", "long.yaml"]
@@ -226,4 +226,4 @@ def test_a_training_job_killed_with_sigkill_resumes_on_rerun(copy):
     log = (copy / "logs/train/none_lr0.1_seed0.log").read_text()
     assert "resumed from" in log
     metrics = pd.read_csv(copy / "results/runs/none_lr0.1_seed0/metrics.tsv", sep="\t")
-    assert metrics["step"].max() == 600 and not checkpoint.exists()
+    assert metrics["step"].max() == 300 and not checkpoint.exists()
