@@ -24,7 +24,7 @@
 #   EXPECTED_OUTPUTS  space-separated paths/globs relative to the workflow
 #                     (default: the report, fig{1..7}_*.png and dln_*.png)
 #   TRAIN_RULE=train  rule whose jobs must request a GPU
-#   CPU_JOBS=^rule_train_wildcards_dln_  SLURM comment (regex) of the jobs that must
+#   CPU_JOBS=^rule_train_dln_  SLURM comment (regex) of the jobs that must
 #                     not request a GPU: the deep linear network's (empty: no check)
 #   CONFIGFILE=config/demo.yaml   RUN_TIMEOUT=1500   FAIL_TIMEOUT=150
 #   FAIL_RETRIES=0    --retries for the failing run; empty: the profile's (2),
@@ -43,7 +43,7 @@ PROFILE=${PROFILE:-$REPO/profiles/slurm}
 CONFIGFILE=${CONFIGFILE:-config/demo.yaml}
 EXPECTED_OUTPUTS=${EXPECTED_OUTPUTS:-results/report.html $(printf 'results/figures/fig%d_*.png ' 1 2 3 4 5 6 7)results/figures/dln_*.png}
 TRAIN_RULE=${TRAIN_RULE:-train}
-CPU_JOBS=${CPU_JOBS-^rule_train_wildcards_dln_}
+CPU_JOBS=${CPU_JOBS-^rule_train_dln_}
 FAIL_RULE=fail_in_slurm
 # 208 s on a 2-core AVX-512 machine (2026-12-01); an AVX2-only one is about 2.5x slower.
 RUN_TIMEOUT=${RUN_TIMEOUT:-1500}

@@ -21,8 +21,10 @@ RULES = ROOT / "workflow" / "rules"
 def entries_of_rules() -> list[tuple[str, ...]]:
     """Every entry set a rule passes to code_identity, as the rules would for each model and
     figure (train: the loop and the model's task; figure: the adapter and its module)."""
-    entries = [(script,) for script in adapters() if script not in ("train.py", "plot.py")]
-    entries += [("train.py", f"bnopt/{task_module(model)}.py") for model in MODELS]
+    own_entries = ("train.py", "train_dln.py", "plot.py")
+    entries = [(script,) for script in adapters() if script not in own_entries]
+    entries += [("train.py", f"bnopt/{task_module(m)}.py") for m in MODELS if m != "dln"]
+    entries += [("train_dln.py", "bnopt/dln.py")]
     entries += [("plot.py", f"bnopt/plots/{spec.module}.py") for spec in FIGURE.values()]
     return sorted(set(entries))
 

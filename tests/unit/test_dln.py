@@ -319,21 +319,43 @@ def test_outputs_parse_into_finite_family_tables(trained):
 # Adapters
 
 
-def test_the_training_adapter_with_a_fake_snakemake_object(tmp_path):
-    paths = outputs(tmp_path / "adapter")
+def run_training_adapter(folder: Path, runs: list[str]) -> None:
+    """train_dln.py as rule train_dln runs it: one job, a normalisation's runs in turn."""
+    paths = [outputs(folder / run) for run in runs]
     fake = FakeSnakemake(
         input=FakeIO(),
         config={"train": {"device": "cuda", "log_every": 1, "checkpoint_every": 1}},
-        output=FakeIO(**paths),
-        params=FakeIO(settings=settings(steps=10), code=code_identity("train.py", "bnopt/dln.py")),
-        log=FakeIO(str(tmp_path / "dln.log")),
-        wildcards=FakeIO(run="dln_none_lr1e-06_seed0"),
+        output=FakeIO(**{key: [p[key] for p in paths] for key in dln_output_names()}),
+        params=FakeIO(
+            settings=[settings(run, steps=10) for run in runs],
+            code=code_identity("train_dln.py", "bnopt/dln.py"),
+        ),
+        log=FakeIO(job=str(folder / "job.log"), runs=[str(folder / f"{run}.log") for run in runs]),
+        wildcards=FakeIO(normalization="none"),
+        threads=1,
     )
-    runpy.run_path(str(ROOT / "workflow/scripts/train.py"), init_globals={"snakemake": fake})
-    assert all(Path(p).exists() for p in paths.values())
-    lines = (tmp_path / "dln.log").read_text().splitlines()
-    assert any("step 10/10" in line for line in lines)
-    assert lines and all(line.startswith("[dln_none_lr1e-06_seed0] ") for line in lines)
+    runpy.run_path(str(ROOT / "workflow/scripts/train_dln.py"), init_globals={"snakemake": fake})
+
+
+def test_the_training_adapter_trains_each_run_of_its_job_into_its_own_files(tmp_path):
+    first = ["dln_none_lr1e-06_seed0", "dln_none_lr1e-07_seed0"]
+    run_training_adapter(tmp_path, first)
+    for run in first:
+        assert all(Path(p).exists() for p in outputs(tmp_path / run).values())
+        meta = json.loads((tmp_path / run / "meta.json").read_text())
+        assert meta["lr"] == bn_runs.parse_run_name(run)["lr"]
+        lines = (tmp_path / f"{run}.log").read_text().splitlines()
+        assert any("step 10/10" in line for line in lines)
+        assert lines and all(line.startswith(f"[{run}] ") for line in lines)
+    job_log = (tmp_path / "job.log").read_text()
+    assert job_log.count("process start-up before the job's work") == 1  # once per process
+    assert all(f"run {run}: its log is" in job_log for run in first)
+    # A seed added to the config reruns the job (Snakemake sees new outputs): the runs it
+    # trained before are restored from their finished store, only the new one trains.
+    run_training_adapter(tmp_path, [*first, "dln_none_lr1e-06_seed1"])
+    for run in first:
+        assert "restored the outputs of this finished run" in (tmp_path / f"{run}.log").read_text()
+    assert "step 10/10" in (tmp_path / "dln_none_lr1e-06_seed1.log").read_text()
 
 
 def run_tables_adapter(trained, folder: Path) -> dict:

@@ -28,10 +28,12 @@ def test_paper_config_dry_run_lists_download_prepare_and_every_run(copy):
     out = snakemake(copy, "-n", "--cores", "4").stdout
     jobs = planned_jobs(out)
     assert jobs["download_cifar10"] == 1 and jobs["prepare_data"] == 1
-    # VGG: {none, batch} x {0.1, 0.5, 0.01}, and noisy_batch, l1, l2, linf at 0.1; the deep
-    # linear network: {none, batch, l1, l2, linf} x {1e-6, 1e-7}; one train rule for both;
-    # beyond the paper, ResNet-20 with {none, batch, group} at 0.1; three seeds of each
-    assert jobs["train"] == 3 * 23 and jobs["report"] == 1 and jobs["claims"] == 1
+    # VGG: {none, batch} x {0.1, 0.5, 0.01}, and noisy_batch, l1, l2, linf at 0.1; beyond the
+    # paper, ResNet-20 with {none, batch, group} at 0.1; three seeds of each. The deep linear
+    # network, {none, batch, l1, l2, linf} x {1e-6, 1e-7} x 3 seeds: one job per normalisation.
+    assert jobs["train"] == 3 * 13 and jobs["train_dln"] == 5
+    assert len(planned_runs(out)) == 3 * 13 + 5 * 2 * 3
+    assert jobs["report"] == 1 and jobs["claims"] == 1
     assert jobs["tables"] == 7  # five VGG experiments, the ResNet's and the DLN's
     landscape = [name for name in FIGURES if FIGURE[name].experiment == "landscape"]
     assert len(FIGURES) == 21 and len(landscape) == 5
@@ -208,7 +210,8 @@ def test_the_workflow_dry_runs_as_a_module_of_another_workflow(copy, tmp_path_fa
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = planned_jobs(result.stdout)
-    assert jobs["train"] == 2 * 23 and jobs["report"] == 1  # the demo's 2 seeds, ResNet-8 included
+    # the demo's 2 seeds, ResNet-8 included, and one DLN job per normalisation
+    assert jobs["train"] == 2 * 13 and jobs["train_dln"] == 5 and jobs["report"] == 1
     # (the jobs' code identities are the module's own package's: the Snakefile refuses to
     # run with any other bnopt, test_a_python_without_this_workflows_package_...)
 
@@ -235,9 +238,10 @@ def test_a_typo_in_a_config_key_stops_before_any_job(copy):
 def test_training_jobs_take_a_gpu_token_unless_the_config_is_cpu_only(copy):
     out = snakemake(copy, "-n", "--cores", "4", "results/runs/batch_lr0.1_seed0/meta.json").stdout
     assert re.search(r"resources: .*gpu=1", out)
-    # the deep linear network, in the same rule, takes none even on the paper's config
+    # the deep linear network's jobs take none even on the paper's config
     dln_run = "results/runs/dln_none_lr1e-06_seed0/meta.json"
     out = snakemake(copy, "-n", "--cores", "4", dln_run).stdout
+    assert planned_jobs(out)["train_dln"] == 1 and "dln_none_lr1e-07_seed2" in planned_runs(out)
     assert re.search(r"resources: .*gpu=0", out) and not re.search(r"gpu=1", out)
     out = snakemake(copy, "results/runs/batch_lr0.1_seed0/meta.json", "-n", "--cores", "2",
                     "--configfile", "config/demo.yaml").stdout  # fmt: skip

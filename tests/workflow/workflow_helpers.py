@@ -52,6 +52,7 @@ def planned_jobs(output: str) -> dict[str, int]:
 
 
 def planned_runs(output: str) -> set[str]:
-    """The runs whose training jobs a dry run schedules."""
-    pattern = r"^rule train:\n(?:\s+input: .*\n)?\s+output: results/runs/([^/\s]+)/"
-    return set(re.findall(pattern, output, re.M))
+    """The runs whose training jobs a dry run schedules (a DLN job trains several)."""
+    pattern = r"^rule train(?:_dln)?:\n(?:\s+input: .*\n)?\s+output: (.*)$"
+    outputs = re.findall(pattern, output, re.M)
+    return {run for line in outputs for run in re.findall(r"results/runs/([^/\s,]+)/", line)}

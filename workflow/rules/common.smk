@@ -30,8 +30,12 @@ from bnopt.figures import figure_targets, table_paths
 from bnopt.tables import FAMILIES
 from bnopt.task import task_module
 from bnopt.runs import (
+    IMAGE_RUN_PATTERN,
+    NORMALIZATION_NAMES,
     RUN_PATTERN,
     all_runs,
+    dln_job_runs,
+    dln_runtime_minutes,
     experiment_kinds,
     experiment_runs,
     experiments,
@@ -138,35 +142,32 @@ def experiment_outputs(kind):
     )
 
 
-def is_dln(run):
-    return parse_run_name(run)["model"] == "dln"
-
-
-def train_inputs(wildcards):
-    """A VGG run reads the prepared images; the deep linear network makes its own data."""
-    if is_dln(wildcards.run):
-        return {}
-    return {"data": PREPARED, "provenance": PROVENANCE}
-
-
 def train_code(wildcards):
     """The code a training job runs: the loop and its network's task (loaded by name)."""
     model = parse_run_name(wildcards.run)["model"]
     return code_identity("train.py", f"bnopt/{task_module(model)}.py")
 
 
-def train_threads(wildcards):
-    """The deep linear network's tiny matrices run fastest on one thread."""
-    return 1 if is_dln(wildcards.run) else config["train"]["threads"]
-
-
 def train_gpu_tokens(wildcards):
-    """A VGG job's `gpu`: on a cluster executor (the SLURM profile) one GPU asked of the
+    """A training job's `gpu`: on a cluster executor (the SLURM profile) one GPU asked of the
     scheduler (`sbatch --gpus=1`); locally a token that runs one GPU job at a time, none on a
-    CPU-only config. The deep linear network always trains on the CPU and takes none."""
-    if is_dln(wildcards.run):
-        return 0
+    CPU-only config. (The deep linear network's jobs, always on the CPU, take none.)"""
     return GPU_TOKENS if workflow.local_exec else 1
+
+
+# One deep-linear-network job trains one normalisation's runs (bnopt.runs.dln_job_runs).
+DLN_JOB_RUNS = dln_job_runs(config)
+
+
+def dln_job_files(name):
+    """A DLN job's files called `name`, one per run, {normalization} its wildcard."""
+    return [f"results/runs/{run}/{name}" for run in DLN_JOB_RUNS]
+
+
+def dln_job_settings(wildcards):
+    """The settings of a DLN job's runs, in the order of its outputs."""
+    runs = [run.format(normalization=wildcards.normalization) for run in DLN_JOB_RUNS]
+    return [run_settings(config, run) for run in runs]
 
 
 def figure_inputs(wildcards):

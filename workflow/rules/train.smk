@@ -1,6 +1,7 @@
 rule train:
     input:
-        unpack(train_inputs),
+        data=PREPARED,
+        provenance=PROVENANCE,
     output:
         metrics="results/runs/{run}/metrics.tsv",
         probes="results/runs/{run}/probes.tsv",
@@ -10,18 +11,52 @@ rule train:
         "logs/train/{run}.log",
     benchmark:
         "benchmarks/train/{run}.tsv"
+    wildcard_constraints:
+        run=IMAGE_RUN_PATTERN,
     # Training first: with 2 cores, a figure job started before the last runs leaves one
     # core idle at the end (measured on the demo: 10 s of its 2 min).
     priority: 1
     conda:
         "../../environment.yml"
-    threads: train_threads
+    threads: config["train"]["threads"]
     resources:
         gpu=train_gpu_tokens,
         runtime=lambda wildcards: runtime_minutes(config, wildcards.run),
-        mem_mb=lambda wildcards: 2000 if is_dln(wildcards.run) else 16000,
+        mem_mb=16000,
     params:
         settings=lambda wildcards: run_settings(config, wildcards.run),
         code=train_code,
     script:
         "../scripts/train.py"
+
+
+# The deep linear network's runs of one normalisation, in turn, in one process: each takes
+# about what a process spends importing torch. It makes its own data, trains on the CPU on one
+# thread (its tiny matrices run fastest there) and takes no GPU. A run whose settings and code
+# are unchanged is restored from its finished store, so a change to one run retrains that run.
+rule train_dln:
+    output:
+        metrics=dln_job_files("metrics.tsv"),
+        probes=dln_job_files("probes.tsv"),
+        meta=dln_job_files("meta.json"),
+        weights=dln_job_files("model.pt"),
+    log:
+        job="logs/train/dln_{normalization}.log",
+        runs=[f"logs/train/{run}.log" for run in DLN_JOB_RUNS],
+    benchmark:
+        "benchmarks/train/dln_{normalization}.tsv"
+    wildcard_constraints:
+        normalization="|".join(NORMALIZATION_NAMES),
+    priority: 1
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        gpu=0,
+        runtime=dln_runtime_minutes(config),
+        mem_mb=2000,
+    params:
+        settings=dln_job_settings,
+        code=code_identity("train_dln.py", "bnopt/dln.py"),
+    script:
+        "../scripts/train_dln.py"

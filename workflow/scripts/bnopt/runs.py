@@ -30,6 +30,7 @@ _PARTS = (
 )
 _RUN = re.compile(_PARTS)
 RUN_PATTERN = re.sub(r"\(\?P<[a-z]+>", "(", _PARTS)  # Snakemake's wildcard constraint
+IMAGE_RUN_PATTERN = f"(?!{DLN_PREFIX}){RUN_PATTERN}"  # the runs of rule train (not the DLN's)
 
 
 def format_lr(lr: float) -> str:
@@ -200,8 +201,29 @@ def dln_settings(config: dict, run: str) -> dict:
 
 
 def runtime_minutes(config: dict, run: str) -> int:
-    """A generous SLURM time limit. VGG: 30 min + 1 min per 500 steps (paper: ~60 min per run
-    on a GPU); the DLN: 10 min + 1 min per 1,000 steps (measured ~1 min per run)."""
-    if parse_run_name(run)["model"] == "dln":
-        return 10 + int(config["dln"]["steps"]) // 1000
+    """A generous SLURM time limit of one image network's run: 30 min + 1 min per 500 steps
+    (paper: ~60 min per run on a GPU)."""
     return 30 + int(config["train"]["steps"]) // 500
+
+
+def dln_job_runs(config: dict) -> list[str]:
+    """The runs of one deep-linear-network training job, with `{normalization}` for the
+    job's normalisation: every learning rate and seed of it (dln_{normalization}_lr1e-06_seed0).
+
+    Each DLN run trains in seconds (the demo's) to minutes (the paper's), about what a process
+    spends importing torch, so one job trains a normalisation's runs in turn: the demo's 20
+    DLN processes become 5, and the paper's 30 runs still train in 5 jobs side by side.
+    """
+    dln = config["dln"]
+    return [
+        run_name("{normalization}", lr, seed, model="dln")
+        for lr in dln["lrs"]
+        for seed in dln["seeds"]
+    ]
+
+
+def dln_runtime_minutes(config: dict) -> int:
+    """A generous SLURM time limit of one DLN job: 10 min + 1 min per 1,000 steps of each of
+    its runs (measured: 10,000 steps in about 6 min on a slow 2-core CPU)."""
+    runs = len(dln_job_runs(config))
+    return 10 + runs * (1 + int(config["dln"]["steps"]) // 1000)
