@@ -126,22 +126,16 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
         f.write("\nLOGGING_EDIT = 1\n")
     assert "Nothing to be done" in snakemake(copy, "-n", *demo).stdout
     # A real edit of the optimiser (imported by the training loop) retrains every run.
-    with open(package / "optimizers.py", "a") as f:
-        f.write("\nOPTIMIZER_EDIT = 1\n")
+    edited = edit(package / "optimizers.py", "\nOPTIMIZER_EDIT = 1\n")
     out = snakemake(copy, "-n", *demo).stdout
     assert planned_runs(out) == {path.parent.name for path in copy.glob("results/runs/*/meta.json")}
-    (package / "optimizers.py").write_text(
-        (package / "optimizers.py").read_text().replace("\nOPTIMIZER_EDIT = 1\n", "")
-    )
+    undo(edited)
     assert "Nothing to be done" in snakemake(copy, "-n", *demo).stdout
     # The deep linear network's own module retrains its runs only.
-    with open(package / "dln.py", "a") as f:
-        f.write("\nDLN_EDIT = 1\n")
+    edited = edit(package / "dln.py", "\nDLN_EDIT = 1\n")
     out = snakemake(copy, "-n", *demo).stdout
     assert planned_runs(out) and all(run.startswith("dln_") for run in planned_runs(out))
-    (package / "dln.py").write_text(
-        package.joinpath("dln.py").read_text().replace("\nDLN_EDIT = 1\n", "")
-    )
+    undo(edited)
     # Editing the shared plotting style reruns every figure and the report, never a training
     # job; editing one experiment's plotting module reruns only its figures.
     edited = edit(package / "plots/style.py", "\nSTYLE_EDIT = 1\n")

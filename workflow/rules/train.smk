@@ -21,7 +21,7 @@ rule train:
     threads: config["train"]["threads"]
     resources:
         gpu=train_gpu_tokens,
-        runtime=lambda wildcards: runtime_minutes(config, wildcards.run),
+        runtime=runtime_minutes(config),
         mem_mb=16000,
     params:
         settings=lambda wildcards: run_settings(config, wildcards.run),

@@ -161,12 +161,11 @@ def run_families(config: dict, run: str) -> set[str]:
 
 
 def dln_runs(config: dict) -> list[str]:
-    dln = config["dln"]
+    """Every DLN run: each normalisation's job runs (dln_job_runs), job after job."""
     return [
-        run_name(normalization, lr, seed, model="dln")
-        for normalization in dln["normalizations"]
-        for lr in dln["lrs"]
-        for seed in dln["seeds"]
+        run.format(normalization=normalization)
+        for normalization in config["dln"]["normalizations"]
+        for run in dln_job_runs(config)
     ]
 
 
@@ -200,7 +199,7 @@ def dln_settings(config: dict, run: str) -> dict:
     }
 
 
-def runtime_minutes(config: dict, run: str) -> int:
+def runtime_minutes(config: dict) -> int:
     """A generous SLURM time limit of one image network's run: 30 min + 1 min per 500 steps
     (paper: ~60 min per run on a GPU)."""
     return 30 + int(config["train"]["steps"]) // 500
