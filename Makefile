@@ -1,18 +1,19 @@
-# One-command setup: every target creates .venv from requirements.txt when it is missing
-# (with the workflow's own package bnopt installed editable: its `-e .` line).
+# One-command setup: every target creates .venv from requirements-dev.txt when it is missing
+# (requirements.txt, with the workflow's own package bnopt installed editable by its `-e .`
+# line, and the development tools).
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 CORES ?= 2
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | md5sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | md5sum | cut -c1-12)
 
 .PHONY: venv test demo run lint bench wheels test-device test-cluster test-browser clean
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bnopt import data
+from bnopt import data, synthetic_images
 from bnopt.execution import Execution
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,7 +95,7 @@ def tiny_execution(**overrides) -> Execution:
 def tiny_dataset(tmp_path_factory) -> str:
     folder = tmp_path_factory.mktemp("tiny-data")
     archive = folder / "synthetic.tar.gz"
-    data.write_synthetic_archive(archive, 640, 100, seed=0)
+    synthetic_images.write_synthetic_archive(archive, 640, 100, seed=0)
     out = folder / "synthetic.npz"
     data.prepare(archive, out)
     return str(out)

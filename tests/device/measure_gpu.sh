@@ -48,12 +48,13 @@ print(f"python {platform.python_version()}; torch {torch.__version__}; {gpu}; "
 PYEOF
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv 2>/dev/null >>"$SUMMARY"
 
-if [[ $CPU == 1 ]]; then  # the demo's sizes, one experiment, one seed: the script, not speed
+if [[ $CPU == 1 ]]; then  # the demo's sizes, one seed, the paper's experiments: the script, not speed
     BENCH=(--device cpu --widths 0.125 --norms none batch --steps 10 --repeats 1)
     BENCH_LIMIT=240 DAG_1_LIMIT=300 DAG_4_LIMIT=300 DAG_STEPS=20 CORES=2 BASE=config/demo.yaml
-    OVERRIDE='{"experiments": {"landscape": {"normalizations": ["none", "batch"], "lrs": [0.1]}},
-               "train": {"seeds": [0]},
-               "dln": {"normalizations": ["none", "batch"], "lrs": [1e-6], "seeds": [0]}}'
+    OVERRIDE='{"experiments": {"landscape": {"normalizations": ["none", "batch"], "lrs": [0.1]},
+                               "dln": {"model": "dln", "normalizations": ["none", "batch"],
+                                       "lrs": [1e-6]}},
+               "train": {"seeds": [0]}, "models": {"dln": {"seeds": [0]}}}'
 else
     BENCH=(--device cuda --precisions fp32 tf32 bf16 --widths 1 --norms none batch --repeats 2)
     BENCH_LIMIT=150 DAG_1_LIMIT=150 DAG_4_LIMIT=100 DAG_STEPS=100 CORES=16 BASE=config/config.yaml
@@ -72,23 +73,26 @@ run_dag() {  # name, training jobs per GPU, time limit in s
     cp -r Snakefile config workflow profiles environment.yml "$dir"/
     "$PY" - "$BASE" "$OVERRIDE" "$DAG_STEPS" "$share" "$dir/run.yaml" <<'PYEOF'
 import json, sys, yaml
+from bnopt.config import merge_into, merged_files
 base, override, steps, share, out = sys.argv[1:]
-config = yaml.safe_load(open(base))
+config = merged_files(["config/config.yaml", base])  # as --configfile $BASE: demo.yaml is a diff
 for section, values in json.loads(override).items():
     if section == "experiments":
         config[section] = values
     else:
-        config.setdefault(section, {}).update(values)
+        merge_into(config.setdefault(section, {}), values)
 steps = int(steps)
 config["train"].update(steps=steps, eval_every=steps, checkpoint_every=0, runs_per_gpu=int(share))
 config["train"]["device"] = "cpu" if config["train"]["device"] == "cpu" else "cuda"
-config["dln"]["steps"] = steps
+config["models"]["dln"]["steps"] = steps
 yaml.safe_dump(config, open(out, "w"), sort_keys=False)
 PYEOF
     t0=$(date +%s)
+    # run.yaml is the whole config: it replaces config/config.yaml instead of being merged
+    # over it, or experiments it leaves out (resnet_landscape) would come back from that file.
     (cd "$dir" && PYTHONPATH="$dir/workflow/scripts:${PYTHONPATH#*:}" timeout -k 15 "$limit" \
         "$PY" -m snakemake --cores "$CORES" --resources gpu="$share" --configfile run.yaml \
-        >"$dir/snakemake.log" 2>&1)
+        --replace-workflow-config >"$dir/snakemake.log" 2>&1)
     rc=$?
     "$PY" - "$dir" "$name" "$rc" "$(( $(date +%s) - t0 ))" "$DAG_STEPS" "$OUT/dag.json" <<'PYEOF' | tee -a "$SUMMARY"
 import json, sys

@@ -112,8 +112,18 @@ def test_the_identity_leaves_out_modules_that_change_no_output():
     assert {"bnopt/logs.py", "bnopt/gpus.py", "bnopt/finished.py"} <= walked
     assert not files & ci.NO_EFFECT_LABELS
     assert {"bnopt/optimizers.py", "bnopt/training.py", "bnopt/models.py"} <= files
+    # the loop's parts, found through its imports
+    loop = {"bnopt/checkpoints.py", "bnopt/probe_records.py", "bnopt/run_records.py"}
+    assert loop | {"bnopt/backend.py"} <= files
     for name in ci.NO_OUTPUT_EFFECT:
         assert (SCRIPTS / "bnopt" / name).is_file()
+
+
+def test_the_loops_parts_leave_gpu_slots_and_finished_runs_to_the_training_module():
+    machinery = {"bnopt/gpus.py", "bnopt/finished.py"}
+    for module in ("checkpoints.py", "probe_records.py", "run_records.py", "backend.py"):
+        walked = {ci._label(p) for p in ci.modules_run(SCRIPTS / "bnopt" / module)}
+        assert not walked & machinery, module
 
 
 def test_each_network_depends_on_its_own_task_module_only():

@@ -7,7 +7,7 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
-from bnopt.config import ConfigError, check_config, merged_files
+from bnopt.config import ConfigError, check_config, merged_files, read_yaml
 from bnopt.execution import Execution, execution
 from bnopt.runs import (
     RUN_PATTERN,
@@ -24,7 +24,8 @@ SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 
 
 def shipped(name):
-    return yaml.safe_load((ROOT / "config" / name).read_text())
+    """A shipped config as the workflow sees it: demo.yaml merged over config.yaml."""
+    return merged_files(dict.fromkeys([ROOT / "config" / "config.yaml", ROOT / "config" / name]))
 
 
 @pytest.mark.parametrize("name", ["config.yaml", "demo.yaml"])
@@ -85,13 +86,13 @@ BAD = [
     (("probes", "eta_multipliers"), [0], "probes.eta_multipliers[0]"),
     (("probes", "every"), -1, "probes.every"),
     (("experiments", "landscape", "lrs"), [0.1, 0.1000001], "experiments.landscape.lrs[1]"),
-    (("dln", "lrs"), [1.2345678e-6], "dln.lrs[0]"),
+    (("experiments", "dln", "lrs"), [1.2345678e-6], "experiments.dln.lrs[0]"),
     (("train",), None, "train: null is not allowed"),
     (("data",), None, "data: null is not allowed"),
     (("train", "batch_size"), 5001, "train.batch_size: 5001 is larger than the 5000"),
-    (("dln", "ics_layers"), [9, 26], "dln.ics_layers: [26] outside 1..25"),
+    (("models", "dln", "ics_layers"), [9, 26], "models.dln.ics_layers: [26] outside 1..25"),
     (("probes", "eta_multipliers"), [0.5, 1, 1.0], "probes.eta_multipliers: [0.5, 1, 1.0] rep"),
-    (("dln", "eta_multipliers"), [1, 1], "dln.eta_multipliers: [1, 1] repeats"),
+    (("models", "dln", "eta_multipliers"), [1, 1], "models.dln.eta_multipliers: [1, 1] repe"),
     (("data", "archive"), "no/such/archive.tar.gz", "data.archive: no/such/archive.tar.gz is"),
     (("data", "archive"), "resources/download/cifar-10-binary.tar.gz", "is inside resources/"),
     # non-finite numbers, which JSON Schema's `number` admits
@@ -101,7 +102,7 @@ BAD = [
     (("train", "momentum"), float("nan"), "train.momentum: nan is not a finite number"),
     # absurd sizes stop before any job (10^12 steps died allocating 4 TB)
     (("train", "steps"), 10**12, "train.steps: 1000000000000 is greater than the maximum"),
-    (("dln", "depth"), 10**6, "dln.depth: 1000000 is greater than the maximum"),
+    (("models", "dln", "depth"), 10**6, "models.dln.depth: 1000000 is greater than the max"),
     # experiment names become folders, files and wildcard patterns: identifiers only
     (("experiments", "../../../escape_exp"), {"kind": "landscape", "normalizations": ["none"],
      "lrs": [0.1]}, "experiments: the name '../../../escape_exp' is not allowed"),
@@ -180,7 +181,7 @@ def test_runs_are_derived_from_the_experiments():
     config = shipped("config.yaml")
     validate(config, str(SCHEMA))
     # Three seeds of every run: the claims' intervals are over seeds.
-    assert config["train"]["seeds"] == config["dln"]["seeds"] == [0, 1, 2]
+    assert config["train"]["seeds"] == config["models"]["dln"]["seeds"] == [0, 1, 2]
     assert experiment_runs(config, "landscape") == [
         f"{norm}_lr0.1_seed{seed}" for norm in ("none", "batch") for seed in (0, 1, 2)
     ]
@@ -216,7 +217,7 @@ def test_run_names_round_trip_and_settings_are_resolved():
     assert settings["model"] == "vgg_a"
     deep = run_settings(config, "dln_none_lr1e-06_seed0")
     assert deep["model"] == "dln" and deep["device_type"] == "cpu"
-    assert deep["probes"]["eta_multipliers"] == config["dln"]["eta_multipliers"]
+    assert deep["probes"]["eta_multipliers"] == config["models"]["dln"]["eta_multipliers"]
     with pytest.raises(ValueError):
         parse_run_name("batch-0.1")
 
@@ -228,23 +229,6 @@ def test_check_config_lists_every_problem():
     with pytest.raises(ConfigError, match=r"2 problem") as error:
         check_config(config, SCHEMA)
     assert "train.steps" in str(error.value) and "model.width" in str(error.value)
-
-
-def test_the_readme_documents_every_config_key():
-    schema = yaml.safe_load(SCHEMA.read_text())
-    readme = (ROOT / "README.md").read_text()
-
-    def leaves(node, where):
-        for key, sub in node.get("properties", {}).items():
-            name = f"{where}.{key}".lstrip(".")
-            if sub.get("type") == "object" and "properties" in sub:
-                yield from leaves(sub, name)
-            else:
-                yield name, key
-
-    missing = [name for name, key in leaves(schema, "") if name not in readme and
-               f"`{key}`" not in readme and f", `{key}`" not in readme]  # fmt: skip
-    assert not missing
 
 
 def test_model_and_optimizer_prefix_the_run_name_only_when_not_the_papers():
@@ -300,6 +284,128 @@ def test_an_experiment_of_a_kind_repeats_a_paper_experiment():
         check_config(config, SCHEMA)
 
 
+# The demo's DLN run as the former top-level section `dln` resolved it (its identity, in
+# meta.json and bnopt.finished): the experiment with model: dln and models.dln keep it.
+DEMO_DLN_SETTINGS = {
+    "run": "dln_batch_lr1e-06_seed0", "model": "dln", "normalization": "batch", "lr": 1e-06,
+    "seed": 0, "steps": 300, "samples": 1000, "depth": 25, "dim": 10, "precision": "fp32",
+    "device_type": "cpu",
+    "probes": {"every": 15, "eta_multipliers": [0.01, 0.1, 1.0, 10.0, 30.0],
+               "ics_layers": [9, 17], "activation_layers": [], "activation_samples": 0,
+               "curvature_every": 0},
+}  # fmt: skip
+
+
+def test_the_deep_linear_network_is_an_experiment_with_model_dln():
+    from bnopt.runs import dln_job_runs
+
+    config = shipped("demo.yaml")
+    check_config(config, SCHEMA)
+    assert config["experiments"]["dln"]["model"] == "dln"
+    assert experiment_kinds(config)["dln"] == "dln"
+    assert list(experiment_kinds(config))[-1] == "dln"  # after the image experiments
+    runs = experiment_runs(config, "dln")
+    assert runs == [f"dln_{norm}_lr{lr}_seed{seed}" for norm in ("none", "batch", "l1", "l2",
+                    "linf") for lr in ("1e-06", "1e-07") for seed in (0, 1)]  # fmt: skip
+    assert all_runs(config)[-len(runs) :] == runs
+    assert run_settings(config, "dln_batch_lr1e-06_seed0") == DEMO_DLN_SETTINGS
+    assert dln_job_runs(config) == [f"dln_{{normalization}}_lr{lr}_seed{seed}"
+                                    for lr in ("1e-06", "1e-07") for seed in (0, 1)]  # fmt: skip
+    paper = shipped("config.yaml")
+    check_config(paper, SCHEMA)
+    assert len(experiment_runs(paper, "dln")) == 5 * 2 * 3
+    assert run_settings(paper, "dln_batch_lr1e-06_seed0") == {
+        **DEMO_DLN_SETTINGS,
+        "steps": 10000,
+        "probes": {**DEMO_DLN_SETTINGS["probes"], "every": 100},
+    }
+
+
+def test_a_config_without_the_dln_gets_the_papers_dln_experiment_and_settings():
+    config = {"train": {"steps": 10}}
+    check_config(config, SCHEMA)
+    assert config["experiments"]["dln"] == {"model": "dln", "normalizations": ["none", "batch",
+                                            "l1", "l2", "linf"], "lrs": [1e-6, 1e-7],
+                                            "kind": None, "optimizer": "sgd"}  # fmt: skip
+    assert config["models"]["dln"] == {
+        "steps": 10000, "seeds": [0], "samples": 1000, "depth": 25, "dim": 10,
+        "probes_every": 100, "eta_multipliers": [0.01, 0.1, 1, 10, 30], "ics_layers": [9, 17],
+        "precision": "fp32",
+    }  # fmt: skip
+
+
+def test_the_former_dln_section_is_refused_saying_where_its_keys_went():
+    config = shipped("demo.yaml")
+    config["dln"] = {"steps": 300, "lrs": [1e-6], "seeds": [0, 1]}
+    with pytest.raises(ConfigError, match=r"\(1 problem\(s\)\)") as error:
+        check_config(config, SCHEMA)
+    message = str(error.value)
+    assert "dln: the deep linear network's section is gone" in message
+    assert "experiments.dln" in message and "model: dln" in message and "models.dln" in message
+    assert "unknown key" not in message
+
+
+def test_a_second_dln_experiment_has_its_own_runs_and_figures_and_leaves_the_firsts():
+    from bnopt.claims import claim_tables
+    from bnopt.figures import figure_targets
+    from bnopt.runs import dln_job_runs
+
+    config = shipped("demo.yaml")
+    check_config(config, SCHEMA)
+    before = {run: run_settings(config, run) for run in all_runs(config)}
+    jobs = dln_job_runs(config)
+    config = shipped("demo.yaml")
+    config["experiments"]["dln_fast"] = {"model": "dln", "normalizations": ["none", "batch"],
+                                         "lrs": [1.0e-5]}  # fmt: skip
+    check_config(config, SCHEMA)
+    kinds = experiment_kinds(config)
+    assert kinds["dln_fast"] == "dln" and kinds["dln"] == "dln"
+    assert experiment_runs(config, "dln_fast") == [
+        "dln_none_lr1e-05_seed0", "dln_none_lr1e-05_seed1",
+        "dln_batch_lr1e-05_seed0", "dln_batch_lr1e-05_seed1",
+    ]  # fmt: skip
+    after = {run: run_settings(config, run) for run in all_runs(config)}
+    assert {run: after[run] for run in before} == before  # the first's runs as they were
+    assert set(after) - set(before) == set(experiment_runs(config, "dln_fast"))
+    assert after["dln_none_lr1e-05_seed0"] == {
+        **before["dln_none_lr1e-06_seed0"],
+        "run": "dln_none_lr1e-05_seed0",
+        "lr": 1e-05,
+    }
+    # its figures and claims' tables under its own name; the first's keep theirs
+    targets = figure_targets(kinds)
+    for name in ("dln_ics", "dln_training", "dln_landscape"):
+        assert targets[name][1] == "dln" and targets[f"dln_fast/{name}"][1] == "dln_fast"
+    assert {"dln/ics", "dln_fast/ics", "dln_fast/beta"} <= set(claim_tables(kinds))
+    # one job per normalisation still: the first's runs, then the new learning rate's
+    assert dln_job_runs(config) == [*jobs, "dln_{normalization}_lr1e-05_seed0",
+                                    "dln_{normalization}_lr1e-05_seed1"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "spec", "named"),
+    [
+        ("mine", {"model": "dln", "kind": "landscape"}, "experiments.mine.kind: 'landscape' is "
+         "not a kind of model dln"),
+        ("mine", {"kind": "dln"}, "experiments.mine.kind: 'dln' is the kind of model dln"),
+        ("mine", {"model": "resnet8", "kind": "dln"}, "experiments.mine.kind: 'dln'"),
+        ("ics", {"model": "dln"}, "experiments.ics.model: 'dln'; the paper's ics experiment "
+         "trains an image network"),
+        ("dln", {"model": "vgg_a"}, "experiments.dln.model: 'vgg_a'; the paper's dln experiment "
+         "trains the deep linear network (model: dln)"),
+        ("mine", {"model": "dln", "normalizations": ["none", "group"]},
+         "experiments.mine.normalizations: ['group'] not offered by model dln"),
+        ("mine", {"model": "dln", "optimizer": "adam"}, "experiments.mine.optimizer: 'adam'"),
+    ],
+)  # fmt: skip
+def test_an_experiments_kind_and_model_must_agree(name, spec, named):
+    config = shipped("demo.yaml")
+    config["experiments"][name] = {"normalizations": ["none"], "lrs": [0.1], **spec}
+    with pytest.raises(ConfigError) as error:
+        check_config(config, SCHEMA)
+    assert named in str(error.value)
+
+
 def test_config_files_update_the_ones_before_key_by_key_as_snakemake_does(tmp_path):
     from bnopt.config import merged_files
 
@@ -307,6 +413,63 @@ def test_config_files_update_the_ones_before_key_by_key_as_snakemake_does(tmp_pa
     (tmp_path / "b.yaml").write_text("train: {seeds: [2]}\nexperiments: {y: 2}\n")
     merged = merged_files([tmp_path / "a.yaml", tmp_path / "b.yaml"])
     assert merged == {"train": {"steps": 10, "seeds": [2]}, "experiments": {"x": 1, "y": 2}}
+
+
+# Nested updates, each with its base, the edge cases of snakemake.utils.update_config included:
+# a mapping over a value or null, an empty mapping over a value, a value, a list or null over a
+# mapping, a key only in the update, three levels deep.
+MERGES = [
+    ({"a": {"b": 1, "c": [1, 2]}, "d": 1}, {"a": {"c": [3]}, "e": {"f": {"g": 1}}}),
+    ({"a": {"b": {"c": 1, "d": 2}, "e": 3}}, {"a": {"b": {"d": 4, "x": None}}}),
+    ({"a": 1, "b": None, "c": [1]}, {"a": {"x": 1}, "b": {"y": {"z": 2}}, "c": {"w": 1}}),
+    ({"a": 1, "b": None, "c": {"d": 1}}, {"a": {}, "b": {}, "c": {}, "e": {}}),
+    ({"a": {"b": 1}, "c": {"d": 1}, "e": {"f": 1}}, {"a": 2, "c": [1], "e": None}),
+    ({}, {"a": {"b": {"c": {"d": [1, {"e": 1}]}}}}),
+]
+
+
+@pytest.mark.parametrize(("base", "extra"), MERGES)
+def test_config_files_merge_exactly_as_snakemakes_update_config(tmp_path, base, extra):
+    from snakemake.utils import update_config
+
+    from bnopt.config import merge_into
+
+    expected = copy.deepcopy(base)
+    update_config(expected, copy.deepcopy(extra))
+    assert merge_into(copy.deepcopy(base), copy.deepcopy(extra)) == expected
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(base))
+    (tmp_path / "extra.yaml").write_text(yaml.safe_dump(extra))
+    assert merged_files([tmp_path / "base.yaml", tmp_path / "extra.yaml"]) == expected
+
+
+def test_a_config_file_that_is_not_a_mapping_is_an_error_naming_it(tmp_path):
+    (tmp_path / "list.yaml").write_text("- train\n")
+    with pytest.raises(ConfigError, match=r"list.yaml: a config file is a mapping"):
+        merged_files([tmp_path / "list.yaml"])
+
+
+def test_the_demo_config_names_only_what_differs_from_the_paper_config():
+    """config/demo.yaml is a difference: no value in it is config/config.yaml's own, and
+    merged over it (as `--configfile config/demo.yaml` merges it) it is a valid config."""
+    paper = read_yaml(ROOT / "config" / "config.yaml")
+    demo = read_yaml(ROOT / "config" / "demo.yaml")
+
+    def same(node, base, where):
+        for key, value in node.items():
+            here, there = f"{where}.{key}".lstrip("."), base.get(key, MISSING)
+            if isinstance(value, dict) and isinstance(there, dict) and value:
+                yield from same(value, there, here)
+            elif value == there:
+                yield here
+
+    assert list(same(demo, paper, "")) == []
+    config = shipped("demo.yaml")
+    check_config(config, SCHEMA)
+    assert config["data"]["dataset"] == "synthetic" and config["train"]["device"] == "cpu"
+    assert set(config["experiments"]) == set(paper["experiments"])
+
+
+MISSING = object()
 
 
 def test_a_key_given_twice_in_a_config_file_is_an_error_naming_file_and_line(tmp_path):

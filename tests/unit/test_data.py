@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
-from bnopt import data
+from bnopt import data, download, synthetic_images
 from bnopt.config import load_schema
 
 RECORD = 3073
@@ -77,7 +77,7 @@ def _refused_url() -> str:
 
 def test_download_puts_verified_file_in_place(tmp_path, server):
     dest = tmp_path / "raw" / "cifar-10-binary.tar.gz"
-    result = data.download(server.url, dest, _md5(server.payload), backoff_s=0.01)
+    result = download.download(server.url, dest, _md5(server.payload), backoff_s=0.01)
     assert result == dest
     assert dest.read_bytes() == server.payload
     assert data.md5sum(dest) == _md5(server.payload)
@@ -88,13 +88,13 @@ def test_download_puts_verified_file_in_place(tmp_path, server):
 def test_download_skips_existing_file_with_right_md5(tmp_path):
     dest = tmp_path / "cifar-10-binary.tar.gz"
     dest.write_bytes(b"already here")
-    assert data.download(_refused_url(), dest, _md5(b"already here")) == dest
+    assert download.download(_refused_url(), dest, _md5(b"already here")) == dest
 
 
 def test_download_checksum_mismatch_leaves_nothing(tmp_path, server):
     dest = tmp_path / "cifar-10-binary.tar.gz"
-    with pytest.raises(data.DownloadError) as error:
-        data.download(server.url, dest, "0" * 32, retries=2, backoff_s=0.01)
+    with pytest.raises(download.DownloadError) as error:
+        download.download(server.url, dest, "0" * 32, retries=2, backoff_s=0.01)
     assert list(tmp_path.iterdir()) == []
     assert server.requests == 3
     message = str(error.value)
@@ -105,8 +105,8 @@ def test_download_http_404_is_not_retried(tmp_path, server):
     server.statuses = [404] * 10
     dest = tmp_path / "cifar-10-binary.tar.gz"
     started = time.monotonic()
-    with pytest.raises(data.DownloadError) as error:
-        data.download(server.url, dest, _md5(server.payload), retries=4, backoff_s=1.0)
+    with pytest.raises(download.DownloadError) as error:
+        download.download(server.url, dest, _md5(server.payload), retries=4, backoff_s=1.0)
     assert time.monotonic() - started < 1.0
     assert server.requests == 1
     assert "404" in str(error.value)
@@ -116,8 +116,8 @@ def test_download_http_404_is_not_retried(tmp_path, server):
 def test_download_connection_refused_fails_after_retries(tmp_path):
     dest = tmp_path / "cifar-10-binary.tar.gz"
     url = _refused_url()
-    with pytest.raises(data.DownloadError) as error:
-        data.download(url, dest, data.BINARY_MD5, retries=2, backoff_s=0.01)
+    with pytest.raises(download.DownloadError) as error:
+        download.download(url, dest, data.BINARY_MD5, retries=2, backoff_s=0.01)
     message = str(error.value)
     assert url in message
     assert "after 3 attempts" in message
@@ -130,7 +130,7 @@ def test_download_connection_refused_fails_after_retries(tmp_path):
 def test_download_retries_after_http_503(tmp_path, server):
     server.statuses = [503]
     dest = tmp_path / "cifar-10-binary.tar.gz"
-    data.download(server.url, dest, _md5(server.payload), backoff_s=0.01)
+    download.download(server.url, dest, _md5(server.payload), backoff_s=0.01)
     assert dest.read_bytes() == server.payload
     assert server.requests == 2
 
@@ -138,7 +138,7 @@ def test_download_retries_after_http_503(tmp_path, server):
 def test_download_retries_after_timeout(tmp_path, server):
     server.delays = [1.0]
     dest = tmp_path / "cifar-10-binary.tar.gz"
-    data.download(server.url, dest, _md5(server.payload), backoff_s=0.01, timeout_s=0.2)
+    download.download(server.url, dest, _md5(server.payload), backoff_s=0.01, timeout_s=0.2)
     assert dest.read_bytes() == server.payload
     assert server.requests == 2
 
@@ -150,7 +150,7 @@ def test_download_retries_after_timeout(tmp_path, server):
 @pytest.fixture(scope="module")
 def small_archive(tmp_path_factory):
     path = tmp_path_factory.mktemp("synthetic") / "cifar-10-binary.tar.gz"
-    return data.write_synthetic_archive(path, n_train=103, n_test=30, seed=3)
+    return synthetic_images.write_synthetic_archive(path, n_train=103, n_test=30, seed=3)
 
 
 def _same_arrays(a: dict, b: dict) -> bool:
@@ -158,8 +158,8 @@ def _same_arrays(a: dict, b: dict) -> bool:
 
 
 def test_synthetic_archive_is_deterministic(tmp_path, small_archive):
-    again = data.write_synthetic_archive(tmp_path / "again.tar.gz", 103, 30, seed=3)
-    other = data.write_synthetic_archive(tmp_path / "other.tar.gz", 103, 30, seed=4)
+    again = synthetic_images.write_synthetic_archive(tmp_path / "again.tar.gz", 103, 30, seed=3)
+    other = synthetic_images.write_synthetic_archive(tmp_path / "other.tar.gz", 103, 30, seed=4)
     assert again.read_bytes() == small_archive.read_bytes()
     assert _same_arrays(data.read_archive(again), data.read_archive(small_archive))
     assert not _same_arrays(data.read_archive(other), data.read_archive(small_archive))
@@ -202,7 +202,9 @@ def test_synthetic_archive_follows_the_binary_format(small_archive):
 
 
 def test_synthetic_archive_with_fewer_classes(tmp_path):
-    path = data.write_synthetic_archive(tmp_path / "a.tar.gz", 40, 8, seed=0, num_classes=4)
+    path = synthetic_images.write_synthetic_archive(
+        tmp_path / "a.tar.gz", 40, 8, seed=0, num_classes=4
+    )
     arrays = data.read_archive(path)
     assert set(arrays["y_train"].tolist()) == {0, 1, 2, 3}
 
@@ -216,7 +218,7 @@ def _nearest_class_mean_accuracy(arrays: dict) -> float:
 
 
 def test_synthetic_classes_are_learnable_but_not_trivially(tmp_path):
-    path = data.write_synthetic_archive(tmp_path / "a.tar.gz", 2000, 500, seed=0)
+    path = synthetic_images.write_synthetic_archive(tmp_path / "a.tar.gz", 2000, 500, seed=0)
     accuracy = _nearest_class_mean_accuracy(data.read_archive(path))
     assert 0.3 < accuracy < 0.9
 
@@ -439,5 +441,5 @@ def test_python_archive_with_published_md5_is_read(tmp_path, monkeypatch):
 
 
 def test_download_rejects_invalid_url_without_retrying(tmp_path):
-    with pytest.raises(data.DownloadError, match="invalid URL"):
-        data.download("not a url", tmp_path / "a.tar.gz", data.BINARY_MD5, backoff_s=10.0)
+    with pytest.raises(download.DownloadError, match="invalid URL"):
+        download.download("not a url", tmp_path / "a.tar.gz", data.BINARY_MD5, backoff_s=10.0)

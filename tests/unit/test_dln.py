@@ -26,24 +26,27 @@ from bnopt.training import train_run
 from conftest import ROOT, FakeIO, FakeSnakemake, tidy_rows
 
 CONFIG = {
-    "dln": {
-        "steps": 12,
-        "lrs": [1e-6, 1e-7],
-        "normalizations": ["none", "batch", "l2"],
-        "seeds": [0],
-        "samples": 64,
-        "depth": 25,
-        "dim": 10,
-        "probes_every": 4,
-        "eta_multipliers": [0.01, 0.1, 1, 10, 30],
-        "ics_layers": [9, 17],
-    }
+    "experiments": {
+        "dln": {"model": "dln", "normalizations": ["none", "batch", "l2"], "lrs": [1e-6, 1e-7]}
+    },
+    "models": {
+        "dln": {
+            "steps": 12,
+            "seeds": [0],
+            "samples": 64,
+            "depth": 25,
+            "dim": 10,
+            "probes_every": 4,
+            "eta_multipliers": [0.01, 0.1, 1, 10, 30],
+            "ics_layers": [9, 17],
+        }
+    },
 }
 
 
 def settings(run="dln_batch_lr1e-06_seed0", **overrides) -> dict:
-    config = {"dln": {**CONFIG["dln"], **overrides}}
-    return bn_runs.dln_settings(config, run)
+    config = {"models": {"dln": {**CONFIG["models"]["dln"], **overrides}}}
+    return bn_runs.run_settings(config, run)
 
 
 def outputs(folder: Path) -> dict:
@@ -69,9 +72,9 @@ def trained(tmp_path_factory) -> dict:
     """Every run of CONFIG, trained once for the module: name -> (outputs, meta)."""
     root = tmp_path_factory.mktemp("dln")
     runs = {}
-    for run in bn_runs.dln_runs(CONFIG):
+    for run in bn_runs.experiment_runs(CONFIG, "dln"):
         paths = outputs(root / run)
-        runs[run] = (paths, train(bn_runs.dln_settings(CONFIG, run), paths))
+        runs[run] = (paths, train(bn_runs.run_settings(CONFIG, run), paths))
     return runs
 
 
@@ -198,7 +201,7 @@ def test_float32_steps_at_lr_1e6_move_the_weights():
 
 
 def test_runs_and_settings_come_from_the_config():
-    assert bn_runs.dln_runs(CONFIG) == [
+    assert bn_runs.experiment_runs(CONFIG, "dln") == [
         "dln_none_lr1e-06_seed0",
         "dln_none_lr1e-07_seed0",
         "dln_batch_lr1e-06_seed0",
@@ -244,7 +247,7 @@ def test_outputs_have_the_vgg_run_format(trained):
         "ics_relative",
     }  # fmt: skip
     etas = sorted(probes["eta"].dropna().unique())
-    np.testing.assert_allclose(etas, [m * 1e-6 for m in CONFIG["dln"]["eta_multipliers"]])
+    np.testing.assert_allclose(etas, [m * 1e-6 for m in CONFIG["models"]["dln"]["eta_multipliers"]])
     assert set(probes["layer"].dropna()) == {9, 17}
     on_disk = json.loads(Path(paths["meta"]).read_text())
     assert on_disk == meta
@@ -451,6 +454,40 @@ def test_dln_training_draws_the_loss_per_normalisation_and_lr():
     assert lines["none|1e-06"].get_linestyle() == "-"
     assert lines["batch|1e-07"].get_linestyle() == "--"
     assert ax.get_yscale() == "log"
+
+
+def labelled_y_ticks(fig, ax) -> list[tuple[float, str]]:
+    """The y ticks the drawn axis shows with a label, within its view."""
+    fig.draw_without_rendering()
+    low, high = sorted(ax.get_ylim())
+    return [
+        (label.get_position()[1], label.get_text())
+        for label in ax.get_yticklabels()
+        if label.get_visible() and label.get_text() and low <= label.get_position()[1] <= high
+    ]
+
+
+@pytest.mark.parametrize(
+    "top, bottom", [(1.3e5, 2.0e4), (1.3e5, 6.0e4), (3.9e4, 3.1e4), (1e6, 1e-2)]
+)
+def test_dln_training_log_axis_reads_off_at_least_two_labelled_ticks(top, bottom):
+    """The demo's losses (2e4 .. 1.3e5) span less than a decade: the powers of ten alone gave
+    the axis a single label. Any span gets two or more, each a distinct number."""
+    losses = np.geomspace(top, bottom, 31)
+    rows = []
+    for normalization, factor in (("none", 1.0), ("batch", 0.9), ("l2", 0.95)):
+        for lr in (1e-6, 1e-7):
+            for seed in (0, 1):
+                values = losses * factor * (1.0 if lr == 1e-6 else 1.02) * (1 + 0.01 * seed)
+                rows += tidy_rows(normalization, lr, "train_loss", range(0, 310, 10), values,
+                                  seed=seed)  # fmt: skip
+    fig = dln_plots.dln_training(pd.DataFrame(rows))
+    (ax,) = fig.axes
+    ticks = labelled_y_ticks(fig, ax)
+    assert len(ticks) >= 2, ticks
+    assert len({text for _, text in ticks}) == len(ticks), ticks
+    for value, text in ticks:  # each label reads its own tick's value
+        assert text.startswith("$") and f"{{{int(np.floor(np.log10(value)))}}}" in text
 
 
 def landscape_tables(

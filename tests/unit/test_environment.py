@@ -18,5 +18,16 @@ def test_environment_yml_pins_exactly_the_requirements():
 
 
 def test_every_requirement_is_pinned_exactly():
-    for line in pins((ROOT / "requirements.txt").read_text().splitlines()):
-        assert "==" in line or line == "-e .", line  # -e .: the workflow's own package
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        for line in pins((ROOT / name).read_text().splitlines()):
+            # -e .: the workflow's own package; -r: the dev file includes the workflow's
+            assert "==" in line or line in ("-e .", "-r requirements.txt"), line
+
+
+def test_the_jobs_environment_has_no_development_tools():
+    jobs = pins((ROOT / "requirements.txt").read_text().splitlines())
+    dev = pins((ROOT / "requirements-dev.txt").read_text().splitlines())
+    assert "-r requirements.txt" in dev
+    for tool in ("pytest", "ruff", "snakefmt"):
+        assert not any(line.startswith(f"{tool}==") for line in jobs)
+        assert any(line.startswith(f"{tool}==") for line in dev)

@@ -5,13 +5,15 @@ import inspect
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.image import imread
+from matplotlib.lines import Line2D
 from matplotlib.text import Text
 
-from bnopt import report
+from bnopt import catalog, report
 from bnopt.figures import FIGURE, FIGURES, PAPER_FIGURES
-from bnopt.plots import activations, dln, ics, landscape, save_figure, style, training
+from bnopt.plots import activations, dln, ics, landscape, panels, save_figure, style, training
 from bnopt.tables import FAMILIES
 from conftest import ROOT
 
@@ -28,6 +30,18 @@ def test_every_figure_is_declared_once_with_known_tables():
     for spec in FIGURES:
         assert spec.tables and set(spec.tables) <= {*FAMILIES, "surface"}, spec.name
         assert spec.category and spec.paper, spec.name
+
+
+def test_the_report_categories_are_plain_names_of_what_the_figures_show():
+    """`snakemake --report` lists the figures under these headings: an experiment, or what a
+    figure beyond the paper shows (no "Seed notebooks' variant" a reader cannot place)."""
+    assert {spec.category for spec in FIGURES} == {
+        "Training", "Internal covariate shift", "Loss landscape", "Noisy BatchNorm",
+        "l_p normalisation", "Deep linear network",
+        "Loss across learning rates (not the paper's landscape)",
+    }  # fmt: skip
+    assert FIGURE["lr_envelope_not_a_landscape"].category.startswith("Loss across learning")
+    assert "seed notebooks" not in FIGURE["lr_envelope_not_a_landscape"].caption()
 
 
 def test_every_figure_function_of_the_plot_modules_is_registered():
@@ -70,9 +84,10 @@ def test_one_rule_draws_every_figure_and_snakemake_reads_the_same_captions():
     assert "../scripts/plot.py" not in others
     # the other rules with report() outputs attach the tidy tables and the claims' verdicts,
     # each under its own category
-    attached = others.replace('report(\n            "results/tables/', "")
+    # (the tables' one report() call is in common.smk's table_outputs, one per family)
+    attached = others.replace('report(\n            f"results/tables/', "")
     assert "report(" not in attached.replace('report(\n            "results/claims.tsv"', "")
-    assert 'category="Tables"' in rules["probes.smk"]
+    assert 'category="Tables"' in rules["common.smk"] and "**table_outputs()" in rules["probes.smk"]
     assert 'category="Claims"' in rules["report.smk"]
     assert (ROOT / "workflow/report/figure.rst").read_text().strip() == (
         "{{ snakemake.params.caption }}"
@@ -150,6 +165,136 @@ def test_figures_of_several_seeds_keep_their_paper_width(name, tmp_path):
     save_figure(fig, tmp_path / "f.png", tmp_path / "f.pdf")
     saved = imread(tmp_path / "f.png").shape[1] / style.DPI
     assert saved <= width + 0.25, f"{name}: {saved:.2f} in wide for a {width} in figure"
+
+
+PAGE_WIDTH = 7.2  # the text block of a printed page: no saved figure may be wider
+
+
+# What the demo runs beyond the golden runs (Standard and BN at one lr, one seed) in each
+# experiment: its other normalisations, and whether it runs a second, 10x larger lr.
+DEMO_RUNS = {
+    "dln": (("l1", "l2", "linf"), True),
+    "ics": ((), True),
+    "landscape": (("group",), False),  # as the demo's resnet_landscape experiment
+    "lp": (("l1", "l2", "linf"), False),
+    "noisy": (("noisy_batch",), False),
+    "training": ((), True),
+}
+
+
+def with_demo_runs(table: pd.DataFrame, experiment: str) -> pd.DataFrame:
+    """The table and copies of its BN runs for the demo's other normalisations and of every
+    run at a second lr (values a few per cent apart): the lines, panels and legend entries of
+    the demo's figures, e.g. five normalisations at two lrs in the deep linear network's."""
+    if table.empty or "value" not in table.columns:
+        return table
+    normalizations, second_lr = DEMO_RUNS[experiment]
+    base = table[table["normalization"] == "batch"]
+    copies = []
+    for k, name in enumerate(normalizations):
+        assert name in catalog.NORMALIZATIONS
+        copy = base.assign(normalization=name, value=base["value"] * (1.03 + 0.03 * k))
+        copy["run"] = copy["run"].str.replace("batch_", f"{name}_", n=1, regex=False)
+        copies.append(copy)
+    table = pd.concat([table, *copies], ignore_index=True)
+    if not second_lr:
+        return table
+    lr = float(table["lr"].iloc[0])
+    faster = table.assign(lr=10 * table["lr"], value=table["value"] * 0.97)
+    faster["run"] = faster["run"].str.replace(f"lr{lr:g}", f"lr{10 * lr:g}", regex=False)
+    return pd.concat([table, faster], ignore_index=True)
+
+
+def demo_like_tables(spec) -> list[pd.DataFrame]:
+    """The golden tables with the demo's normalisations, lrs and two seeds (the loss surface's
+    table as it is)."""
+    return [
+        with_two_seeds(with_demo_runs(t, spec.experiment)) if "value" in t.columns else t
+        for t in golden_tables(spec)
+    ]
+
+
+@pytest.mark.parametrize("name", list(FIGURE))
+def test_every_figure_fits_a_printed_page_with_the_demos_normalisations(name, tmp_path):
+    """Its legend, titles and labels included: what sticks out widens the saved image (the
+    demo's dln_ics came out 9.1 in wide, dln_landscape 10.1 in, for 6.8 in figures)."""
+    spec = FIGURE[name]
+    fig = spec.draw_function()(*demo_like_tables(spec))
+    width = fig.get_size_inches()[0]
+    save_figure(fig, tmp_path / "f.png", tmp_path / "f.pdf")
+    saved = imread(tmp_path / "f.png").shape[1] / style.DPI
+    assert saved <= PAGE_WIDTH, f"{name}: {saved:.2f} in wide, past a printed page"
+    assert saved <= width + 0.25, f"{name}: {saved:.2f} in wide for a {width} in figure"
+
+
+def labelled_y_ticks(ax) -> list[str]:
+    """The labels the drawn axis shows on its y ticks within its view."""
+    low, high = sorted(ax.get_ylim())
+    return [
+        label.get_text()
+        for label in ax.get_yticklabels()
+        if label.get_visible() and label.get_text() and low <= label.get_position()[1] <= high
+    ]
+
+
+@pytest.mark.parametrize("name", list(FIGURE))
+def test_every_log_axis_reads_off_at_least_two_labelled_ticks(name):
+    """A log axis spanning less than a decade labelled only at the powers of ten showed a
+    single label (the demo's dln_training); panels sharing a y axis are read off the one of
+    them that shows its labels."""
+    spec = FIGURE[name]
+    fig = spec.draw_function()(*demo_like_tables(spec))
+    fig.draw_without_rendering()
+    for ax in fig.axes:
+        if not ax.get_visible() or ax.get_yscale() != "log":
+            continue
+        shown = [labelled_y_ticks(a) for a in ax.get_shared_y_axes().get_siblings(ax)]
+        assert max(len(labels) for labels in shown) >= 2, (name, ax.get_title(), shown)
+
+
+def drawn_style(handle) -> tuple:
+    """How a legend entry looks: its kind, colours, line pattern and marker."""
+    if isinstance(handle, Line2D):
+        pattern = str(getattr(handle, "_unscaled_dash_pattern", None))
+        marker = handle.get_marker() if handle.get_marker() not in (None, "", " ") else "none"
+        return ("line", to_rgba(handle.get_color()), handle.get_linestyle(), pattern, marker)
+    colors = (to_rgba(handle.get_facecolor()), to_rgba(handle.get_edgecolor()))
+    return ("area", *colors, handle.get_hatch())
+
+
+def legend_entries(fig) -> dict[str, tuple]:
+    entries = {}
+    for legend in fig.legends + [ax.get_legend() for ax in fig.axes if ax.get_legend()]:
+        for handle, text in zip(legend.legend_handles, legend.get_texts(), strict=True):
+            if text.get_text().strip():
+                entries[text.get_text()] = drawn_style(handle)
+    return entries
+
+
+@pytest.mark.parametrize("name", list(FIGURE))
+def test_legend_entries_that_mean_different_things_look_different(name):
+    """In particular the 2 / lr reference line and the early-training window, once both a grey
+    dotted line: now a dotted line and a shaded span, each with its own entry."""
+    spec = FIGURE[name]
+    fig = spec.draw_function()(*demo_like_tables(spec))
+    entries = legend_entries(fig)
+    looks: dict[tuple, str] = {}
+    for label, look in entries.items():
+        assert look not in looks, f"{name}: '{label}' is drawn like '{looks[look]}'"
+        looks[look] = label
+    if "2 / lr" in entries and panels.EARLY_WINDOW_LABEL in entries:
+        assert entries["2 / lr"][0] == "line" and entries[panels.EARLY_WINDOW_LABEL][0] == "area"
+
+
+def test_every_figure_drawing_the_early_window_or_2_over_lr_has_a_legend_entry_for_it():
+    for spec in FIGURES:
+        fig = spec.draw_function()(*demo_like_tables(spec))
+        entries = legend_entries(fig)
+        artists = [a for ax in fig.axes for a in (*ax.get_lines(), *ax.patches)]
+        if any(a.get_gid() == "early-window" for a in artists):
+            assert panels.EARLY_WINDOW_LABEL in entries, spec.name
+        if any(a.get_label() == "2 / lr" for a in artists):
+            assert "2 / lr" in entries, spec.name
 
 
 def test_another_experiment_of_a_kind_gets_that_kinds_figures_in_its_folder():

@@ -44,11 +44,11 @@ VGG_SETTINGS = {
     "probes": tiny_settings()["probes"] | {"every": 2, "curvature_every": 4},
 }  # fmt: skip
 DLN_CONFIG = {
-    "dln": {
-        "steps": 12, "lrs": [1e-7], "normalizations": ["none", "batch"], "seeds": [0],
-        "samples": 64, "depth": 25, "dim": 10, "probes_every": 4,
+    "experiments": {"dln": {"model": "dln", "normalizations": ["none", "batch"], "lrs": [1e-7]}},
+    "models": {"dln": {
+        "steps": 12, "seeds": [0], "samples": 64, "depth": 25, "dim": 10, "probes_every": 4,
         "eta_multipliers": [0.01, 1, 30], "ics_layers": [9, 17], "precision": "fp64",
-    }
+    }},
 }  # fmt: skip
 
 
@@ -66,9 +66,9 @@ def golden_tables(root: Path, dataset: str, threads: int = 1, **vgg) -> dict[str
         train_run(dataset, paths, settings, tiny_execution(threads=threads), reuse_finished=False)
         runs.append(read_run(paths["metrics"], paths["probes"], paths["meta"]))
     deep = []
-    for run in bn_runs.dln_runs(DLN_CONFIG):
+    for run in bn_runs.experiment_runs(DLN_CONFIG, "dln"):
         paths = run_outputs(root / run)
-        settings = bn_runs.dln_settings(DLN_CONFIG, run)
+        settings = bn_runs.run_settings(DLN_CONFIG, run)
         assert settings["precision"] == "fp64"
         train_run(None, paths, settings, execution({}, threads, settings), reuse_finished=False)
         deep.append(read_run(paths["metrics"], paths["probes"], paths["meta"]))

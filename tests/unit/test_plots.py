@@ -472,7 +472,7 @@ def test_training_accuracy_logged_every_step_is_averaged_in_bins():
     # 999 steps give 5-step bins (the widest 1-2-5 width with >= 100 bins)
     np.testing.assert_allclose(line.get_xdata(), np.arange(2, 1000, 5))
     np.testing.assert_allclose(line.get_ydata(), np.arange(2, 1000, 5) / 1000)
-    assert "mean over 5-step bins" in fig.get_suptitle()
+    assert "mean over 5-step bins" in " ".join(fig.get_suptitle().split())  # wrapped to fit
 
 
 def sample_records(normalization, layer, steps, per_step=40, lr=0.1, seed=0) -> list[dict]:
@@ -518,6 +518,34 @@ def test_noisy_bn_distributions_grid_of_ridges():
         assert line.get_ydata().min() == pytest.approx(row, abs=1e-3)
     colors = [collections_by_gid(axes[4])[f"batch|layer10|step{s}|fill"] for s in (0, 900)]
     assert not np.allclose(colors[0].get_facecolor(), colors[1].get_facecolor())
+
+
+def test_the_normalisations_of_a_layer_share_one_activation_axis():
+    """Standard's ±0.5 beside BN's ±4 must not look alike: one x range per layer (row), wide
+    enough for every normalisation's samples, and the title says so."""
+    rng = np.random.default_rng(0)
+    records = []
+    for layer, spreads in ((2, {"none": 0.5, "batch": 4.0, "noisy_batch": 3.0}),
+                           (9, {"none": 8.0, "batch": 2.0, "noisy_batch": 2.0})):  # fmt: skip
+        for normalization, spread in spreads.items():
+            for step in (0, 100, 200):
+                values = rng.uniform(-spread, spread, 200)
+                records += series(normalization, 0.1, "sample", [step] * 200, values, layer=layer)
+    fig = plots.noisy_bn_distributions(tidy_table(records))
+    axes = visible_axes(fig)
+    for row in (axes[:3], axes[3:]):
+        assert len({ax.get_xlim() for ax in row}) == 1, [ax.get_xlim() for ax in row]
+    low, high = axes[0].get_xlim()
+    assert low < -3.5 and high > 3.5  # BN's ±4 sets Standard's axis too
+    assert axes[3].get_xlim()[1] > 7 and axes[0].get_xlim() != axes[3].get_xlim()
+    # Standard's ridges at layer 2 fill a small part of the shared axis
+    standard = ridge_lines(axes[0])["none|layer2|step0"]
+    x, y = standard.get_xdata(), standard.get_ydata()
+    raised = x[y > y.min() + 0.05 * (y.max() - y.min())]
+    assert raised.max() - raised.min() < 0.3 * (high - low)
+    assert "the same activation axis for every normalisation of a layer" in " ".join(
+        fig.get_suptitle().split()
+    )
 
 
 def test_distributions_show_the_lowest_seed_at_lr_01():

@@ -367,6 +367,22 @@ def test_every_figure_names_the_papers_figure_and_shows_at_print_size(built, tmp
     width = int.from_bytes(png.read_bytes()[16:20], "big")
     assert report.display_width(png) == round(width * 96 / 180)
     assert report.FIGURE_DPI == plots.DPI  # the report's copy of the figures' resolution
+    # shown as a share of the column: a full-width figure (6.8 in and its margin) fills it,
+    # a one-column figure (3.3 in) about half of it, so that text reads alike in both
+    share = report.display_share(png)
+    assert share == min(100.0, round(100 * report.display_width(png) / (7.0 * 96), 1))
+    assert f'style="--share: {share}%"' in html_of_figure(png, tmp_path)
+    for inches, expected in ((plots.FULL_WIDTH + 0.11, 98.7), (plots.COLUMN_WIDTH + 0.11, 48.7)):
+        sized = tmp_path / f"{inches}.png"
+        Figure(figsize=(inches, 0.5), dpi=plots.DPI).savefig(sized)  # as saved: 180 dpi
+        assert report.display_share(sized) == pytest.approx(expected, abs=0.2)
+
+
+def html_of_figure(png, tmp_path) -> str:
+    out = tmp_path / "one-figure.html"
+    figure = {"name": "fig1_training", "png": str(png)}
+    report.build_report({}, [], [figure], pd.DataFrame(columns=CLAIM_COLUMNS), out)
+    return out.read_text()
 
 
 def test_the_appendix_names_the_commit_the_data_the_versions_and_the_wall_time(built):

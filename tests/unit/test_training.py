@@ -18,13 +18,14 @@ import pandas as pd
 import pytest
 import torch
 
-from bnopt import training
+from bnopt import checkpoints, probe_records, training
+from bnopt.backend import DeviceError, resolve_device
 from bnopt.files import OutputError
 from bnopt.finished import run_identity
 from bnopt.image_task import epoch_order, evaluate, noise_free_evaluation
 from bnopt.models import vgg_a
 from bnopt.tables import FAMILIES
-from bnopt.training import DeviceError, resolve_device, train_run
+from bnopt.training import train_run
 from conftest import ROOT, FakeIO, FakeSnakemake, run_outputs, tiny_execution, tiny_settings
 
 
@@ -149,7 +150,7 @@ def test_a_run_killed_with_sigkill_resumes_to_the_same_metrics(tmp_path, tiny_da
 
 def test_a_checkpoint_of_other_settings_is_not_resumed(tmp_path, tiny_dataset):
     _, folder = train(tmp_path, "x", tiny_dataset, steps=20)
-    training.save_checkpoint(folder / "checkpoint.pt", {"identity": "something else"})
+    checkpoints.save(folder / "checkpoint.pt", {"identity": "something else"})
     shutil.rmtree(folder / ".finished")
     meta, _ = train(tmp_path, "x", tiny_dataset, steps=20)
     assert meta["resumed_from_step"] is None
@@ -379,7 +380,7 @@ def test_the_landscape_along_the_optimisers_step_is_the_loss_where_that_step_lan
     grad = list(torch.autograd.grad(loss_fn(model(x), y), params))
     update = [torch.randn_like(p) * 1e-3 for p in params]  # an optimiser's step, any
     lr = 0.01
-    rows = training.own_step_records(model, loss_fn, x, y, [lr, 2 * lr], 7, grad, update, lr)
+    rows = probe_records.own_step_records(model, loss_fn, x, y, [lr, 2 * lr], 7, grad, update, lr)
     by = {(q, eta): v for step, _, _, eta, q, v in rows}
     for m in (1, 2):  # eta = m * lr: m times the step taken
         twin = copy.deepcopy(model)
@@ -413,7 +414,7 @@ def test_a_resnet_run_with_adam_trains_probes_and_resumes(tmp_path, tiny_dataset
     table = pd.read_csv(folder / "probes.tsv", sep="\t")
     ics = table[table["probe"] == "ics"]
     assert set(ics["layer"]) == {8, 19} and ics["value"].notna().all()
-    # Adam's own step is probed beside -g, at the same eta grid (bnopt.training)
+    # Adam's own step is probed beside -g, at the same eta grid (bnopt.probe_records)
     quantities = set(table["quantity"])
     assert {
         "own_step_loss",

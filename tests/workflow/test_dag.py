@@ -4,20 +4,17 @@ import json
 import os
 import re
 import shutil
-import subprocess
 
 import pytest
 import torch
 import yaml
 
-from bnopt import data
+from bnopt import data, synthetic_images
 from bnopt.figures import FIGURE
 from workflow_helpers import (
     FIGURES,
-    SNAKEMAKE,
     drawn_figures,
     merged_config,
-    own_package,
     planned_jobs,
     planned_runs,
     snakemake,
@@ -77,6 +74,26 @@ def test_an_adam_landscape_experiment_also_draws_the_landscape_along_adams_own_s
     assert "own_step_landscape.png" not in out.replace("adam_landscape/own_step_landscape", "")
 
 
+def test_a_second_dln_experiment_adds_its_runs_tables_and_figures_in_the_same_jobs(copy):
+    # The deep linear network at another learning rate: its 2 x 2 runs join the demo's five
+    # DLN jobs (one per normalisation), with their own table and figures; the first's stay.
+    fast = {"model": "dln", "normalizations": ["none", "batch"], "lrs": [1.0e-5]}
+    (copy / "fast.yaml").write_text(yaml.safe_dump({"experiments": {"dln_fast": fast}}))
+    args = ("-n", "--cores", "2", "--configfile", "config/demo.yaml")
+    before = snakemake(copy, *args).stdout
+    out = snakemake(copy, *args, "fast.yaml").stdout
+    jobs, was = planned_jobs(out), planned_jobs(before)
+    dln = [name for name in FIGURES if FIGURE[name].experiment == "dln"]
+    assert jobs["train_dln"] == was["train_dln"] == 5 and jobs["train"] == was["train"]
+    assert jobs["tables"] == was["tables"] + 1 and jobs["figure"] == was["figure"] + len(dln)
+    assert planned_runs(out) - planned_runs(before) == {
+        f"dln_{n}_lr1e-05_seed{s}" for n in ("none", "batch", "l1", "l2", "linf") for s in (0, 1)
+    }  # every normalisation's job trains every DLN learning rate
+    for name in dln:
+        assert f"results/figures/dln_fast/{name}.png" in out
+        assert f"results/figures/{name}.png" in out
+
+
 def test_demo_config_dry_run_lists_synthetic_data(copy):
     out = snakemake(copy, "-n", "--cores", "2", "--configfile", "config/demo.yaml").stdout
     jobs = planned_jobs(out)
@@ -115,7 +132,9 @@ BAD_VALUES = [
     ("data: null", "data: null is not allowed"),
     ("train: {batch_size: 6000}", "train.batch_size: 6000 is larger than the 5000 training"),
     ("{data: {dataset: cifar10}, train: {batch_size: 60000}}", "than the 50000 training images"),
-    ("dln: {ics_layers: [9, 30]}", "dln.ics_layers: [30] outside 1..25"),
+    ("models: {dln: {ics_layers: [9, 30]}}", "models.dln.ics_layers: [30] outside 1..25"),
+    ("dln: {steps: 300}", "dln: the deep linear network's section is gone: its normalizations"),
+    ("experiments: {dln: {model: vgg_a}}", "experiments.dln.model: 'vgg_a'; the paper's dln"),
     ("probes: {eta_multipliers: [0.5, 1, 1.0]}", "probes.eta_multipliers: [0.5, 1, 1.0] repeats"),
     ("data: {dataset: cifar10, archive: nowhere.tar.gz}", "data.archive: nowhere.tar.gz is not a"),
     ("train: {device: tpu}", "train.device: 'tpu' does not match"),
@@ -140,7 +159,7 @@ def test_no_experiment_name_writes_outside_the_working_directory(copy, name):
     """Run for real (not a dry run): the name is refused before any job, nothing is written
     beside or above the working directory, and the message names the key."""
     spec = {"kind": "landscape", "normalizations": ["none"], "lrs": [0.1]}
-    config = yaml.safe_load((copy / "config/demo.yaml").read_text())
+    config = merged_config(copy / "config/demo.yaml")
     config["experiments"][name] = spec
     (copy / "hostile.yaml").write_text(yaml.safe_dump(config))
     around = sorted(p for p in copy.parent.rglob("*") if copy not in p.parents and p != copy)
@@ -167,7 +186,7 @@ def test_a_gpu_device_on_a_machine_without_one_stops_the_dry_run(copy, device):
 
 def test_a_local_archive_older_than_the_code_is_read_and_never_deleted(copy, tmp_path):
     archive = tmp_path / "my-cifar-copy.tar.gz"
-    data.write_synthetic_archive(archive, 100, 20, seed=1)
+    synthetic_images.write_synthetic_archive(archive, 100, 20, seed=1)
     os.utime(archive, (1e9, 1e9))  # as after cp -p or untarring a backup: older than the code
     content = archive.read_bytes()
     (copy / "local.yaml").write_text(f"data: {{dataset: cifar10, archive: {archive}}}\n")
@@ -190,42 +209,11 @@ def test_the_downloaded_archive_is_not_downloaded_again_when_code_changes(copy):
     downloaded.parent.mkdir(parents=True)
     downloaded.write_bytes(b"stands in for the verified download")
     os.utime(downloaded, (1e9, 1e9))
-    for module in ("data.py", "logs.py"):
+    for module in ("data.py", "download.py", "logs.py"):
         with open(copy / "workflow/scripts/bnopt" / module, "a") as f:
             f.write("\nAN_EDIT = 1\n")
     jobs = planned_jobs(snakemake(copy, "-n", "--cores", "1", "resources/cifar10.npz").stdout)
     assert jobs == {"prepare_data": 1}
-
-
-def test_the_workflow_dry_runs_as_a_module_of_another_workflow(copy, tmp_path_factory):
-    host = tmp_path_factory.mktemp("host")
-    (host / "Snakefile").write_text(
-        f'configfile: "{copy}/config/demo.yaml"\n\n\n'
-        f'module reproduction:\n    snakefile:\n        "{copy}/Snakefile"\n'
-        "    config:\n        config\n\n\nuse rule * from reproduction\n"
-    )
-    result = subprocess.run(
-        [SNAKEMAKE, "-n", "--cores", "1"], cwd=host, capture_output=True, text=True,
-        timeout=300, env=own_package(copy),
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    jobs = planned_jobs(result.stdout)
-    # the demo's 2 seeds, ResNet-8 included, and one DLN job per normalisation
-    assert jobs["train"] == 2 * 13 and jobs["train_dln"] == 5 and jobs["report"] == 1
-    # (the jobs' code identities are the module's own package's: the Snakefile refuses to
-    # run with any other bnopt, test_a_python_without_this_workflows_package_...)
-
-
-def test_a_python_without_this_workflows_package_is_told_how_to_install_it(copy):
-    other = copy.parent / "other-checkout-scripts"
-    shutil.copytree(copy / "workflow" / "scripts", other)
-    result = subprocess.run(
-        [SNAKEMAKE, "-n"], cwd=copy, capture_output=True, text=True, timeout=120,
-        env={**os.environ, "PYTHONPATH": str(other)},
-    )  # fmt: skip
-    assert result.returncode != 0
-    assert f"imports bnopt from {other / 'bnopt'}, not from this workflow" in result.stderr
-    assert "Traceback" not in result.stderr
 
 
 def test_a_typo_in_a_config_key_stops_before_any_job(copy):

@@ -69,23 +69,24 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
     for outcome in set(claims.drop_duplicates("claim")["outcome"]):
         assert f'class="verdict {outcome.replace(" ", "-")}">{outcome}<' in html
     steps, every = config["train"]["steps"], config["probes"]["every"]
-    dln_steps, dln_every = config["dln"]["steps"], config["dln"]["probes_every"]
+    dln_steps, dln_every = config["models"]["dln"]["steps"], config["models"]["dln"]["probes_every"]
     # Every table an experiment's figures and claims read holds every run of it, at every
     # probed step (metrics: at every step and 0).
     tables = [
-        (f"{e}/{f}", steps, every)
+        (f"{e}/{f}", *((dln_steps, dln_every) if kind == "dln" else (steps, every)))
         for e in config["experiments"]
-        for f in families_read(experiment_kind(config, e), takes_own_step(config, e))
+        for kind in [experiment_kind(config, e)]
+        for f in families_read(kind, takes_own_step(config, e))
     ]
-    tables += [(f"dln/{f}", dln_steps, dln_every) for f in families_read("dln")]
     assert len(tables) > 2 * len(config["experiments"])
     for name, run_steps, run_every in tables:
         table = pd.read_csv(copy / f"results/tables/{name}.tsv", sep="\t")
         assert not table.empty and table["value"].notna().all(), name
         assert table["value"].abs().lt(float("inf")).all(), name
         experiment = name.split("/")[0]
-        spec = config["dln"] if experiment == "dln" else config["experiments"][experiment]
-        seeds = config["dln" if experiment == "dln" else "train"]["seeds"]
+        spec = config["experiments"][experiment]
+        own = experiment_kind(config, experiment) == "dln"
+        seeds = (config["models"]["dln"] if own else config["train"])["seeds"]
         runs = len(spec["normalizations"]) * len(spec["lrs"]) * len(seeds)
         assert table["run"].nunique() == runs, name
         if name.endswith("/curvature"):
@@ -108,7 +109,7 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
 
     assert "Nothing to be done" in snakemake(copy, "-n", *demo).stdout
     # Settings that cannot change a run's numbers schedule no training job.
-    config = yaml.safe_load((copy / "config/demo.yaml").read_text())
+    config = merged_config(copy / "config/demo.yaml")
     config["train"].update(threads=2, log_every=50, checkpoint_every=100)
     (copy / "execution.yaml").write_text(yaml.safe_dump(config))
     out = snakemake(copy, "-n", "--cores", "2", "--configfile", "execution.yaml").stdout
@@ -160,7 +161,7 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
     snakemake(copy, *demo)
     assert "/* a style edit */" in (copy / "results/report.html").read_text()
     # A new learning rate in an experiment adds only the new runs.
-    config = yaml.safe_load((copy / "config/demo.yaml").read_text())
+    config = merged_config(copy / "config/demo.yaml")
     config["experiments"]["landscape"]["lrs"] = [0.1, 0.05]
     (copy / "more.yaml").write_text(yaml.safe_dump(config))
     out = snakemake(copy, "-n", "--cores", "2", "--configfile", "more.yaml").stdout
@@ -212,7 +213,7 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
 
 @pytest.mark.slow
 def test_a_training_job_killed_with_sigkill_resumes_on_rerun(copy):
-    config = yaml.safe_load((copy / "config/demo.yaml").read_text())
+    config = merged_config(copy / "config/demo.yaml")
     config["train"].update(steps=300, checkpoint_every=50)
     (copy / "long.yaml").write_text(yaml.safe_dump(config))
     target = "results/runs/none_lr0.1_seed0/meta.json"

@@ -1,5 +1,6 @@
-"""Every command line of the README, run as written on a user's copy: Snakemake commands as
-dry runs (they would train), `make` targets as `make -n` (they would install and train)."""
+"""Every command line of the README and of docs/, run as written on a user's copy: Snakemake
+commands as dry runs (they would train), `make` targets as `make -n` (they would install and
+train)."""
 
 import os
 import re
@@ -15,9 +16,9 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv"
 
 
-def readme_commands() -> list[str]:
-    """The commands of the README's bash blocks: continuation lines joined, comments cut."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+def readme_commands(path=ROOT / "README.md") -> list[str]:
+    """The commands of a page's bash blocks: continuation lines joined, comments cut."""
+    text = path.read_text(encoding="utf-8")
     commands = []
     for block in re.findall(r"^```bash\n(.*?)^```", text, re.S | re.M):
         for line in block.replace("\\\n", " ").splitlines():
@@ -28,6 +29,7 @@ def readme_commands() -> list[str]:
 
 
 COMMANDS = readme_commands()
+DOC_COMMANDS = [c for page in sorted((ROOT / "docs").glob("*.md")) for c in readme_commands(page)]
 # The README's example archive does not exist here: the config check refuses it before any
 # job, naming the key (what the command does on a machine without that file).
 EXAMPLE_ARCHIVE = "/data/cifar-10-binary.tar.gz"
@@ -39,10 +41,15 @@ def test_the_readme_has_its_commands():
     assert any("--workflow-profile profiles/slurm" in c for c in COMMANDS)
 
 
-@pytest.mark.parametrize("command", COMMANDS)
+def test_the_docs_have_their_commands():
+    assert any("results/claims.tsv" in c for c in DOC_COMMANDS)
+    assert any("--slurm-init-seconds-before-status-checks" in c for c in DOC_COMMANDS)
+
+
+@pytest.mark.parametrize("command", list(dict.fromkeys(COMMANDS + DOC_COMMANDS)))
 def test_a_readme_command_works_as_written(copy, command):
     (copy / ".venv").symlink_to(VENV)  # the venv `make` creates, as in a clone
-    for name in ("Makefile", "requirements.txt", "pyproject.toml"):
+    for name in ("Makefile", "requirements.txt", "requirements-dev.txt", "pyproject.toml"):
         (copy / name).write_bytes((ROOT / name).read_bytes())
     words = shlex.split(command)
     if words[0] == "make":

@@ -3,23 +3,28 @@ import shutil
 import sys
 from pathlib import Path
 
-# This workflow's package (Snakemake puts workflow/scripts on the path of every script it
-# runs). The Snakefile itself imports the installed package (pip install -e .), which must be
-# this same copy. What code each job runs is derived from its script's imports
-# (bnopt.code_identity) and is a param of its rule: Snakemake reruns a job when the code it
-# runs changes, and never for a comment, a docstring or a module that changes no output.
+# This workflow's package. Its jobs and this file import this copy, whatever bnopt is
+# installed (another checkout, a release, none): its folder goes first on the path here and
+# on PYTHONPATH for every job (Snakemake's script preamble only appends workflow/scripts), so
+# the workflow also runs as a module of another workflow. What code each job runs is derived
+# from its script's imports (bnopt.code_identity) and is a param of its rule: Snakemake reruns
+# a job when the code it runs changes, and never for a comment, a docstring or a module that
+# changes no output.
 PACKAGE = (Path(workflow.current_basedir) / ".." / "scripts" / "bnopt").resolve()
-try:
-    import bnopt
-except ImportError:
-    sys.exit(
-        f"the package bnopt is not installed in this Python ({sys.executable}): run "
-        f"`make venv`, or `pip install -e {PACKAGE.parents[2]}`"
+sys.path.insert(0, str(PACKAGE.parent))
+# (set here, never required: so not an `envvars:` entry)
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        [str(PACKAGE.parent), *filter(None, [os.environ.get("PYTHONPATH")])]
     )
+)
+import bnopt
+
 if Path(bnopt.__file__).resolve().parent != PACKAGE:
+    # only when something imported another copy into this process before this file
     sys.exit(
-        f"this Python imports bnopt from {Path(bnopt.__file__).parent}, not from this "
-        f"workflow ({PACKAGE}): run `pip install -e {PACKAGE.parents[2]}`"
+        f"this Python had already imported bnopt from {Path(bnopt.__file__).parent}, not "
+        f"this workflow's ({PACKAGE}): run Snakemake without importing bnopt first"
     )
 
 from bnopt.claims import claim_tables
@@ -121,7 +126,8 @@ def data_archive():
 
 def download_archive(url, path, log_path):
     """The download job (a `run:` block, in Snakemake's own process: no logging setup)."""
-    from bnopt.data import BINARY_MD5, DataError, download
+    from bnopt.data import BINARY_MD5, DataError
+    from bnopt.download import download
 
     with open(log_path, "w") as log:
         try:
@@ -134,6 +140,19 @@ def download_archive(url, path, log_path):
 
 def run_outputs(kind, runs):
     return expand("results/runs/{run}/{kind}", run=runs, kind=kind)
+
+
+def table_outputs():
+    """An experiment's tidy tables, one per family, each in Snakemake's report."""
+    return {
+        family: report(
+            f"results/tables/{{experiment}}/{family}.tsv",
+            caption="../report/table.rst",
+            category="Tables",
+            subcategory="{experiment}",
+        )
+        for family in FAMILIES
+    }
 
 
 def experiment_outputs(kind):

@@ -8,54 +8,7 @@ rule tables:
         probes=experiment_outputs("probes.tsv"),
         meta=experiment_outputs("meta.json"),
     output:
-        metrics=report(
-            "results/tables/{experiment}/metrics.tsv",
-            caption="../report/table.rst",
-            category="Tables",
-            subcategory="{experiment}",
-        ),
-        ics=report(
-            "results/tables/{experiment}/ics.tsv",
-            caption="../report/table.rst",
-            category="Tables",
-            subcategory="{experiment}",
-        ),
-        landscape=report(
-            "results/tables/{experiment}/landscape.tsv",
-            caption="../report/table.rst",
-            category="Tables",
-            subcategory="{experiment}",
-        ),
-        predictiveness=report(
-            "results/tables/{experiment}/predictiveness.tsv",
-            caption="../report/table.rst",
-            category="Tables",
-            subcategory="{experiment}",
-        ),
-        beta=report(
-            "results/tables/{experiment}/beta.tsv",
-            caption="../report/table.rst",
-            category="Tables",
-            subcategory="{experiment}",
-        ),
-        curvature=report(
-            "results/tables/{experiment}/curvature.tsv",
-            caption="../report/table.rst",
-            category="Tables",
-            subcategory="{experiment}",
-        ),
-        activations=report(
-            "results/tables/{experiment}/activations.tsv",
-            caption="../report/table.rst",
-            category="Tables",
-            subcategory="{experiment}",
-        ),
-        own_step=report(
-            "results/tables/{experiment}/own_step.tsv",
-            caption="../report/table.rst",
-            category="Tables",
-            subcategory="{experiment}",
-        ),
+        **table_outputs(),
     log:
         "logs/tables/{experiment}.log",
     benchmark:

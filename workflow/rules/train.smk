@@ -30,10 +30,11 @@ rule train:
         "../scripts/train.py"
 
 
-# The deep linear network's runs of one normalisation, in turn, in one process: each takes
-# about what a process spends importing torch. It makes its own data, trains on the CPU on one
-# thread (its tiny matrices run fastest there) and takes no GPU. A run whose settings and code
-# are unchanged is restored from its finished store, so a change to one run retrains that run.
+# The deep linear network's runs of one normalisation (of every experiment with model: dln),
+# in turn, in one process: each takes about what a process spends importing torch. It makes its
+# own data, trains on the CPU on one thread (its tiny matrices run fastest there) and takes no
+# GPU. A run whose settings and code are unchanged is restored from its finished store, so a
+# change to one run retrains that run.
 rule train_dln:
     output:
         metrics=dln_job_files("metrics.tsv"),

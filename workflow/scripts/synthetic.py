@@ -1,5 +1,5 @@
-from bnopt.data import write_synthetic_archive
 from bnopt.logs import log_to
+from bnopt.synthetic_images import write_synthetic_archive
 
 with log_to(snakemake.log[0], "synthetic data") as log:
     p = snakemake.params

@@ -25,12 +25,13 @@ import torch
 import torch.nn.functional as F
 
 from . import probes
+from .backend import autocast, configure_backend, resolve_device
 from .config import section_defaults
 from .execution import Execution, device_type
 from .image_task import evaluate, to_inputs
 from .models import NORMALIZATIONS, flops_per_image, vgg_a
 from .optimizers import Optimizer, OptimizerSettings
-from .training import autocast, configure_backend, resolve_device, train_run
+from .training import train_run
 
 # Dense peak TFLOP/s by device name fragment and precision (vendor data sheets).
 GPU_PEAKS = {

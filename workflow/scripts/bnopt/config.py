@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,9 +12,11 @@ import yaml
 if TYPE_CHECKING:  # imported where a config is checked: the bench runs without Snakemake
     import jsonschema
 
+from . import catalog
+from .catalog import PAPER_OPTIMIZER, format_lr
 from .errors import UserError
 from .probe_plan import families_read
-from .runs import PAPER_EXPERIMENTS, WEIGHT_LAYERS, format_lr
+from .runs import PAPER_EXPERIMENTS, WEIGHT_LAYERS, experiment_model
 
 
 class ConfigError(UserError, ValueError):
@@ -47,20 +50,31 @@ def read_yaml(path) -> dict:
         return yaml.load(f, Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
 
 
+def merge_into(config, extra: Mapping):
+    """`extra` merged into `config` (in place; returned), as snakemake.utils.update_config
+    merges a `--configfile` over the Snakefile's configfile: a mapping merges key by key into
+    the mapping under its key (into a new one where there is none, or where the value there is
+    not a mapping; an empty mapping leaves that value as it is); a list, a value or null
+    replaces what was there whole."""
+    for key, value in extra.items():
+        if isinstance(value, Mapping):
+            sub = config.get(key, {})
+            config[key] = merge_into(sub if isinstance(sub, Mapping) or not value else {}, value)
+        else:
+            config[key] = value
+    return config
+
+
 def merged_files(files) -> dict:
-    """YAML config files, each updating the ones before key by key, as Snakemake's
-    `--configfile` updates the Snakefile's configfile."""
-
-    def update(base: dict, extra: dict) -> None:
-        for key, value in extra.items():
-            if isinstance(value, dict) and isinstance(base.get(key), dict):
-                update(base[key], value)
-            else:
-                base[key] = value
-
+    """YAML config files read by `read_yaml` (no key given twice), each merged over the ones
+    before by `merge_into`: config/config.yaml then config/demo.yaml is the demo's
+    configuration as the workflow sees it (`--configfile config/demo.yaml`)."""
     config: dict = {}
     for file in files:
-        update(config, read_yaml(file))
+        extra = read_yaml(file)
+        if not isinstance(extra, dict):
+            raise ConfigError(f"{file}: a config file is a mapping of keys to values")
+        merge_into(config, extra)
     return config
 
 
@@ -132,13 +146,38 @@ def check_config(config: dict, schema_path) -> None:
     schema = load_schema(schema_path)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.path)))
-    problems = non_finite(config) + [describe(e) for e in errors]
+    problems = non_finite(config) + moved_sections(config)
+    problems += [describe(e) for e in errors if not moved_key(e)]
     if not problems:
         validate(config, str(schema_path), set_default=True)
         problems = lr_problems(config) + cross_field_problems(config)
     if problems:
         lines = "\n".join(f"  - {problem}" for problem in problems)
         raise ConfigError(f"invalid configuration ({len(problems)} problem(s)):\n{lines}")
+
+
+# Sections of earlier versions of this config, and where their keys went.
+MOVED = {
+    "dln": (
+        "the deep linear network's section is gone: its normalizations and lrs go to an "
+        "experiment with `model: dln` (experiments.dln, the paper's), its other keys (steps, "
+        "seeds, samples, depth, dim, probes_every, eta_multipliers, ics_layers, precision) to "
+        "models.dln"
+    ),
+}
+
+
+def moved_sections(config: dict) -> list[str]:
+    return [f"{key}: {where}" for key, where in MOVED.items() if key in config]
+
+
+def moved_key(error: jsonschema.ValidationError) -> bool:
+    """A schema error about nothing but a moved section (moved_sections says where it went)."""
+    return (
+        error.validator == "additionalProperties"
+        and not error.absolute_path
+        and not set(error.instance) - set(error.schema.get("properties", {})) - set(MOVED)
+    )
 
 
 def non_finite(config, where: str = "") -> list[str]:
@@ -162,7 +201,7 @@ CIFAR10_TRAIN_IMAGES = 50_000
 def cross_field_problems(config: dict) -> list[str]:
     """Problems that involve two keys, on a config whose defaults are filled in."""
     problems = []
-    data, train, dln = config["data"], config["train"], config["dln"]
+    data, train, dln = config["data"], config["train"], config["models"]["dln"]
     if data["dataset"] == "synthetic":
         n_train, where = data["synthetic"]["n_train"], "data.synthetic.n_train"
     else:
@@ -193,8 +232,9 @@ def cross_field_problems(config: dict) -> list[str]:
             f"or null to download it"
         )
     for name, spec in config["experiments"].items():
-        if name == "dln":
-            problems.append("experiments.dln: the name is the deep linear network's (section dln)")
+        model = experiment_model(config, name)
+        if catalog.MODELS[model].kind or spec.get("kind") in own_kinds() or name in own_kinds():
+            problems += own_kind_problems(name, spec, model)
         elif name not in PAPER_EXPERIMENTS and not spec.get("kind"):
             problems.append(
                 f"experiments.{name}.kind: missing; an experiment other than the paper's "
@@ -208,15 +248,67 @@ def cross_field_problems(config: dict) -> list[str]:
     outside = [layer for layer in dln["ics_layers"] if layer > dln["depth"]]
     if outside:
         problems.append(
-            f"dln.ics_layers: {outside} outside 1..{dln['depth']} (dln.depth); the network "
-            f"has {dln['depth']} weight layers"
+            f"models.dln.ics_layers: {outside} outside 1..{dln['depth']} (models.dln.depth); "
+            f"the network has {dln['depth']} weight layers"
+        )
+    return problems
+
+
+def own_kinds() -> dict[str, str]:
+    """The experiment kinds that one network makes (dln -> dln), by kind."""
+    return {model.kind: name for name, model in catalog.MODELS.items() if model.kind}
+
+
+def image_kinds() -> list[str]:
+    return [kind for kind in PAPER_EXPERIMENTS if kind not in own_kinds()]
+
+
+def own_kind_problems(name: str, spec: dict, model: str) -> list[str]:
+    """An experiment of a network with its own kind (the deep linear network), or one that
+    names that kind: network, kind, normalisations and optimiser must agree."""
+    kind = catalog.MODELS[model].kind
+    if kind is None:  # an image network with the DLN's kind or experiment name
+        if spec.get("kind") in own_kinds():
+            wanted = own_kinds()[spec["kind"]]
+            return [
+                f"experiments.{name}.kind: {spec['kind']!r} is the kind of model {wanted} "
+                f"({catalog.model_label(wanted).lower()}); give model: {wanted} and leave kind "
+                f"out, or one of the image kinds ({', '.join(image_kinds())})"
+            ]
+        wanted = own_kinds()[name]
+        return [
+            f"experiments.{name}.model: {model!r}; the paper's {name} experiment trains the "
+            f"{catalog.model_label(wanted).lower()} (model: {wanted})"
+        ]
+    problems = []
+    if spec.get("kind") not in (None, kind):
+        problems.append(
+            f"experiments.{name}.kind: {spec['kind']!r} is not a kind of model {model}, whose "
+            f"experiments are of kind {kind} (leave kind out)"
+        )
+    if name in PAPER_EXPERIMENTS and name != kind:
+        problems.append(
+            f"experiments.{name}.model: {model!r}; the paper's {name} experiment trains an "
+            f"image network ({', '.join(catalog.image_models())})"
+        )
+    offered = catalog.dln_normalizations()
+    other = [n for n in spec["normalizations"] if n not in offered]
+    if other:
+        problems.append(
+            f"experiments.{name}.normalizations: {other} not offered by model {model}; "
+            f"one of: {', '.join(offered)}"
+        )
+    if (spec.get("optimizer") or PAPER_OPTIMIZER) != PAPER_OPTIMIZER:
+        problems.append(
+            f"experiments.{name}.optimizer: {spec['optimizer']!r}; model {model} trains by "
+            f"plain full-batch gradient descent ({PAPER_OPTIMIZER})"
         )
     return problems
 
 
 def layer_problems(config: dict, name: str, spec: dict) -> list[str]:
     """Probed layers that the experiment's network does not have (only the probes it takes)."""
-    model = spec.get("model", "vgg_a")
+    model = experiment_model(config, name)
     families = families_read(spec.get("kind") or name)
     problems = []
     for key, family in (("ics_layers", "ics"), ("activation_layers", "activations")):
@@ -236,7 +328,6 @@ def lr_problems(config: dict) -> list[str]:
     significant digits would train at the rounded rate, or merge with a neighbour.
     """
     sections = {f"experiments.{name}": spec for name, spec in config.get("experiments", {}).items()}
-    sections["dln"] = config.get("dln", {})
     lists = {f"{where}.lrs": spec.get("lrs", []) for where, spec in sections.items()}
     problems = []
     for where, lrs in lists.items():

@@ -2,7 +2,7 @@
 
 A run's cost is counted in forward passes of one image through its network, then in FLOPs
 (`bnopt.models.flops_per_image`, counted by hooks). Counted from what the loop and the
-probes do (bnopt.training, bnopt.probes):
+probes do (bnopt.training, bnopt.probe_records, bnopt.probes):
 
 - a training step: one forward and one backward pass of the batch, 3 forward passes (a
   backward pass costs about twice a forward pass);
@@ -28,7 +28,14 @@ from functools import cache
 from pathlib import Path
 
 from .config import merged_files
-from .runs import PAPER_EXPERIMENTS, experiment_runs, parse_run_name, run_settings
+from .runs import (
+    PAPER_EXPERIMENTS,
+    experiment_model,
+    experiment_runs,
+    is_image,
+    parse_run_name,
+    run_settings,
+)
 
 TRAINING_STEP = 3  # forward passes: forward + backward (twice a forward)
 HESSIAN_VECTOR_PRODUCT = 2 * TRAINING_STEP
@@ -43,7 +50,7 @@ def run_passes(settings: dict, n_test: int, n_train: int) -> float:
     """Forward passes of one image that a VGG or ResNet run makes, training and probes."""
     steps, batch, probes = settings["steps"], settings["batch_size"], settings["probes"]
     own_step = settings.get("optimizer") or settings["momentum"] or settings["weight_decay"]
-    directions = 2 if own_step else 1  # bnopt.training.own_step_records
+    directions = 2 if own_step else 1  # bnopt.probe_records.own_step_records
     etas = directions * len(probes["eta_multipliers"])
     per_probe = TRAINING_STEP * (etas + len(probes["ics_layers"]))
     passes = steps * TRAINING_STEP + probed_steps(steps, probes["every"]) * per_probe
@@ -77,10 +84,13 @@ def run_flops(config: dict, run: str) -> float:
 
 
 def own_runs(config: dict) -> dict[str, list[str]]:
-    """Each experiment's runs that no experiment before it has: a shared run counts once."""
+    """Each image experiment's runs that no experiment before it has: a shared run counts
+    once. (The deep linear network's, on the CPU in minutes, are not counted.)"""
     counted: set[str] = set()
     runs = {}
     for experiment in config["experiments"]:
+        if not is_image(experiment_model(config, experiment)):
+            continue
         runs[experiment] = [r for r in experiment_runs(config, experiment) if r not in counted]
         counted.update(runs[experiment])
     return runs

@@ -1,22 +1,16 @@
-"""CIFAR-10: download, synthetic stand-in, reading the archive, and the prepared ``.npz`` file.
+"""CIFAR-10: reading the archive and the prepared ``.npz`` file (the download is bnopt.download,
+the synthetic stand-in bnopt.synthetic_images).
 
 Two archive formats are read. The binary one (``cifar-10-binary.tar.gz``) is plain bytes and is
 accepted from anywhere. The python one (``cifar-10-python.tar.gz``) is made of pickles, and
 unpickling runs code, so it is only accepted when its md5 is the published one.
 """
 
-import gzip
 import hashlib
-import http.client
 import io
 import json
-import os
 import pickle
 import tarfile
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 import zlib
 from pathlib import Path, PurePosixPath
 
@@ -26,8 +20,6 @@ from .errors import UserError
 from .files import (
     atomic_output,
     file_digest,
-    remove_stale_temporaries,
-    temporary_name,
     write_text,
 )
 
@@ -49,241 +41,13 @@ ARRAY_KEYS = ("x_train", "y_train", "x_test", "y_test")
 MAX_MEMBER_RECORDS = 100_000
 MAX_MEMBER_BYTES = MAX_MEMBER_RECORDS * RECORD_BYTES
 
-_CHUNK_BYTES = 1 << 20
-
 
 class DataError(UserError):
     """The data could not be read, written or validated."""
 
 
-class DownloadError(DataError):
-    """The archive could not be downloaded."""
-
-
-class _ChecksumMismatch(Exception):
-    pass
-
-
-class _NotRetried(Exception):
-    pass
-
-
-# ---------------------------------------------------------------------------------------------
-# Download
-
-
 def md5sum(path) -> str:
     return file_digest(path, "md5")
-
-
-def download(url, dest, md5, retries=4, backoff_s=2.0, timeout_s=60.0) -> Path:
-    """Download ``url`` to ``dest`` and check its md5; retry network errors and bad checksums.
-
-    ``retries`` is the number of attempts after the first one. Nothing is left at ``dest``
-    unless the checksum matched, and no temporary file is left behind.
-    """
-    dest = Path(dest)
-    if dest.is_file() and md5sum(dest) == md5:
-        return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    last_error = "no attempt was made"
-    for attempt in range(retries + 1):
-        if attempt > 0:
-            time.sleep(backoff_s * 2 ** (attempt - 1))
-        try:
-            _fetch_verified(url, dest, md5, timeout_s)
-            return dest
-        except _NotRetried as error:
-            raise DownloadError(_download_failure_message(url, dest, md5, error)) from error
-        except _ChecksumMismatch as error:
-            last_error = str(error)
-        except (
-            urllib.error.URLError,
-            http.client.HTTPException,
-            ConnectionError,
-            TimeoutError,
-        ) as error:
-            last_error = _describe_network_error(error)
-    raise DownloadError(
-        _download_failure_message(url, dest, md5, f"{last_error} (after {retries + 1} attempts)")
-    )
-
-
-def _fetch_verified(url, dest: Path, md5: str, timeout_s: float) -> None:
-    partial = temporary_name(dest, "part")
-    remove_stale_temporaries(dest, "part")
-    try:
-        digest = hashlib.md5()
-        try:
-            response = urllib.request.urlopen(url, timeout=timeout_s)
-        except ValueError as error:
-            raise _NotRetried(f"invalid URL: {error}") from error
-        except urllib.error.HTTPError as error:
-            if 500 <= error.code < 600:
-                raise
-            raise _NotRetried(f"HTTP error {error.code} {error.reason} (not retried)") from error
-        with response, open(partial, "wb") as out:
-            for chunk in iter(lambda: response.read(_CHUNK_BYTES), b""):
-                digest.update(chunk)
-                out.write(chunk)
-        if digest.hexdigest() != md5:
-            raise _ChecksumMismatch(
-                f"md5 of the downloaded file is {digest.hexdigest()}, not {md5}"
-            )
-        os.replace(partial, dest)
-    except OSError as error:
-        if isinstance(error, urllib.error.URLError | ConnectionError | TimeoutError):
-            raise
-        raise _NotRetried(f"cannot write {partial}: {error}") from error
-    finally:
-        partial.unlink(missing_ok=True)
-
-
-def _describe_network_error(error: Exception) -> str:
-    if isinstance(error, urllib.error.HTTPError):
-        return f"HTTP error {error.code} {error.reason}"
-    if isinstance(error, urllib.error.URLError):
-        return f"network error: {error.reason}"
-    return f"network error: {type(error).__name__}: {error}"
-
-
-def _download_failure_message(url, dest: Path, md5: str, error) -> str:
-    name = PurePosixPath(urllib.parse.urlparse(url).path).name or dest.name
-    return (
-        f"could not download {url} to {dest}: {error}. "
-        f"Without network access, copy {name} (md5 {md5}) to this machine and set "
-        f"data.archive to its path (e.g. --config data='{{archive: /data/{name}}}'); "
-        f"the workflow reads that file and never moves, rewrites or deletes it."
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Synthetic stand-in for CIFAR-10
-
-# Each class is one local motif (20x20 pixels in one colour: the sign of a 4x4 random field
-# upsampled, so shapes with edges in several orientations) pasted at a random offset: like a
-# CIFAR object, it fills most of the frame but not at a fixed place, so a convolutional net
-# must detect local features wherever they sit rather than match a global template. The
-# sizes and amplitudes were chosen, before any claim was judged, so that the demo's standard
-# VGG (1/8 width, batch 64) leaves its initial plateau early at lr 0.1: >50% training
-# accuracy by steps 250-350 for init seeds 0, 1 and 2 (2026-12-02). Smaller motifs (12x12 on
-# a 3x3 grid, 3 copies) left it below 50% until step ~600, and fainter ones near 10% for the
-# whole demo.
-_MOTIF_SIDE = 20
-_MOTIF_GRID = 4
-_COPIES = 1
-_MOTIF_AMPLITUDE = 110.0
-_CONTRAST_RANGE = (0.7, 1.3)
-_NUISANCE_GRID = 4
-_NUISANCE_STD = 20.0
-_NOISE_STD = 10.0
-
-
-def write_synthetic_archive(path, n_train, n_test, seed, num_classes=10) -> Path:
-    """Write a learnable stand-in for CIFAR-10, in exactly the binary archive's format.
-
-    A sample of class c is a smooth random background with pixel noise and _COPIES copies of
-    class c's motif, each at a uniformly random position and contrast. Labels are balanced
-    and shuffled. The same arguments give the same bytes.
-    """
-    if not 2 <= num_classes <= NUM_CLASSES:
-        raise ValueError(f"num_classes must be in 2..{NUM_CLASSES}, got {num_classes}")
-    if n_train < len(TRAIN_BATCHES) or n_test < 1:
-        raise ValueError(
-            f"need n_train >= {len(TRAIN_BATCHES)} (one per batch file) and n_test >= 1, "
-            f"got {n_train} and {n_test}"
-        )
-    rng = np.random.default_rng(seed)
-    motifs = _class_motifs(rng, num_classes)
-    y_train = _balanced_labels(rng, n_train, num_classes)
-    y_test = _balanced_labels(rng, n_test, num_classes)
-    members = {}
-    for name, labels in zip(
-        TRAIN_BATCHES, np.array_split(y_train, len(TRAIN_BATCHES)), strict=True
-    ):
-        members[f"{name}.bin"] = _synthetic_records(rng, motifs, labels)
-    members[f"{TEST_BATCH}.bin"] = _synthetic_records(rng, motifs, y_test)
-    class_names = "".join(f"synthetic_class_{c}\n" for c in range(num_classes))
-    members["batches.meta.txt"] = class_names.encode()
-    return _write_tar_gz_atomically(
-        Path(path), {f"{BINARY_DIR}/{k}": v for k, v in members.items()}
-    )
-
-
-def _bilinear_upsampling_matrix(n_in: int, n_out: int) -> np.ndarray:
-    """Matrix ``m`` (n_out, n_in) such that ``m @ v`` resamples ``v`` bilinearly, edges clamped."""
-    positions = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
-    lower = np.floor(positions).astype(int)
-    upper = np.minimum(lower + 1, n_in - 1)
-    weight_upper = positions - lower
-    matrix = np.zeros((n_out, n_in))
-    matrix[np.arange(n_out), lower] += 1 - weight_upper
-    matrix[np.arange(n_out), upper] += weight_upper
-    return matrix
-
-
-def _upsample(images: np.ndarray, n_out: int) -> np.ndarray:
-    """Bilinearly upsample the last two (square) axes of ``images`` to ``n_out`` x ``n_out``."""
-    matrix = _bilinear_upsampling_matrix(images.shape[-1], n_out).astype(images.dtype)
-    return matrix @ images @ matrix.T
-
-
-def _class_motifs(rng, num_classes: int) -> np.ndarray:
-    """One motif per class, (classes, 3, side, side): the sign of a smooth random field (so
-    edges in several orientations) times a colour, centred per channel and scaled to a root
-    mean square (over pixels, of the colour vector's norm) of 1."""
-    field = _upsample(rng.standard_normal((num_classes, 1, _MOTIF_GRID, _MOTIF_GRID)), _MOTIF_SIDE)
-    colour = rng.standard_normal((num_classes, 3, 1, 1))
-    colour /= np.linalg.norm(colour, axis=1, keepdims=True)
-    motifs = np.sign(field) * colour
-    # Zero mean per channel: a class's average image carries no colour of its own, so only
-    # the local pattern tells the classes apart (not a global template or the mean colour).
-    motifs -= motifs.mean(axis=(2, 3), keepdims=True)
-    motifs /= np.sqrt((motifs**2).sum(axis=1).mean(axis=(1, 2)))[:, None, None, None]
-    return motifs.astype(np.float32)
-
-
-def _balanced_labels(rng, n: int, num_classes: int) -> np.ndarray:
-    return rng.permutation(np.arange(n) % num_classes).astype(np.uint8)
-
-
-def _synthetic_records(rng, motifs: np.ndarray, labels: np.ndarray) -> bytes:
-    """Binary CIFAR-10 records (label byte + channel-first image) for ``labels``."""
-    n, side = len(labels), _MOTIF_SIDE
-    low_res = rng.standard_normal((n, 3, _NUISANCE_GRID, _NUISANCE_GRID), dtype=np.float32)
-    images = _NUISANCE_STD * _upsample(low_res, IMAGE_SIDE)
-    images += _NOISE_STD * rng.standard_normal(images.shape, dtype=np.float32)
-    for _ in range(_COPIES):
-        contrast = rng.uniform(*_CONTRAST_RANGE, (n, 1, 1, 1)).astype(np.float32)
-        pasted = _MOTIF_AMPLITUDE * contrast * motifs[labels]
-        rows, cols = rng.integers(0, IMAGE_SIDE - side + 1, (2, n))
-        for i in range(n):
-            images[i, :, rows[i] : rows[i] + side, cols[i] : cols[i] + side] += pasted[i]
-    images += 128.0
-    records = np.empty((n, RECORD_BYTES), np.uint8)
-    records[:, 0] = labels
-    records[:, 1:] = np.clip(images, 0, 255).reshape(n, IMAGE_BYTES)
-    return records.tobytes()
-
-
-def _write_tar_gz_atomically(path: Path, members: dict) -> Path:
-    """Write ``members`` (name -> bytes) as a reproducible tar.gz (fixed times and owners)."""
-    with atomic_output(path) as partial, open(partial, "wb") as raw:
-        # Stored, not compressed: noisy pixels shrink by under 5% and compressing 180 MB
-        # costs seconds. It is still a valid gzip stream, like the real archive.
-        with gzip.GzipFile(filename="", mode="wb", compresslevel=0, fileobj=raw, mtime=0) as gz:
-            with tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
-                for name, payload in members.items():
-                    tar.addfile(_tar_entry(name, len(payload)), io.BytesIO(payload))
-    return path
-
-
-def _tar_entry(name: str, size: int) -> tarfile.TarInfo:
-    entry = tarfile.TarInfo(name)
-    entry.size = size
-    entry.mode = 0o644
-    entry.mtime = 0
-    return entry
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ same conventions (see `cifar_resnet`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
@@ -17,7 +18,6 @@ from torch import nn
 VGG_A = (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M")
 HIDDEN = 512
 NUM_CLASSES = 10
-NORMALIZATIONS = ("none", "batch", "noisy_batch", "l1", "l2", "linf", "layer", "group")
 # Group normalisation (Wu & He 2018) with their default of 32 groups, fewer where a layer has
 # under 64 channels: each group holds at least two channels (a group of one feature of a
 # linear layer would normalise to a constant) and the groups divide the channels.
@@ -109,23 +109,34 @@ class LpNorm(nn.Module):
         return torch.addcmul(shift.view(shape), y, gain.view(shape))
 
 
+def batch_norm(num_features: int, dims: int) -> nn.Module:
+    return nn.BatchNorm2d(num_features) if dims == 4 else nn.BatchNorm1d(num_features)
+
+
+# The layer that each normalisation puts after a hidden weight layer with num_features
+# outputs (dims: 4 after a conv, 2 after a Linear); None for none. Keyed by the names of
+# bnopt.catalog.NORMALIZATIONS, in its order (tests/unit/test_catalog.py checks), without
+# importing it: a label or colour edited there retrains no run (bnopt.code_identity).
+# layer and group are per-sample, without running statistics: gamma * (y - mean) /
+# sqrt(var + eps) + beta per channel, mean and (biased) variance of each sample over all its
+# channels and positions (layer) or over each group of channels and its positions (group).
+NORM_LAYERS: dict[str, Callable[[int, int], nn.Module | None]] = {
+    "none": lambda num_features, dims: None,
+    "batch": batch_norm,
+    "noisy_batch": NoisyBatchNorm,
+    "l1": lambda num_features, dims: LpNorm(num_features, "l1"),
+    "l2": lambda num_features, dims: LpNorm(num_features, "l2"),
+    "linf": lambda num_features, dims: LpNorm(num_features, "linf"),
+    "layer": lambda num_features, dims: nn.GroupNorm(1, num_features),
+    "group": lambda num_features, dims: nn.GroupNorm(group_count(num_features), num_features),
+}
+NORMALIZATIONS = tuple(NORM_LAYERS)
+
+
 def make_norm(normalization: str, num_features: int, dims: int) -> nn.Module | None:
-    if normalization == "none":
-        return None
-    if normalization == "batch":
-        return nn.BatchNorm2d(num_features) if dims == 4 else nn.BatchNorm1d(num_features)
-    if normalization == "noisy_batch":
-        return NoisyBatchNorm(num_features, dims)
-    if normalization in ("l1", "l2", "linf"):
-        return LpNorm(num_features, normalization)
-    # Per-sample normalisations, no running statistics: gamma * (y - mean) / sqrt(var + eps)
-    # + beta per channel, mean and (biased) variance of each sample over all its channels and
-    # positions (layer) or over each group of channels and its positions (group).
-    if normalization == "layer":
-        return nn.GroupNorm(1, num_features)
-    if normalization == "group":
-        return nn.GroupNorm(group_count(num_features), num_features)
-    raise ValueError(f"unknown normalisation {normalization!r}; one of {NORMALIZATIONS}")
+    if normalization not in NORM_LAYERS:
+        raise ValueError(f"unknown normalisation {normalization!r}; one of {NORMALIZATIONS}")
+    return NORM_LAYERS[normalization](num_features, dims)
 
 
 def group_count(channels: int) -> int:
@@ -319,11 +330,13 @@ def resnet20(normalization: str = "none", width: float = 1.0) -> nn.Sequential:
     return cifar_resnet(RESNET_DEPTHS["resnet20"], normalization, width)
 
 
+# The image networks' constructors, keyed by their names in bnopt.catalog.MODELS (not
+# imported, as NORM_LAYERS; tests/unit/test_catalog.py checks they agree).
 ARCHITECTURES = {"vgg_a": vgg_a, "resnet8": resnet8, "resnet20": resnet20}
 
 
 def build_model(model: str, normalization: str, width: float) -> nn.Module:
-    """One of ARCHITECTURES by name (bnopt.runs.MODELS, the DLN aside)."""
+    """One of ARCHITECTURES by name (bnopt.catalog's image models)."""
     if model not in ARCHITECTURES:
         raise ValueError(f"unknown model {model!r}; one of {', '.join(ARCHITECTURES)}")
     return ARCHITECTURES[model](normalization, width)

@@ -112,3 +112,15 @@ class Optimizer:
     def load_state_dict(self, state: dict) -> None:
         self.steps = int(state["steps"])
         self.buffers = {k: [t.clone() for t in v] for k, v in state["buffers"].items()}
+
+
+def run_optimizer(params, settings: dict) -> Optimizer:
+    """A run's optimiser (settings as bnopt.runs.run_settings): plain SGD with the run's
+    momentum and weight decay, unless it names an optimiser."""
+    chosen = dict(settings.get("optimizer") or {"name": "sgd"})
+    if chosen["name"] == "sgd":
+        chosen.setdefault("momentum", settings.get("momentum", 0.0))
+    optimizer_settings = OptimizerSettings(
+        lr=settings["lr"], weight_decay=settings.get("weight_decay", 0.0), **chosen
+    )
+    return Optimizer(params, optimizer_settings)

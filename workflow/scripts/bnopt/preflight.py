@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .cost import run_flops
-from .runs import parse_run_name
+from .runs import is_image, parse_run_name
 
 # An optimistic CPU: 20x the 23 GFLOP/s that the demo's training jobs reach on a 2-core Xeon
 # (AVX-512), so that the estimate is a lower bound on the time.
@@ -24,7 +24,7 @@ CPU_LIMIT_HOURS = 1.0
 def cpu_hours(config: dict, runs: Iterable[str]) -> float:
     """A lower bound on the hours the image networks' runs take on a CPU (the deep linear
     network always trains on the CPU, in minutes, and is not counted)."""
-    flops = sum(run_flops(config, run) for run in runs if parse_run_name(run)["model"] != "dln")
+    flops = sum(run_flops(config, run) for run in runs if is_image(parse_run_name(run)["model"]))
     return flops / CPU_FLOPS / 3600
 
 

@@ -8,7 +8,7 @@ BatchNorm and l_p runs, and no probe at all on the runs only Fig 1 reads (lr 0.5
 landscape probe's steps along -g (eta_multipliers, one forward and backward pass each) run
 only where a landscape family is read: an ICS or noisy-BN run keeps its probed steps (the
 ICS probe takes the step's own gradient) without them; a run whose optimiser is not plain
-SGD takes them twice, along -g and along its own step (bnopt.training.own_step_records).
+SGD takes them twice, along -g and along its own step (bnopt.probe_records.own_step_records).
 The registries of figures and claims say what each experiment reads, so a new figure or
 claim that reads a family brings its probe with it. Probing never changes the trajectory
 (tests/unit/test_training.py), so a run's training numbers do not depend on this plan.

@@ -157,7 +157,7 @@ def landscape_probe(
     in parameter order); otherwise it is computed on this batch. With `direction` d (one
     tensor per trainable parameter) the steps go along d instead: L(w_t + eta d), and the
     ratio is to ||eta d||_2; d = -g is the paper's probe, d = update / lr another optimiser's
-    own step (bnopt.training), whose eta = lr is the step it really makes.
+    own step (bnopt.probe_records), whose eta = lr is the step it really makes.
     """
     params = trainable(model)
     losses, diffs, ratios, norms, cosines = [], [], [], [], []

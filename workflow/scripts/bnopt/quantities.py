@@ -14,17 +14,15 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from . import catalog
 from .tables import COLUMNS as TIDY_COLUMNS
 
+# The arms the paper compares (bnopt.catalog's names).
 STANDARD = "none"
 BATCHNORM = "batch"
 NOISY_BATCHNORM = "noisy_batch"
-LP_NORMALIZATIONS = ("l1", "l2", "linf")
-PER_SAMPLE_NORMALIZATIONS = ("layer", "group")  # beyond the paper: no batch statistics
-LP_LABELS = {
-    "l1": "ℓ1", "l2": "ℓ2", "linf": "ℓ∞", "layer": "LayerNorm", "group": "GroupNorm",
-    "none": "Standard", "batch": "BN", "noisy_batch": "noisy BN",
-}  # fmt: skip
+LP_NORMALIZATIONS = catalog.family("lp")
+PER_SAMPLE_NORMALIZATIONS = catalog.family("per_sample")  # beyond the paper: no batch statistics
 
 MIN_STEPS = 3  # probed (or logged) steps a run needs before a figure draws a statistic of it
 PAPER_ETA = (0.5, 4.0)  # the paper's η range for Figs 4a-b, as multiples of lr

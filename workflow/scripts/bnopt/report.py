@@ -18,10 +18,11 @@ import yaml
 from docutils.core import publish_parts
 from markupsafe import Markup
 
+from bnopt import catalog
+from bnopt.catalog import FIGURE_DPI, PAPER_MODEL, format_lr, model_label, normalization_text
 from bnopt.claims import CLAIM_GROUPS, CONTRADICTED, INCONCLUSIVE, NOT_MEASURABLE, SUPPORTED
 from bnopt.figures import FIGURE
 from bnopt.files import write_text
-from bnopt.runs import MODELS
 
 
 def caption_html(rst: str) -> str:
@@ -32,16 +33,6 @@ def caption_html(rst: str) -> str:
     return body.removeprefix("<p>").removesuffix("</p>")
 
 
-NORMALIZATION_LABELS = {
-    "none": "Standard",
-    "batch": "Standard + BatchNorm",
-    "noisy_batch": "Standard + Noisy BatchNorm",
-    "l1": "Standard + l1 norm",
-    "l2": "Standard + l2 norm",
-    "linf": "Standard + l∞ norm",
-    "layer": "Standard + LayerNorm",
-    "group": "Standard + GroupNorm",
-}
 VERDICT_CLASSES = {
     SUPPORTED: "supported",
     CONTRADICTED: "contradicted",
@@ -96,10 +87,6 @@ def format_diverged(run: dict) -> str:
     return "yes" if is_missing(step) else f"step {int(step)}"
 
 
-def normalization_label(normalization) -> str:
-    return NORMALIZATION_LABELS.get(normalization, str(normalization))
-
-
 def png_data_uri(png_path) -> str:
     data = Path(png_path).read_bytes()
     if not data.startswith(PNG_SIGNATURE):
@@ -120,23 +107,20 @@ def runs_in_words(runs: list[dict]) -> str:
     """'(Standard, Standard + BatchNorm; learning rates 0.1, 0.5; 1 seed), run on cpu'."""
     devices = ", ".join(str(device) for device in distinct(runs, "device")) or "an unknown device"
     present = distinct(runs, "normalization")
-    ordered = [n for n in NORMALIZATION_LABELS if n in present] + [
-        n for n in present if n not in NORMALIZATION_LABELS
+    ordered = [n for n in catalog.NORMALIZATIONS if n in present] + [
+        n for n in present if n not in catalog.NORMALIZATIONS
     ]
-    normalizations = ", ".join(normalization_label(n) for n in ordered)
-    lrs = [f"{float(lr):g}" for lr in sorted(distinct(runs, "lr"), key=float)]
+    normalizations = ", ".join(normalization_text(n) for n in ordered)
+    lrs = [format_lr(lr) for lr in sorted(distinct(runs, "lr"), key=float)]
     lr_words = "learning rate" if len(lrs) == 1 else "learning rates"
     seeds = len(distinct(runs, "seed"))
     # The networks only when there is more than the paper's (an experiment beyond it).
-    models = [m for m in MODELS if m in distinct(runs, "model")]
-    networks = f"{', '.join(MODEL_NAMES.get(m, m) for m in models)}; " if len(models) > 1 else ""
+    models = [m for m in catalog.MODELS if m in distinct(runs, "model")]
+    networks = f"{', '.join(model_label(m) for m in models)}; " if len(models) > 1 else ""
     return (
         f"({networks}{normalizations or 'no normalisation recorded'}; {lr_words} "
         f"{', '.join(lrs) or DASH}; {plural(seeds, 'seed')}), run on {devices}"
     )
-
-
-MODEL_NAMES = {"vgg_a": "VGG-A", "resnet8": "ResNet-8", "resnet20": "ResNet-20"}
 
 
 def data_sources(config: dict, runs: list[dict], key: str = "description") -> list[str]:
@@ -319,25 +303,38 @@ def figure_item(figure: dict, claims: pd.DataFrame) -> dict:
     return {
         "name": name,
         "src": png_data_uri(figure["png"]),
-        "width": display_width(figure["png"]),
+        "share": display_share(figure["png"]),
         "paper": spec.paper if spec else "",
         "caption": Markup(caption_html(rst)),
         "verdicts": figure_verdicts(name, claims),
     }
 
 
-FIGURE_DPI = 180  # bnopt.plots.DPI, without importing matplotlib here
 CSS_PX_PER_INCH = 96
 
 
 def display_width(png_path) -> int | None:
-    """The width in CSS pixels at which a figure shows at its print size, so that its text has
-    the same size in every figure (a browser still shrinks it to fit a narrow window)."""
+    """The width in CSS pixels of a figure at its print size (display_share scales it)."""
     with open(png_path, "rb") as png:
         header = png.read(24)
     if header[:8] != PNG_SIGNATURE:
         return None
     return round(int.from_bytes(header[16:20], "big") * CSS_PX_PER_INCH / FIGURE_DPI)
+
+
+# A full-width figure as saved: the text width (6.8 in) and the margin of its tight bounding box.
+FULL_FIGURE_INCHES = 7.0
+
+
+def display_share(png_path) -> float | None:
+    """The share (percent) of the report's column a figure fills: a full-width figure all of
+    it, a one-column figure about half, so that text reads the same size in every figure and
+    a full-width figure's tick labels are not shrunk to its print size (on a narrow screen
+    every figure fills the column: report.css)."""
+    width = display_width(png_path)
+    if width is None:
+        return None
+    return min(100.0, round(100 * width / (FULL_FIGURE_INCHES * CSS_PX_PER_INCH), 1))
 
 
 RUN_COLUMNS = (
@@ -371,8 +368,8 @@ def run_cells(run: dict, dln: bool = False) -> list[tuple[str, bool]]:
     )
     return [
         (str(run.get("run", DASH)), False),
-        (normalization_label(run.get("normalization")), False),
-        (DASH if is_missing(run.get("lr")) else f"{float(run['lr']):g}", True),
+        (normalization_text(run.get("normalization")), False),
+        (DASH if is_missing(run.get("lr")) else format_lr(run["lr"]), True),
         (DASH if is_missing(run.get("seed")) else str(run["seed"]), True),
         *results,
         (format_diverged(run), False),
@@ -395,12 +392,12 @@ def test_accuracy_text(run: dict) -> str:
 
 
 def sorted_runs(runs: list[dict]) -> list[dict]:
-    """The paper's network first, then each other network (bnopt.runs.MODELS), each by
+    """The paper's network first, then each other network (bnopt.catalog.MODELS), each by
     normalisation, lr and seed."""
-    order, models = list(NORMALIZATION_LABELS), list(MODELS)
+    order, models = list(catalog.NORMALIZATIONS), list(catalog.MODELS)
 
     def key(run):
-        model, normalization = run.get("model", "vgg_a"), run.get("normalization")
+        model, normalization = run.get("model", PAPER_MODEL), run.get("normalization")
         model_rank = models.index(model) if model in models else len(models)
         rank = order.index(normalization) if normalization in order else len(order)
         return (model_rank, rank, str(normalization), float(run.get("lr") or 0),

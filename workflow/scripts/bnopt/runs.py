@@ -1,47 +1,60 @@
 """From the configuration to the set of training runs, their names and their settings.
 
-A run is identified by normalisation, learning rate and seed; its folder name says so
-(e.g. `batch_lr0.1_seed0`). Every other setting is shared by all runs and recorded in the
-run's metadata. The runs are the union of what the experiments (figure families) ask for.
+A run is identified by network, optimiser, normalisation, learning rate and seed; its folder
+name says so (e.g. `batch_lr0.1_seed0`, `dln_batch_lr1e-06_seed0`). Every other setting is
+shared by all runs of its network and recorded in the run's metadata: an image network's come
+from `train`, `probes` and `model`, another network's (the deep linear network's) from its own
+section `models.<name>`. The runs are the union of what the experiments (figure families) ask
+for.
 """
 
 from __future__ import annotations
 
 import re
 
+from . import catalog
+from .catalog import PAPER_MODEL, PAPER_OPTIMIZER, format_lr
 from .execution import EXECUTION_KEYS, device_type
 from .probe_plan import families_read, planned_probes
 
-MODELS = ("vgg_a", "resnet8", "resnet20", "dln")
-# Weight layers of each network, numbered 1.. in forward order for the ICS and activation
-# probes (bnopt.models.weight_layers; tests/unit/test_models.py checks these counts).
-WEIGHT_LAYERS = {"vgg_a": 11, "resnet8": 8, "resnet20": 20}
-# sgd: plain SGD with train.momentum and train.weight_decay (the paper: 0, 0); momentum and
-# adam take their settings from the config's `optimizers` section.
-OPTIMIZERS = ("sgd", "momentum", "adam")
-NORMALIZATION_NAMES = ("none", "batch", "noisy_batch", "l1", "l2", "linf", "layer", "group")
-DLN_PREFIX = "dln_"  # a deep linear network's run name starts with it: dln_none_lr1e-06_seed0
+# The names of bnopt.catalog, in its order.
+MODELS = tuple(catalog.MODELS)
+# Weight layers of each image network (tests/unit/test_models.py checks these counts).
+WEIGHT_LAYERS = {name: catalog.MODELS[name].weight_layers for name in catalog.image_models()}
+OPTIMIZERS = tuple(catalog.OPTIMIZERS)
+NORMALIZATION_NAMES = tuple(catalog.NORMALIZATIONS)
+# The networks not trained on images (the deep linear network), whose runs' names start with
+# their name: dln_none_lr1e-06_seed0.
+OWN_MODELS = tuple(name for name, model in catalog.MODELS.items() if not model.image)
+
+
+def _either(names) -> str:
+    return "|".join(re.escape(name) for name in names)
+
+
 # [<model>_][<optimizer>_]<normalization>_lr<lr>_seed<seed>, model and optimizer only when
 # not the paper's (VGG-A, plain SGD): batch_lr0.1_seed0, resnet20_adam_group_lr0.001_seed1.
 _PARTS = (
-    "(?:(?P<model>dln|resnet8|resnet20)_)?(?:(?P<optimizer>momentum|adam)_)?"
-    f"(?P<normalization>{'|'.join(NORMALIZATION_NAMES)})"
+    f"(?:(?P<model>{_either(m for m in MODELS if m != PAPER_MODEL)})_)?"
+    f"(?:(?P<optimizer>{_either(o for o in OPTIMIZERS if o != PAPER_OPTIMIZER)})_)?"
+    f"(?P<normalization>{_either(NORMALIZATION_NAMES)})"
     "_lr(?P<lr>[0-9.e+-]+)_seed(?P<seed>[0-9]+)"
 )
 _RUN = re.compile(_PARTS)
 RUN_PATTERN = re.sub(r"\(\?P<[a-z]+>", "(", _PARTS)  # Snakemake's wildcard constraint
-IMAGE_RUN_PATTERN = f"(?!{DLN_PREFIX}){RUN_PATTERN}"  # the runs of rule train (not the DLN's)
-
-
-def format_lr(lr: float) -> str:
-    return f"{float(lr):g}"
+# the runs of rule train (not the deep linear network's)
+IMAGE_RUN_PATTERN = f"(?!(?:{_either(OWN_MODELS)})_){RUN_PATTERN}"
 
 
 def run_name(
-    normalization: str, lr: float, seed: int, model: str = "vgg_a", optimizer: str = "sgd"
+    normalization: str,
+    lr: float,
+    seed: int,
+    model: str = PAPER_MODEL,
+    optimizer: str = PAPER_OPTIMIZER,
 ) -> str:
-    prefix = "" if model == "vgg_a" else f"{model}_"
-    prefix += "" if optimizer == "sgd" else f"{optimizer}_"
+    prefix = "" if model == PAPER_MODEL else f"{model}_"
+    prefix += "" if optimizer == PAPER_OPTIMIZER else f"{optimizer}_"
     return f"{prefix}{normalization}_lr{format_lr(lr)}_seed{int(seed)}"
 
 
@@ -50,36 +63,52 @@ def parse_run_name(name: str) -> dict:
     if match is None:
         raise ValueError(f"not a run name: {name!r} (expected e.g. batch_lr0.1_seed0)")
     return {
-        "model": match["model"] or "vgg_a",
-        "optimizer": match["optimizer"] or "sgd",
+        "model": match["model"] or PAPER_MODEL,
+        "optimizer": match["optimizer"] or PAPER_OPTIMIZER,
         "normalization": match["normalization"],
         "lr": float(match["lr"]),
         "seed": int(match["seed"]),
     }
 
 
+def experiment_model(config: dict, experiment: str) -> str:
+    return config["experiments"][experiment].get("model") or PAPER_MODEL
+
+
+def is_image(model: str) -> bool:
+    """Whether the network trains on images (rule train; settings from `train`, `probes`)."""
+    return catalog.MODELS[model].image
+
+
+def model_settings(config: dict, model: str) -> dict:
+    """The settings shared by every run of `model`: `models.<model>` for a network that has
+    its own section (the deep linear network), else `train`."""
+    return config["train"] if is_image(model) else config["models"][model]
+
+
 def experiment_runs(config: dict, experiment: str) -> list[str]:
-    """The runs an experiment's tables are made from; `dln` is the deep linear network's."""
-    if experiment == "dln":
-        return dln_runs(config)
+    """The runs an experiment's tables are made from, normalisation by learning rate by seed."""
     spec = config["experiments"][experiment]
-    model, optimizer = spec.get("model", "vgg_a"), spec.get("optimizer", "sgd")
+    model = experiment_model(config, experiment)
+    optimizer = spec.get("optimizer") or PAPER_OPTIMIZER
     return [
         run_name(norm, lr, seed, model, optimizer)
         for norm in spec["normalizations"]
         for lr in spec["lrs"]
-        for seed in config["train"]["seeds"]
+        for seed in model_settings(config, model)["seeds"]
     ]
 
 
-PAPER_EXPERIMENTS = ("training", "ics", "landscape", "noisy", "lp")
+# The paper's experiments, each its own kind: five on the image network, and the deep linear
+# network's (model: dln).
+PAPER_EXPERIMENTS = ("training", "ics", "landscape", "noisy", "lp", "dln")
 
 
 def experiment_kind(config: dict, experiment: str) -> str:
-    """Which of the paper's experiments (or `dln`) an experiment repeats."""
-    if experiment == "dln":
-        return "dln"
-    return config["experiments"][experiment].get("kind") or experiment
+    """Which of the paper's experiments an experiment repeats: its `kind`, its network's one
+    kind (`dln` for the deep linear network), else its own name."""
+    own = catalog.MODELS[experiment_model(config, experiment)].kind
+    return config["experiments"][experiment].get("kind") or own or experiment
 
 
 def experiment_kinds(config: dict) -> dict[str, str]:
@@ -89,11 +118,11 @@ def experiment_kinds(config: dict) -> dict[str, str]:
 def takes_own_step(config: dict, experiment: str) -> bool:
     """Whether the experiment's optimiser steps other than plain SGD's -lr g (momentum, weight
     decay or Adam): then its landscape is probed along that step too."""
-    if experiment == "dln":
-        return False
+    if not is_image(experiment_model(config, experiment)):
+        return False  # full-batch gradient descent
     train = config["train"]
-    optimizer = config["experiments"][experiment].get("optimizer", "sgd")
-    return optimizer != "sgd" or bool(train["momentum"]) or bool(train["weight_decay"])
+    optimizer = config["experiments"][experiment].get("optimizer", PAPER_OPTIMIZER)
+    return optimizer != PAPER_OPTIMIZER or bool(train["momentum"]) or bool(train["weight_decay"])
 
 
 def own_step_experiments(config: dict) -> list[str]:
@@ -101,8 +130,8 @@ def own_step_experiments(config: dict) -> list[str]:
 
 
 def experiments(config: dict) -> list[str]:
-    """Every experiment with tables: the config's VGG experiments and the DLN's."""
-    return [*config["experiments"], "dln"]
+    """Every experiment with tables, in the config's order."""
+    return list(config["experiments"])
 
 
 def all_runs(config: dict) -> list[str]:
@@ -119,13 +148,14 @@ def run_settings(config: dict, run: str) -> dict:
     Keys are in a fixed order, so that Snakemake sees the same params whatever the order of
     the keys in the config file.
     """
-    if parse_run_name(run)["model"] == "dln":
+    if not is_image(parse_run_name(run)["model"]):
         return dln_settings(config, run)
     train = config["train"]
     parts = parse_run_name(run)
     optimizer = parts.pop("optimizer")
     # The paper's optimiser adds no key, so that its runs keep their identity.
-    chosen = {} if optimizer == "sgd" else {"optimizer": optimizer_settings(config, optimizer)}
+    own = optimizer != PAPER_OPTIMIZER
+    chosen = {"optimizer": optimizer_settings(config, optimizer)} if own else {}
     return {
         "run": run,
         **parts,
@@ -141,11 +171,12 @@ def run_settings(config: dict, run: str) -> dict:
 def optimizer_settings(config: dict, optimizer: str) -> dict:
     """`optimizers.<name>` of the config, keys sorted, with the optimiser's name."""
     own = config.get("optimizers", {}).get(optimizer, {})
-    return {"name": "sgd" if optimizer == "momentum" else optimizer, **dict(sorted(own.items()))}
+    name = catalog.OPTIMIZERS[optimizer].algorithm
+    return {"name": name, **dict(sorted(own.items()))}
 
 
 def run_families(config: dict, run: str) -> set[str]:
-    """The table families that some experiment containing this VGG run reads."""
+    """The table families that some experiment containing this image run reads."""
     return {
         family
         for experiment in config["experiments"]
@@ -156,17 +187,8 @@ def run_families(config: dict, run: str) -> set[str]:
     }
 
 
-# The deep linear network experiment (config section `dln`): torch-free, so that parsing
-# the workflow does not import torch.
-
-
-def dln_runs(config: dict) -> list[str]:
-    """Every DLN run: each normalisation's job runs (dln_job_runs), job after job."""
-    return [
-        run.format(normalization=normalization)
-        for normalization in config["dln"]["normalizations"]
-        for run in dln_job_runs(config)
-    ]
+# The deep linear network's runs (experiments with model: dln, settings models.dln):
+# torch-free, so that parsing the workflow does not import torch.
 
 
 def dln_settings(config: dict, run: str) -> dict:
@@ -175,10 +197,12 @@ def dln_settings(config: dict, run: str) -> dict:
     Its probes take the same keys as a VGG run's (no activations, no curvature): the DLN
     trains in the same loop as VGG (bnopt.training), always on the CPU.
     """
-    dln = config["dln"]
+    dln = config["models"]["dln"]
     missing = [layer for layer in dln["ics_layers"] if not 1 <= layer <= dln["depth"]]
     if missing:
-        raise ValueError(f"dln.ics_layers {missing} outside 1..dln.depth ({dln['depth']})")
+        raise ValueError(
+            f"models.dln.ics_layers {missing} outside 1..models.dln.depth ({dln['depth']})"
+        )
     return {
         "run": run,
         **{k: v for k, v in parse_run_name(run).items() if k != "optimizer"},
@@ -205,19 +229,29 @@ def runtime_minutes(config: dict) -> int:
     return 30 + int(config["train"]["steps"]) // 500
 
 
+def dln_experiments(config: dict) -> list[str]:
+    """The experiments on the deep linear network (model: dln), in the config's order."""
+    return [e for e in config["experiments"] if experiment_model(config, e) == "dln"]
+
+
 def dln_job_runs(config: dict) -> list[str]:
     """The runs of one deep-linear-network training job, with `{normalization}` for the
-    job's normalisation: every learning rate and seed of it (dln_{normalization}_lr1e-06_seed0).
+    job's normalisation: every learning rate (of every experiment with model: dln, in order)
+    and seed of it (dln_{normalization}_lr1e-06_seed0).
 
     Each DLN run trains in seconds (the demo's) to minutes (the paper's), about what a process
     spends importing torch, so one job trains a normalisation's runs in turn: the demo's 20
-    DLN processes become 5, and the paper's 30 runs still train in 5 jobs side by side.
+    DLN processes become 5, and the paper's 30 runs still train in 5 jobs side by side. A job
+    trains every learning rate of these experiments, even one that only another experiment
+    than a normalisation's asks for.
     """
-    dln = config["dln"]
+    lrs = dict.fromkeys(
+        float(lr) for e in dln_experiments(config) for lr in config["experiments"][e]["lrs"]
+    )
     return [
         run_name("{normalization}", lr, seed, model="dln")
-        for lr in dln["lrs"]
-        for seed in dln["seeds"]
+        for lr in lrs
+        for seed in model_settings(config, "dln")["seeds"]
     ]
 
 
@@ -225,4 +259,4 @@ def dln_runtime_minutes(config: dict) -> int:
     """A generous SLURM time limit of one DLN job: 10 min + 1 min per 1,000 steps of each of
     its runs (measured: 10,000 steps in about 6 min on a slow 2-core CPU)."""
     runs = len(dln_job_runs(config))
-    return 10 + runs * (1 + int(config["dln"]["steps"]) // 1000)
+    return 10 + runs * (1 + int(config["models"]["dln"]["steps"]) // 1000)

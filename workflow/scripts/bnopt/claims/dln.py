@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import quantities
+from ..catalog import format_lr, short_label
 from ..quantities import BATCHNORM, STANDARD
 from .landscape import beta_readings
 from .verdict import LOWER, Verdict, all_of, combine, judge_part
@@ -39,7 +40,7 @@ def judge_cosine(ics: pd.DataFrame) -> Verdict:
         units = quantities.paired(rows, BATCHNORM, STANDARD, lrs=[lr])
         parts.append(
             judge_part(
-                f"BN − Standard cos(G, G′), lr {lr:g}",
+                f"BN − Standard cos(G, G′), lr {format_lr(lr)}",
                 "mean over probed steps and layers of BN's minus Standard's cos(G, G′)",
                 LOWER, units,
             )
@@ -57,21 +58,21 @@ def smoother(predictiveness, beta, normalizations) -> Verdict:
         for normalization in normalizations:
             if not quantities.paired(rows, normalization, STANDARD, lrs=[lr]):
                 continue
-            label = quantities.LP_LABELS[normalization]
+            label = short_label(normalization)
             verdicts.append(
                 beta_readings(
                     rows,
                     saturation,
                     lr,
                     None,
-                    f"lr {lr:g}",
+                    f"lr {format_lr(lr)}",
                     normalization,
                     STANDARD,
                     f"{label} / Standard",
                 )  # fmt: skip
             )
     if not verdicts:
-        names = ", ".join(quantities.LP_LABELS[n] for n in normalizations)
+        names = ", ".join(short_label(n) for n in normalizations)
         missing = f"no {names} run beside a Standard run"
         return all_of([judge_part("effective β", "", LOWER, {}, missing=missing)])
     return combine(verdicts)

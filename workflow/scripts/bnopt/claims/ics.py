@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import quantities
+from ..catalog import format_lr
 from ..quantities import BATCHNORM, STANDARD
 from .verdict import HIGHER, LOWER, Verdict, all_of, judge_part
 
@@ -38,7 +39,7 @@ def ics_parts(ics: pd.DataFrame, quantity: str, what: str, side: str, log10: boo
     )
     name = f"BN / Standard {what}" if log10 else f"BN − Standard {what}"
     parts = [
-        judge_part(f"{name}, lr {lr:g}", text, side,
+        judge_part(f"{name}, lr {format_lr(lr)}", text, side,
                    quantities.paired(rows, BATCHNORM, STANDARD, lrs=[lr]), log10=log10)
         for lr in quantities.shared_lrs(rows)
     ]  # fmt: skip

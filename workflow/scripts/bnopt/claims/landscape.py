@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import quantities
+from ..catalog import format_lr
 from ..quantities import BATCHNORM, PAPER_ETA, STANDARD
 from .verdict import LOWER, Verdict, agree, all_of, combine, judge_part
 
@@ -70,7 +71,7 @@ def typical_and_peak(units: dict, what: str, log10: bool, window: str) -> list:
 
 
 def window_text(end: float, lr: float) -> str:
-    return f"steps before {end:g}, lr {lr:g}"
+    return f"steps before {end:g}, lr {format_lr(lr)}"
 
 
 def no_pair(what: str) -> Verdict:

@@ -7,13 +7,14 @@ import numpy as np
 import pandas as pd
 
 from .. import quantities
+from ..catalog import format_lr, short_label
 from ..quantities import BATCHNORM
 from .landscape import PAPER_GRID
 from .verdict import LOWER, Verdict, all_of, judge_part
 
 
 def rule(normalizations: tuple[str, ...]) -> str:
-    names = ", ".join(quantities.LP_LABELS[n] for n in normalizations)
+    names = ", ".join(short_label(n) for n in normalizations)
     return (
         f"{quantities.EARLY_WINDOW_RULE}. For each of {names} run beside BN (same lr and seed), at "
         f"each probed step of that window, on what lp_landscape draws: the rise of the loss "
@@ -45,19 +46,19 @@ def judge_lp(
         for normalization in normalizations:
             parts += lp_parts(rise, change, normalization, lr, end)
     if not parts:
-        names = ", ".join(quantities.LP_LABELS[n] for n in normalizations)
+        names = ", ".join(short_label(n) for n in normalizations)
         parts = [judge_part(names, names, LOWER, {}, missing=f"no {names} run beside a BN run")]
     return all_of(parts)
 
 
 def lp_parts(rise, change, normalization: str, lr: float, end: float) -> list:
     """The normalisation against BN at one lr: its loss rise and its gradient change."""
-    label = quantities.LP_LABELS[normalization]
+    label = short_label(normalization)
     if not any(
         np.isclose(lr, ran) for ran in quantities.shared_lrs(change, (normalization, BATCHNORM))
     ):
         return []
-    window = f"steps before {end:g}, lr {lr:g}"
+    window = f"steps before {end:g}, lr {format_lr(lr)}"
     rises = quantities.paired(rise, normalization, BATCHNORM, lrs=[lr], end=end)
     changes = quantities.paired(change, normalization, BATCHNORM, lrs=[lr],
                           per_step=quantities.upper_edge, end=end)  # fmt: skip

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .. import quantities
+from ..catalog import format_lr
 from ..quantities import NOISY_BATCHNORM, STANDARD
 from .verdict import HIGHER, Verdict, all_of, judge_part
 
@@ -57,7 +58,7 @@ def judge_noisy(metrics: pd.DataFrame, activations: pd.DataFrame) -> Verdict:
         training = quantities.paired(accuracy, NOISY_BATCHNORM, STANDARD, lrs=[lr], end=end)
         parts.append(
             judge_part(
-                f"noisy BN − Standard training accuracy, steps before {end:g}, lr {lr:g}",
+                f"noisy BN − Standard training accuracy, steps before {end:g}, lr {format_lr(lr)}",
                 "mean over the window's logged steps of noisy BN's minus Standard's training "
                 "accuracy",
                 HIGHER, training,
@@ -71,7 +72,7 @@ def judge_noisy(metrics: pd.DataFrame, activations: pd.DataFrame) -> Verdict:
             )  # fmt: skip
             parts.append(
                 judge_part(
-                    f"noisy BN / Standard {symbol}, lr {lr:g}",
+                    f"noisy BN / Standard {symbol}, lr {format_lr(lr)}",
                     "mean over consecutive probed steps and layers of log10(noisy BN / "
                     f"Standard) of {symbol}",
                     HIGHER, units, log10=True,

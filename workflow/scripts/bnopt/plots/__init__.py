@@ -1,5 +1,7 @@
 """Figures of the reproduction, one function per figure, in one module per experiment:
-training, ics, landscape, activations and dln, over the shared style of bnopt.plots.style.
+training, ics, landscape, activations and dln. They share the look of bnopt.plots.style
+(colours, sizes, titles, saving), the legends of bnopt.plots.legends, what bnopt.plots.panels
+draws into a panel and the rows bnopt.plots.selection picks.
 
 Every function takes tidy tables (columns run, normalization, lr, seed, step, quantity, value,
 layer, eta and, for metrics, diverged_at) and returns a matplotlib Figure. Figures are built
@@ -20,7 +22,17 @@ gradient-change-vs-eta curves colour by training step.
 
 import importlib
 
-MODULES = ("activations", "dln", "ics", "landscape", "style", "training")
+MODULES = (
+    "activations",
+    "dln",
+    "ics",
+    "landscape",
+    "legends",
+    "panels",
+    "selection",
+    "style",
+    "training",
+)
 
 
 def __getattr__(name: str):

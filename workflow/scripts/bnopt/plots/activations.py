@@ -7,25 +7,25 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..catalog import format_lr, normalization_label
 from ..quantities import (
     finite_rows,
 )
-from .style import (
+from .legends import add_normalization_legend
+from .panels import draw_seed_lines, mark_no_data, no_data_figure
+from .selection import (
     NOISY_NORMALIZATIONS,
-    add_normalization_legend,
-    by_normalization,
     concat_rows,
-    draw_seed_lines,
     evenly_spaced,
-    format_lr,
-    label_without_lr,
     layers_to_show,
     lp_normalizations,
-    mark_no_data,
-    new_figure,
-    no_data_figure,
-    normalization_label,
     only_normalizations,
+)
+from .style import (
+    by_normalization,
+    fitted_title,
+    label_without_lr,
+    new_figure,
     set_log_scale_if_positive,
     set_suptitle,
     step_colors,
@@ -44,6 +44,9 @@ KDE_POINTS = 256
 
 
 LP_LAYER = 10
+
+
+SHARED_AXIS_NOTE = "the same activation axis for every normalisation of a layer"
 
 
 # The claim reads the step-to-step changes (the paper's Fig 8), not the drifts from step 0.
@@ -93,11 +96,23 @@ def gaussian_kde(samples, grid: np.ndarray) -> np.ndarray:
     return np.exp(-0.5 * scaled**2).sum(axis=1) / (len(samples) * bandwidth * np.sqrt(2 * np.pi))
 
 
-def draw_ridges(ax, samples: pd.DataFrame, gid_prefix: str, color_of_step: Callable) -> None:
-    """One density per probed step, first step at the bottom, each scaled to its own peak."""
+def shown_samples(samples: pd.DataFrame) -> pd.DataFrame:
+    """The samples of the probed steps a ridge plot draws (evenly_spaced)."""
+    return samples[samples["step"].isin(evenly_spaced(samples["step"]))]
+
+
+def draw_ridges(
+    ax,
+    samples: pd.DataFrame,
+    gid_prefix: str,
+    color_of_step: Callable,
+    span: tuple[float, float] | None = None,
+) -> None:
+    """One density per probed step, first step at the bottom, each scaled to its own peak, on
+    the activation axis `span` (default: the value_range of the samples drawn)."""
     steps = evenly_spaced(samples["step"])
-    shown = samples[samples["step"].isin(steps)]
-    grid = np.linspace(*value_range(shown["value"]), KDE_POINTS)
+    shown = shown_samples(samples)
+    grid = np.linspace(*(span or value_range(shown["value"])), KDE_POINTS)
     for row, step in enumerate(steps):
         density = gaussian_kde(shown.loc[shown["step"] == step, "value"], grid)
         peak = density.max()
@@ -146,11 +161,14 @@ def ridge_grid(
     color_of_step = step_colors(samples["step"])
     fig, axes = wrapped_grid(len(shown_layers), len(normalizations), (3.4, 2.9))
     for row, layer in enumerate(shown_layers):
+        # One activation axis for every normalisation of a layer, so that their spreads
+        # compare at a glance (each on its own axis, ±0.5 and ±4 would look alike).
+        at_layer = samples[samples["layer"] == layer]
+        drawn = [shown_samples(p) for _, p in at_layer.groupby("normalization")]
+        span = value_range(pd.concat(drawn)["value"]) if drawn else None
         for column, normalization in enumerate(normalizations):
             ax = axes[row * len(normalizations) + column]
-            panel = samples[
-                (samples["layer"] == layer) & (samples["normalization"] == normalization)
-            ]
+            panel = at_layer[at_layer["normalization"] == normalization]
             if row == 0 or len(shown_layers) == 1:
                 ax.set_title(normalization_label(normalization))
             if ax.get_subplotspec().is_first_col():
@@ -162,12 +180,12 @@ def ridge_grid(
                 ax.set_xticks([])
                 ax.set_yticks([])
                 continue
-            draw_ridges(ax, panel, f"{normalization}|layer{layer}", color_of_step)
+            draw_ridges(ax, panel, f"{normalization}|layer{layer}", color_of_step, span)
     note = (
         f"\n(lr {format_lr(lr)}; one channel per layer, fixed at initialisation; "
-        f"kernel density per probed step{seed_note})"
+        f"kernel density per probed step; {SHARED_AXIS_NOTE}{seed_note})"
     )
-    fig.suptitle(title + note)
+    fig.suptitle(fitted_title(fig, title + note))
     return fig
 
 

@@ -11,32 +11,31 @@ range over eta, "reference" for reference lines.
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..catalog import format_lr, normalization_label
 from ..quantities import (
     finite_rows,
     saturated,
 )
 from ..tables import at_lr
-from .style import (
-    SEED_RANGE_NOTE,
-    add_figure_legend,
-    by_lr_and_style,
-    concat_rows,
+from .legends import add_figure_legend, encoding_note
+from .panels import (
     decorate_ics_cosine_panel,
     decorate_ics_l2_panel,
     draw_saturated_markers,
     draw_seed_lines,
     draw_two_over_lr,
-    encoding_note,
-    format_lr,
-    layers_to_show,
-    new_figure,
     no_data_figure,
-    normalization_color,
-    normalization_label,
     range_width_rows,
+    start_step_panel,
+)
+from .selection import concat_rows, layers_to_show
+from .style import (
+    SEED_RANGE_NOTE,
+    by_lr_and_style,
+    new_figure,
+    normalization_color,
     set_log_scale_if_positive,
     set_suptitle,
-    start_step_panel,
     styled,
 )
 
@@ -80,7 +79,8 @@ def dln_training(metrics: pd.DataFrame) -> Figure:
     """Full-batch training loss vs step, log y, one line per normalisation x lr."""
     title = "Deep linear network: training loss $\\|W_L \\cdots W_1 X - AX\\|_F^2$"
     loss = finite_rows(metrics, "train_loss")
-    fig, (ax,) = new_figure(1, 1, panel_size=(6.4, 4.0))
+    # Taller than wide-panel figures: its title takes three lines and its legend ten rows.
+    fig, (ax,) = new_figure(1, 1, panel_size=(6.4, 5.4))
     handles = lines_panel(ax, loss, "Training loss", "")
     if not loss.empty:
         set_log_scale_if_positive(ax, loss["value"])
@@ -149,15 +149,15 @@ def dln_landscape(
     handles = []
     for row, lr in enumerate(lrs):
         loss_ax, diff_ax, beta_ax = axes[3 * row : 3 * row + 3]
-        at = f"lr {format_lr(lr)}"
+        at = f"lr {format_lr(lr)}"  # on a line of its own: three titles side by side
         handles += range_over_eta_panel(
-            loss_ax, at_lr(loss, lr), lr, "L(w − ηg)", f"Loss landscape, {at} (not judged)"
+            loss_ax, at_lr(loss, lr), lr, "L(w − ηg)", f"Loss landscape,\n{at} (not judged)"
         )
         handles += range_over_eta_panel(
-            diff_ax, at_lr(diff, lr), lr, "‖Δg‖₂", f"Gradient change, {at} (not judged)"
+            diff_ax, at_lr(diff, lr), lr, "‖Δg‖₂", f"Gradient change,\n{at} (not judged)"
         )
         handles += beta_panel(
-            beta_ax, at_lr(effective, lr), lr, f"Effective β, {at} (judged)", saturation
+            beta_ax, at_lr(effective, lr), lr, f"Effective β,\n{at} (judged)", saturation
         )
     set_suptitle(fig, title, everything, SEED_RANGE_NOTE)
     add_figure_legend(

@@ -9,18 +9,10 @@ from matplotlib.figure import Figure
 from ..quantities import (
     finite_rows,
 )
-from .style import (
-    add_figure_legend,
-    decorate_ics_cosine_panel,
-    decorate_ics_l2_panel,
-    encoding_note,
-    layers_to_show,
-    line_panel,
-    new_figure,
-    no_data_figure,
-    set_suptitle,
-    styled,
-)
+from .legends import add_figure_legend, encoding_note
+from .panels import decorate_ics_cosine_panel, decorate_ics_l2_panel, line_panel, no_data_figure
+from .selection import layers_to_show
+from .style import new_figure, set_suptitle, styled
 
 
 def ics_figure(

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, NullFormatter
 
+from ..catalog import format_lr, normalization_label
 from ..quantities import (
     OVERSHOOT,
     PAPER_ETA,
@@ -22,33 +23,29 @@ from ..quantities import (
     saturated,
     upper_edge,
 )
-from .style import (
-    LP_NORMALIZATIONS,
-    STEP_COLORMAP,
-    add_figure_legend,
-    add_normalization_legend,
-    by_normalization,
-    concat_rows,
+from .legends import add_figure_legend, add_normalization_legend
+from .panels import (
     draw_saturated_markers,
     draw_seed_lines,
     draw_two_over_lr,
-    evenly_spaced,
+    mark_no_data,
+    no_data_figure,
+    range_panel,
+    range_width_rows,
+    shade_early_window,
+)
+from .selection import LP_NORMALIZATIONS, concat_rows, evenly_spaced, only_normalizations
+from .style import (
+    STEP_COLORMAP,
+    by_normalization,
     fitted_title,
-    format_lr,
     group_gid,
     group_label,
     label_without_lr,
-    mark_no_data,
     new_figure,
-    no_data_figure,
     normalization_color,
-    normalization_label,
-    only_normalizations,
-    range_panel,
-    range_width_rows,
     set_log_scale_if_positive,
     set_suptitle,
-    shade_early_window,
     sorted_normalizations,
     step_colors,
     step_scale,
@@ -285,7 +282,7 @@ def beta_and_curvature(
         if (here["value"] <= 0).any():
             symlog_decades(ax, here["value"].astype(float))
         else:
-            ax.set_yscale("log")
+            set_log_scale_if_positive(ax, here["value"])
         ax.set_title(group_label(normalization, lr))
         share = overshoot[
             (overshoot["normalization"] == normalization) & np.isclose(overshoot["lr"], lr)

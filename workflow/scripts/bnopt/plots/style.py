@@ -1,99 +1,70 @@
-"""The figures' shared style: colours and line styles per normalisation and learning rate,
-figure and panel construction, seed lines and bands, divergence markers, legends, saving."""
+"""The figures' look: labels, colours and line styles per normalisation, learning rate and
+training step, the paper's sizes and rc style, figure grids, titles, log axes and saving.
+
+Legends are bnopt.plots.legends', what panels draw bnopt.plots.panels', which rows they draw
+bnopt.plots.selection's; all of them build on this module, which imports none of them."""
 
 import functools
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
+from .. import catalog
+from ..catalog import format_lr, normalization_label
 from ..files import atomic_output
-from ..quantities import early_end
 
 # Figures are drawn on Figure objects, never through pyplot; Agg keeps any pyplot use headless.
 matplotlib.use("Agg")
 
 
-NORMALIZATION_LABELS = {
-    "none": "Standard",
-    "batch": "Standard + BatchNorm",
-    "noisy_batch": "Standard + Noisy BatchNorm",
-    "l1": "Standard + $\\ell_1$ norm",
-    "l2": "Standard + $\\ell_2$ norm",
-    "linf": "Standard + $\\ell_\\infty$ norm",
-    "layer": "Standard + LayerNorm",
-    "group": "Standard + GroupNorm",
-}
+# Labels, line styles and colours per normalisation: bnopt.catalog's.
+NORMALIZATION_LABELS = {name: n.label for name, n in catalog.NORMALIZATIONS.items()}
 
 
 NORMALIZATION_ORDER = list(NORMALIZATION_LABELS)
 
 
-LINE_STYLES = {
-    "none": "-",
-    "batch": "--",
-    "noisy_batch": ":",
-    "l1": "-.",
-    "l2": (0, (5, 1.5, 1, 1.5, 1, 1.5)),
-    "linf": (0, (1, 1)),
-    "layer": (0, (3, 1, 1, 1, 1, 1)),
-    "group": (0, (5, 1)),
-}
+LINE_STYLES = {name: n.line_style for name, n in catalog.NORMALIZATIONS.items()}
 
 
-STYLE_WORDS = {
-    "-": "solid",
-    "--": "dashed",
-    ":": "dotted",
-    "-.": "dash-dot",
-}
+PALETTE = sns.color_palette("colorblind")  # its last colour: a normalisation not catalogued
 
 
-PALETTE = sns.color_palette("colorblind")
-
-
-DARK_PALETTE = sns.color_palette("dark")
-
-
-# Fixed colours per normalisation so that each one looks the same in every figure. The l_p
-# normalisations avoid hues close to BatchNorm's orange, which they are drawn next to.
-NORMALIZATION_COLORS = {
-    "none": PALETTE[0],
-    "batch": PALETTE[1],
-    "noisy_batch": PALETTE[2],
-    "l1": PALETTE[4],
-    "l2": DARK_PALETTE[4],
-    "linf": DARK_PALETTE[3],
-    "layer": PALETTE[9],
-    "group": DARK_PALETTE[0],
-}
+# Fixed colours per normalisation so that each one looks the same in every figure.
+NORMALIZATION_COLORS = {name: to_rgb(n.color) for name, n in catalog.NORMALIZATIONS.items()}
 
 
 # One line style per learning rate where colour is the normalisation (the paper's rates keep
 # theirs in every figure; others take the spare styles in order).
 PAPER_LR_STYLES = {0.1: "-", 0.5: "--", 0.01: ":"}
+
+
 LINE_ORDER = ("-", "--", ":", "-.", (0, (1, 1)), (0, (5, 1, 1, 1)), (0, (3, 1, 1, 1, 1, 1)))
 
 
-TIDY_COLUMNS = ["run", "normalization", "lr", "seed", "step", "quantity", "value", "layer", "eta"]
-
-
-DPI = 180
+DPI = catalog.FIGURE_DPI
 
 
 # Sizes of a printed paper: figures one column (3.3 in) or the full text width (6.8 in)
 # wide, text 7-9 pt at that size, so that every figure reads alike in print and, shown at its
 # print size, in the report.
 COLUMN_WIDTH = 3.3
+
+
 FULL_WIDTH = 6.8
+
+
 MIN_PANEL_HEIGHT = 1.5
+
+
 RC_STYLE = {
     **sns.axes_style("whitegrid"),
     "font.size": 8,
@@ -121,14 +92,6 @@ def styled(plot_function: Callable) -> Callable:
     return wrapper
 
 
-def normalization_label(normalization: str) -> str:
-    return NORMALIZATION_LABELS.get(normalization, str(normalization))
-
-
-def format_lr(lr: float) -> str:
-    return f"{lr:g}"
-
-
 def group_label(normalization: str, lr: float) -> str:
     return f"{normalization_label(normalization)}, lr {format_lr(lr)}"
 
@@ -137,9 +100,17 @@ def group_gid(normalization: str, lr: float) -> str:
     return f"{normalization}|{format_lr(lr)}"
 
 
+def label_without_lr(normalization: str, _lr: float) -> str:
+    return normalization_label(normalization)
+
+
 def sorted_normalizations(values) -> list[str]:
     known = [n for n in NORMALIZATION_ORDER if n in set(values)]
     return known + sorted(set(values) - set(known))
+
+
+def normalization_color(normalization: str) -> tuple:
+    return NORMALIZATION_COLORS.get(normalization, PALETTE[-1])
 
 
 def lr_styles(lrs) -> dict[float, str | tuple]:
@@ -158,135 +129,6 @@ def lr_styles(lrs) -> dict[float, str | tuple]:
     return dict(sorted(styles.items(), key=lambda item: LINE_ORDER.index(item[1])))
 
 
-def normalization_color(normalization: str) -> tuple:
-    return NORMALIZATION_COLORS.get(normalization, PALETTE[-1])
-
-
-def new_figure(nrows: int, ncols: int, panel_size=(4.6, 3.4), sharey=False):
-    """A figure of nrows x ncols panels at a paper's size: one column wide for one panel per
-    row, the full text width otherwise; `panel_size` gives only each panel's aspect ratio."""
-    width = COLUMN_WIDTH if ncols == 1 else FULL_WIDTH
-    panel_height = max(width / ncols * panel_size[1] / panel_size[0], MIN_PANEL_HEIGHT)
-    fig = Figure(figsize=(width, panel_height * nrows), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=sharey)
-    return fig, list(axes.flat)
-
-
-def mark_no_data(ax, message: str = "no data") -> None:
-    ax.text(
-        0.5,
-        0.5,
-        message,
-        transform=ax.transAxes,
-        ha="center",
-        va="center",
-        color="0.4",
-        fontsize=9,
-        gid="no-data",
-    )
-
-
-def start_step_panel(ax, rows: pd.DataFrame, ylabel: str, title: str) -> bool:
-    """Title and labels a panel with steps on x; marks it 'no data' and says so if rows is empty."""
-    ax.set_title(title)
-    ax.set_xlabel("Step")
-    ax.set_ylabel(ylabel)
-    if rows.empty:
-        mark_no_data(ax)
-        return False
-    return True
-
-
-def seed_summary(rows: pd.DataFrame) -> pd.DataFrame:
-    """Mean, min and max over seeds of one group's value at each step."""
-    summary = rows.groupby("step")["value"].agg(["mean", "min", "max", "count"])
-    return summary.reset_index()
-
-
-def diverged_runs(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per diverged run in `rows`: its last finite point and its diverged_at step."""
-    if "diverged_at" not in rows.columns:
-        return rows.iloc[0:0]
-    diverged = rows[np.isfinite(rows["diverged_at"].astype(float))]
-    last_points = diverged.sort_values("step").groupby("run", as_index=False).tail(1)
-    return last_points.sort_values("seed")
-
-
-def divergence_label(normalization: str, lr: float, last: pd.DataFrame, seeds: int) -> str:
-    steps = sorted(int(step) for step in last["diverged_at"])
-    where = f"step {steps[0]}" if len(set(steps)) == 1 else f"steps {steps[0]}–{steps[-1]}"
-    of_seeds = f" ({len(steps)} of {seeds} seeds)" if seeds > 1 else ""
-    return f"{group_label(normalization, lr)}: diverged at {where}{of_seeds}"
-
-
-def draw_divergence_markers(ax, rows: pd.DataFrame, color, y_column: str = "value") -> list:
-    """An 'x' where each diverged run of one group stopped (its last finite point).
-
-    `rows` holds a single (normalisation, lr) group; returns the marker line for the legend.
-    """
-    last = diverged_runs(rows)
-    if last.empty:
-        return []
-    normalization, lr = last["normalization"].iloc[0], last["lr"].iloc[0]
-    (marker,) = ax.plot(
-        last["step"].to_numpy(dtype=float),
-        last[y_column].to_numpy(dtype=float),
-        linestyle="none",
-        marker="X",
-        markersize=9,
-        markeredgecolor="black",
-        markeredgewidth=0.8,
-        color=color,
-        label=divergence_label(normalization, lr, last, rows["seed"].nunique()),
-        gid=f"{group_gid(normalization, lr)}|diverged",
-        zorder=5,
-    )
-    return [marker]
-
-
-def draw_seed_lines(
-    ax,
-    rows: pd.DataFrame,
-    color_of: Callable,
-    style_of: Callable,
-    label_of=group_label,
-    suffix: str = "",
-) -> list:
-    """Mean-over-seeds line (plus a min..max band for several seeds) per (normalisation, lr).
-
-    `label_of(normalization, lr)` names each group in the legend; `suffix` is appended to the
-    gid of each line (its band's gid is the line's + "|band").
-    """
-    handles = []
-    for normalization in sorted_normalizations(rows["normalization"]):
-        for lr in sorted(rows.loc[rows["normalization"] == normalization, "lr"].unique()):
-            group = rows[(rows["normalization"] == normalization) & (rows["lr"] == lr)]
-            summary = seed_summary(group)
-            color = color_of(normalization, lr)
-            (line,) = ax.plot(
-                summary["step"],
-                summary["mean"],
-                color=color,
-                linestyle=style_of(normalization, lr),
-                label=label_of(normalization, lr),
-                gid=group_gid(normalization, lr) + suffix,
-            )
-            handles.append(line)
-            if group["seed"].nunique() > 1:
-                ax.fill_between(
-                    summary["step"],
-                    summary["min"],
-                    summary["max"],
-                    color=color,
-                    alpha=0.2,
-                    linewidth=0,
-                    label=f"{label_of(normalization, lr)} (seed min..max)",
-                    gid=f"{group_gid(normalization, lr)}{suffix}|band",
-                )
-            handles.extend(draw_divergence_markers(ax, group, color))
-    return handles
-
-
 def by_lr_and_style(rows: pd.DataFrame):
     """Colour = normalisation (the same in every figure), line style = learning rate."""
     styles = lr_styles(rows["lr"])
@@ -298,261 +140,6 @@ def by_lr_and_style(rows: pd.DataFrame):
         return styles[float(lr)]
 
     return color_of, style_of
-
-
-def legend_columns(handles: list) -> list[list]:
-    """Legend entries in one column per normalisation (gid prefix), reference lines last.
-
-    Duplicate labels (the same group drawn in several panels) are kept once.
-    """
-    columns: dict[str, list] = {}
-    seen = set()
-    for handle in handles:
-        if handle.get_label() in seen:
-            continue
-        seen.add(handle.get_label())
-        gid = handle.get_gid() or ""
-        key = gid.split("|")[0] if "|" in gid else "~other"
-        columns.setdefault(key, []).append(handle)
-    other = columns.pop("~other", [])
-    return [*columns.values(), *([other] if other else [])]
-
-
-NARROW_LEGEND_CHARS = 48  # a one-column figure's legend line holds about this many characters
-
-
-def add_figure_legend(fig, handles: list, title: str | None = None) -> None:
-    """One legend below all panels, one column per normalisation (padded with blanks); in a
-    one-column figure as many entries per line as fit, so the legend stays within its width."""
-    columns = legend_columns(handles)
-    if not columns:
-        return
-    if fig.get_figwidth() <= COLUMN_WIDTH:
-        entries = [entry for column in columns for entry in column]
-        longest = max(len(entry.get_label()) for entry in entries)
-        ncol = max(1, min(len(entries), NARROW_LEGEND_CHARS // (longest + 6)))
-        height = int(np.ceil(len(entries) / ncol))
-    else:
-        height = max(len(column) for column in columns)
-        entries = []
-        for column in columns:
-            blanks = [Line2D([], [], linestyle="none", label=" ")] * (height - len(column))
-            entries += column + blanks
-        ncol = len(columns)
-    place_legend(fig, entries, ncol, height, title)
-
-
-def place_legend(fig, entries: list, ncol: int, rows: int, title: str | None) -> None:
-    """The legend below the panels; the figure grows by its height so the panels keep theirs."""
-    fig.set_figheight(fig.get_figheight() + 0.14 * (rows + (2 if title else 1)))
-    fig.legend(
-        entries,
-        [entry.get_label() for entry in entries],
-        loc="outside lower center",
-        ncol=ncol,
-        title=title,
-        frameon=False,
-    )
-
-
-def encoding_note(rows: pd.DataFrame) -> str:
-    """'colour = normalisation; solid = lr 0.1, dashed = lr 0.5' for the rates present."""
-    styles = lr_styles(rows["lr"])
-    words = [
-        f"{STYLE_WORDS.get(style, 'patterned') if isinstance(style, str) else 'patterned'}"
-        f" = lr {format_lr(lr)}"
-        for lr, style in styles.items()
-    ]
-    return "colour = normalisation; " + ", ".join(words)
-
-
-def set_log_scale_if_positive(ax, values) -> None:
-    """A log y-axis (labels at the decades only) when some value is positive."""
-    values = np.asarray(values, dtype=float)
-    if np.any(np.isfinite(values) & (values > 0)):
-        ax.set_yscale("log")
-        ax.yaxis.set_minor_formatter(NullFormatter())
-
-
-SEED_BAND_NOTE = "line = mean over {seeds} seeds, band = min..max over seeds"
-
-
-SEED_RANGE_NOTE = "band = mean over {seeds} seeds of the per-seed min .. max over η"
-
-
-NARROW_TITLE_CHARS = 53  # a one-column figure's title line holds about this many characters
-
-
-def fitted_title(fig, title: str) -> str:
-    """The title, each of its lines wrapped to the width of a one-column figure."""
-    if fig.get_figwidth() > COLUMN_WIDTH:
-        return title
-    return "\n".join(textwrap.fill(line, NARROW_TITLE_CHARS) for line in title.split("\n"))
-
-
-def set_suptitle(fig, title: str, rows: pd.DataFrame, seed_note: str = SEED_BAND_NOTE) -> None:
-    seeds = rows["seed"].nunique() if not rows.empty else 0
-    note = "\n(" + seed_note.format(seeds=seeds) + ")" if seeds > 1 else ""
-    fig.suptitle(fitted_title(fig, title + note))
-
-
-def line_panel(ax, rows: pd.DataFrame, ylabel: str, title: str) -> list:
-    if not start_step_panel(ax, rows, ylabel, title):
-        return []
-    color_of, style_of = by_lr_and_style(rows)
-    return draw_seed_lines(ax, rows, color_of, style_of)
-
-
-def layers_to_show(rows: pd.DataFrame, layers: Sequence[int] | None) -> list[int]:
-    if layers is not None:
-        return list(layers)
-    present = rows["layer"].dropna().astype(int).unique() if not rows.empty else []
-    return sorted(present)
-
-
-def decorate_ics_l2_panel(ax, layer_rows: pd.DataFrame) -> None:
-    set_log_scale_if_positive(ax, layer_rows["value"])
-
-
-def decorate_ics_cosine_panel(ax, layer_rows: pd.DataFrame) -> None:
-    lowest = float(layer_rows["value"].min()) if not layer_rows.empty else 0.0
-    ax.set_ylim(min(0.0, lowest - 0.05), 1.05)
-    ax.axhline(1.0, color="0.3", linestyle="--", linewidth=1.0, gid="reference")
-
-
-def eta_range_per_step(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per (normalisation, lr) and step: the band of the range over eta.
-
-    Several seeds are combined by averaging the per-seed minimum and the per-seed maximum
-    over eta (the band is mean-of-min .. mean-of-max), so one noisy seed cannot widen it.
-    """
-    keys = ["normalization", "lr", "seed", "run", "step"]
-    per_seed = rows.groupby(keys)["value"].agg(low="min", high="max").reset_index()
-    extra = [c for c in ("diverged_at",) if c in rows.columns]
-    if extra:
-        per_run = rows.groupby("run")[extra].first()
-        per_seed = per_seed.join(per_run, on="run")
-    return per_seed
-
-
-def range_width_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per run and probed step, the width max - min over eta of the value: what a figure with
-    several normalisations draws as lines, where their shaded bands would hide one another."""
-    keys = ["run", "normalization", "lr", "seed", "step"]
-    if rows.empty:
-        return rows
-    widths = rows.groupby(keys)["value"].agg(lambda v: v.max() - v.min()).reset_index()
-    if "diverged_at" in rows.columns:
-        widths = widths.join(rows.groupby("run")["diverged_at"].first(), on="run")
-    return widths
-
-
-def range_panel(
-    ax, rows: pd.DataFrame, lr: float, alpha: float = 0.35, styled_edges: bool = False
-) -> list:
-    """One shaded band per normalisation; `styled_edges` draws its edges in its line style."""
-    handles = []
-    per_seed = eta_range_per_step(rows)
-    for normalization in sorted_normalizations(per_seed["normalization"]):
-        group = per_seed[per_seed["normalization"] == normalization]
-        band = group.groupby("step")[["low", "high"]].mean().reset_index()
-        color = normalization_color(normalization)
-        collection = ax.fill_between(
-            band["step"],
-            band["low"],
-            band["high"],
-            facecolor=(*color, alpha),
-            edgecolor=color,
-            linewidth=1.2 if styled_edges else 0.9,
-            linestyle=LINE_STYLES.get(normalization, "-") if styled_edges else "-",
-            label=normalization_label(normalization),
-            gid=f"{group_gid(normalization, lr)}|range",
-        )
-        handles.append(collection)
-        handles.extend(draw_divergence_markers(ax, group, color, y_column="high"))
-    return handles
-
-
-EARLY_WINDOW_LABEL = "early training (judged window)"
-EARLY_WINDOW_COLOR = "0.88"
-
-
-def shade_early_window(ax, metrics: pd.DataFrame | None, rows: pd.DataFrame | None = None) -> list:
-    """A light grey span over early training, steps 0 to core.early_end (the window every claim
-    about early training judges), behind the data; nothing if the run length is unknown."""
-    end = early_end(metrics, rows)
-    if not np.isfinite(end):
-        return []
-    span = ax.axvspan(0, end, facecolor=EARLY_WINDOW_COLOR, edgecolor="none", zorder=0,
-                      label=EARLY_WINDOW_LABEL, gid="early-window")  # fmt: skip
-    return [span]
-
-
-def draw_saturated_markers(ax, rows: pd.DataFrame, saturation: pd.DataFrame) -> list:
-    """A small 'x' on each (normalisation, lr)'s mean line at the probed steps where a seed's
-    step along −g had overshot already at the smallest η (core.saturated): the steps the β
-    claims' second reading leaves out. `rows` are the effective-β rows the line is drawn from.
-    Returns one grey proxy for the legend if any step is marked."""
-    drawn = False
-    if rows.empty or saturation.empty:
-        return []
-    flagged = saturation[saturation["saturated"].astype(bool)]
-    for normalization in sorted_normalizations(rows["normalization"]):
-        for lr in sorted(rows.loc[rows["normalization"] == normalization, "lr"].unique()):
-            group = rows[(rows["normalization"] == normalization) & (rows["lr"] == lr)]
-            mean = group.groupby("step")["value"].mean()
-            mine = flagged[
-                (flagged["normalization"] == normalization)
-                & np.isclose(flagged["lr"].astype(float), float(lr))
-            ]
-            steps = sorted(set(mine["step"].astype(float)) & set(mean.index.astype(float)))
-            if not steps:
-                continue
-            ax.plot(
-                steps, mean.loc[steps].to_numpy(dtype=float), linestyle="none", marker="x",
-                markersize=4.5, markeredgewidth=1.0, color=normalization_color(normalization),
-                label="_saturated", gid=f"{group_gid(normalization, lr)}|saturated", zorder=4,
-            )  # fmt: skip
-            drawn = True
-    if not drawn:
-        return []
-    return [Line2D([], [], linestyle="none", marker="x", markersize=4.5, color="0.3",
-                   label=SATURATED_LABEL)]  # fmt: skip
-
-
-SATURATED_LABEL = "x = overshot at the smallest η (left out of one β reading)"
-
-
-def draw_two_over_lr(ax, lr: float) -> Line2D:
-    return ax.axhline(
-        2.0 / lr,
-        color="0.4",
-        linestyle=":",
-        linewidth=1.0,
-        label="2 / lr",
-        gid="reference",
-    )
-
-
-NOISY_NORMALIZATIONS = ("none", "batch", "noisy_batch")
-
-
-# The l_p experiment's figures: the paper's five always, the per-sample normalisations
-# (beyond the paper) when a config runs them.
-PAPER_LP_NORMALIZATIONS = ("none", "batch", "l1", "l2", "linf")
-LP_NORMALIZATIONS = (*PAPER_LP_NORMALIZATIONS, "layer", "group")
-
-
-def lp_normalizations(rows: pd.DataFrame) -> tuple[str, ...]:
-    """The l_p figures' normalisations for one table: the paper's, and any other it holds."""
-    present = set(rows["normalization"]) if not rows.empty else set()
-    return tuple(n for n in LP_NORMALIZATIONS if n in PAPER_LP_NORMALIZATIONS or n in present)
-
-
-RIDGE_COUNT = 8
-
-
-STEP_COLORMAP = "viridis"
 
 
 def by_normalization():
@@ -567,49 +154,7 @@ def by_normalization():
     return color_of, style_of
 
 
-def label_without_lr(normalization: str, _lr: float) -> str:
-    return normalization_label(normalization)
-
-
-def concat_rows(*frames: pd.DataFrame) -> pd.DataFrame:
-    """The frames stacked; empty ones are left out (an all-empty input gives the first)."""
-    present = [frame for frame in frames if not frame.empty]
-    return pd.concat(present) if present else frames[0]
-
-
-def only_normalizations(rows: pd.DataFrame, normalizations: Sequence[str]) -> pd.DataFrame:
-    return rows[rows["normalization"].isin(normalizations)]
-
-
-def no_data_figure(title: str, xlabel: str, ylabel: str, panels: int = 1) -> Figure:
-    fig, axes = new_figure(1, panels, panel_size=(4.6, 3.4))
-    for ax in axes:
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        mark_no_data(ax)
-    fig.suptitle(title)
-    return fig
-
-
-def add_normalization_legend(fig, handles: list, title: str | None = None) -> None:
-    """One legend below the panels, each label once, at most three columns (one or two in a
-    one-column figure)."""
-    unique = list({handle.get_label(): handle for handle in handles}.values())
-    if not unique:
-        return
-    longest = max(len(handle.get_label()) for handle in unique)
-    most = 3 if fig.get_figwidth() > COLUMN_WIDTH else max(1, NARROW_LEGEND_CHARS // (longest + 6))
-    columns = min(len(unique), most)
-    place_legend(fig, unique, columns, int(np.ceil(len(unique) / columns)), title)
-
-
-def evenly_spaced(values, count: int = RIDGE_COUNT) -> list:
-    """At most `count` of the sorted distinct values, evenly spaced, first and last included."""
-    values = sorted(set(values))
-    if len(values) <= count:
-        return values
-    picks = np.unique(np.round(np.linspace(0, len(values) - 1, count)).astype(int))
-    return [values[i] for i in picks]
+STEP_COLORMAP = "viridis"
 
 
 def step_scale(steps) -> matplotlib.colors.Normalize:
@@ -621,6 +166,16 @@ def step_scale(steps) -> matplotlib.colors.Normalize:
 def step_colors(steps) -> Callable:
     scale, colormap = step_scale(steps), matplotlib.colormaps[STEP_COLORMAP]
     return lambda step: colormap(scale(step))
+
+
+def new_figure(nrows: int, ncols: int, panel_size=(4.6, 3.4), sharey=False):
+    """A figure of nrows x ncols panels at a paper's size: one column wide for one panel per
+    row, the full text width otherwise; `panel_size` gives only each panel's aspect ratio."""
+    width = COLUMN_WIDTH if ncols == 1 else FULL_WIDTH
+    panel_height = max(width / ncols * panel_size[1] / panel_size[0], MIN_PANEL_HEIGHT)
+    fig = Figure(figsize=(width, panel_height * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=sharey)
+    return fig, list(axes.flat)
 
 
 def wrapped_grid(rows: int, columns: int, panel_size, sharey=False) -> tuple[Figure, list]:
@@ -640,6 +195,51 @@ def wrapped_grid(rows: int, columns: int, panel_size, sharey=False) -> tuple[Fig
     return fig, axes
 
 
+SEED_BAND_NOTE = "line = mean over {seeds} seeds, band = min..max over seeds"
+
+
+SEED_RANGE_NOTE = "band = mean over {seeds} seeds of the per-seed min .. max over η"
+
+
+NARROW_TITLE_CHARS = 53  # a one-column figure's title line holds about this many characters
+
+
+def fitted_title(fig, title: str) -> str:
+    """The title, each of its lines wrapped to the figure's width (NARROW_TITLE_CHARS for one
+    column, in proportion for a wider figure, fewer where the drawn title is still wider);
+    never inside a $...$ formula."""
+    chars = round(NARROW_TITLE_CHARS * fig.get_figwidth() / COLUMN_WIDTH)
+    fitted = "\n".join(wrap_outside_math(line, chars) for line in title.split("\n"))
+    while chars > 20 and title_width(fig, fitted) > fig.get_figwidth():
+        chars -= 2
+        fitted = "\n".join(wrap_outside_math(line, chars) for line in title.split("\n"))
+    return fitted
+
+
+def title_width(fig, title: str) -> float:
+    """The width in inches of the title as the figure's suptitle draws it."""
+    text = fig.text(0, 0, title, fontsize=matplotlib.rcParams["figure.titlesize"])
+    width = text.get_window_extent().width / fig.dpi
+    text.remove()
+    return width
+
+
+def wrap_outside_math(line: str, chars: int) -> str:
+    """The line wrapped at `chars` characters, at spaces outside $...$ only: a formula broken
+    across lines would print as its TeX source."""
+    parts = line.split("$")
+    glued = "$".join(p.replace(" ", "\0") if k % 2 else p for k, p in enumerate(parts))
+    glued = glued.replace(" = ", "\0=\0").replace("lr ", "lr\0")  # "solid = lr 0.1" stays whole
+    wrapped = textwrap.fill(glued, chars, break_long_words=False, break_on_hyphens=False)
+    return wrapped.replace("\0", " ")
+
+
+def set_suptitle(fig, title: str, rows: pd.DataFrame, seed_note: str = SEED_BAND_NOTE) -> None:
+    seeds = rows["seed"].nunique() if not rows.empty else 0
+    note = "\n(" + seed_note.format(seeds=seeds) + ")" if seeds > 1 else ""
+    fig.suptitle(fitted_title(fig, title + note))
+
+
 def note_experiment(fig: Figure, note: str) -> None:
     """Name, under its title, the experiment (network, optimiser) a figure shows when it is
     not the paper's own."""
@@ -649,7 +249,58 @@ def note_experiment(fig: Figure, note: str) -> None:
     size = (
         fig._suptitle.get_fontsize() if fig._suptitle is not None else RC_STYLE["figure.titlesize"]
     )
-    fig.suptitle(f"{title}\n({note})" if title else f"({note})", fontsize=size)
+    note = fitted_title(fig, f"({note})")
+    fig.suptitle(f"{title}\n{note}" if title else note, fontsize=size)
+
+
+def set_log_scale_if_positive(ax, values) -> None:
+    """A log y-axis when some value is positive, labelled at the decades, or more densely
+    where fewer than two decades fall in view (ReadableLogLocator); minor ticks unlabelled."""
+    values = np.asarray(values, dtype=float)
+    if np.any(np.isfinite(values) & (values > 0)):
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(ReadableLogLocator())
+        ax.yaxis.set_major_formatter(FuncFormatter(log_tick_label))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+class ReadableLogLocator(LogLocator):
+    """Log-axis ticks at least two of which are in view: at the powers of ten (every k-th, so
+    that they fit the axis); where fewer than two powers of ten are in view, at 1, 2 and 5
+    times them, else at every multiple, else at a few evenly spaced round values."""
+
+    def tick_values(self, vmin, vmax):
+        vmin, vmax = sorted((vmin, vmax))
+        if not (np.isfinite(vmin) and np.isfinite(vmax)) or vmin <= 0:
+            return super().tick_values(vmin, vmax)
+        low = int(np.ceil(np.log10(vmin) - 1e-9))
+        high = int(np.floor(np.log10(vmax) + 1e-9))
+        room = min(max(self.axis.get_tick_space() if self.axis is not None else 9, 2), 9)
+        if high > low:  # two powers of ten or more in view
+            stride = int(np.ceil((high - low) / (room - 1)))
+            first = int(np.ceil(low / stride)) * stride  # round exponents where two still fit
+            first = first if first + stride <= high else low
+            return 10.0 ** np.arange(first, high + 1, stride)
+        for subs in ((1, 2, 5), range(1, 10)):
+            ticks = np.array([s * 10.0**k for k in range(low - 1, high + 1) for s in subs])
+            inside = ticks[(ticks >= vmin) & (ticks <= vmax)]
+            if len(inside) >= 2:
+                return inside[:: int(np.ceil(len(inside) / room))]
+        ticks = MaxNLocator(nbins=3).tick_values(vmin, vmax)
+        return ticks[ticks > 0]
+
+
+def log_tick_label(value: float, _position=None) -> str:
+    """10ⁿ, or c×10ⁿ between the powers of ten, as the log axis' default labels read."""
+    if not np.isfinite(value) or value <= 0:
+        return ""
+    exponent = int(np.floor(np.log10(value)))
+    coefficient = float(f"{value / 10.0**exponent:.3g}")
+    if coefficient >= 10:
+        exponent, coefficient = exponent + 1, coefficient / 10
+    if coefficient == 1:
+        return f"$\\mathdefault{{10^{{{exponent}}}}}$"
+    return f"$\\mathdefault{{{coefficient:g}\\times10^{{{exponent}}}}}$"
 
 
 def save_figure(fig: Figure, png_path, pdf_path) -> None:

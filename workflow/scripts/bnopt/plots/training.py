@@ -9,6 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter, PercentFormatter
 
+from ..catalog import format_lr, normalization_label
 from ..quantities import (
     FINAL_FRACTION,
     final_accuracy_or_zero,
@@ -16,28 +17,24 @@ from ..quantities import (
     rolling_mean,
     training_length,
 )
-from .style import (
-    LP_NORMALIZATIONS,
-    NOISY_NORMALIZATIONS,
-    add_figure_legend,
-    add_normalization_legend,
-    by_lr_and_style,
-    by_normalization,
+from .legends import add_figure_legend, add_normalization_legend, encoding_note
+from .panels import (
     draw_divergence_markers,
     draw_seed_lines,
-    encoding_note,
-    format_lr,
+    line_panel,
+    no_data_figure,
+    shade_early_window,
+)
+from .selection import LP_NORMALIZATIONS, NOISY_NORMALIZATIONS, only_normalizations
+from .style import (
+    by_lr_and_style,
+    by_normalization,
     group_gid,
     label_without_lr,
-    line_panel,
     new_figure,
-    no_data_figure,
     normalization_color,
-    normalization_label,
-    only_normalizations,
     set_log_scale_if_positive,
     set_suptitle,
-    shade_early_window,
     sorted_normalizations,
     styled,
 )

@@ -1,0 +1,132 @@
+"""The rows of a run's probes.tsv: the probes of bnopt.probes at a training step, as
+(step, probe, layer, eta, quantity, value) rows."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from . import probes
+
+PROBE_COLUMNS = ["step", "probe", "layer", "eta", "quantity", "value"]
+UNDEFINED_AT_ZERO = ("ics_relative", "step_grad_cosine", "own_step_cosine")
+
+
+def activation_recorder(model, settings: dict) -> probes.ActivationRecorder | None:
+    """The recorder of the activation probe, when the run probes any activation."""
+    probe_cfg = settings["probes"]
+    if not (probe_cfg["every"] and probe_cfg["activation_layers"]):
+        return None
+    return probes.ActivationRecorder(
+        model, probe_cfg["activation_layers"], probe_cfg["activation_samples"], settings["seed"]
+    )
+
+
+def probe_step(
+    model, layers, settings, loss_fn, x, y, step, recorder, optimizer=None
+) -> list[tuple]:
+    """All probes at step t, from the training gradient held in `.grad`. With an optimiser
+    other than plain SGD (momentum, weight decay, Adam), the ICS probe moves the preceding
+    layers by the update it will really make this step (Optimizer.update, state untouched)."""
+    grad = [p.grad for p in probes.trainable(model)]
+    update = None
+    if optimizer is not None and not optimizer.is_plain_sgd:
+        update = optimizer.update()
+    rows = probe_records(
+        model, loss_fn, x, y, settings["lr"], settings["probes"], step, grad, layers, update
+    )
+    if recorder is not None:
+        for rec in recorder.take():
+            layer = rec["layer"]
+            rows += [(step, "activation", layer, None, "mean", rec["mean"])]
+            rows += [(step, "activation", layer, None, "var", rec["var"])]
+            rows += [(step, "activation", layer, None, "sample", v) for v in rec["samples"]]
+    return rows
+
+
+def landscape_records(model, loss_fn, x, y, etas, step, grad) -> list[tuple]:
+    land = probes.landscape_probe(model, loss_fn, x, y, etas, grad=grad)
+    rows = []
+    for k, eta in enumerate(land.etas):
+        rows += [
+            (step, "landscape", None, eta, "loss", land.losses[k]),
+            (step, "landscape", None, eta, "grad_diff", land.grad_diffs[k]),
+            (step, "landscape", None, eta, "beta_ratio", land.beta_ratios[k]),
+            (step, "landscape", None, eta, "step_grad_norm", land.step_grad_norms[k]),
+            (step, "landscape", None, eta, "step_grad_cosine", land.step_grad_cosines[k]),
+        ]
+    return rows + [
+        (step, "landscape", None, None, "grad_norm", land.grad_norm),
+        (step, "landscape", None, None, "effective_beta", land.effective_beta),
+    ]
+
+
+def own_step_records(model, loss_fn, x, y, etas, step, grad, update, lr) -> list[tuple]:
+    """The landscape along the optimiser's own step: d = update / lr, so that eta = lr is
+    the step it makes and eta = m * lr the paper's multiples of it. For plain SGD d = -g
+    (the paper's probe), which is why only other optimisers take it."""
+    direction = torch._foreach_div(update, lr)
+    land = probes.landscape_probe(model, loss_fn, x, y, etas, grad=grad, direction=direction)
+    rows = []
+    for k, eta in enumerate(land.etas):
+        rows += [
+            (step, "landscape", None, eta, "own_step_loss", land.losses[k]),
+            (step, "landscape", None, eta, "own_step_grad_diff", land.grad_diffs[k]),
+            (step, "landscape", None, eta, "own_step_beta_ratio", land.beta_ratios[k]),
+        ]
+    d_norm, g_norm = probes.flat_norm(direction), probes.flat_norm(grad)
+    product = d_norm * g_norm
+    cosine = -probes.flat_dot(direction, grad) / product if product > 0 else float("nan")
+    return rows + [
+        (step, "landscape", None, None, "own_step_norm", d_norm),  # ||update|| / lr
+        (step, "landscape", None, None, "own_step_cosine", cosine),  # cos(update, -g)
+    ]
+
+
+def probe_records(
+    model, loss_fn, x, y, lr, probe_cfg, step, grad, layers, update=None
+) -> list[tuple]:
+    """Rows of probes.tsv for the landscape and ICS probes at step t.
+
+    `probe_cfg` holds eta_multipliers (none: no landscape rows) and ics_layers; `grad` is
+    the step's own gradient; `update` the step another optimiser than plain SGD really makes
+    (Optimizer.update), along which the landscape is probed too (update_* rows).
+    """
+    etas = [m * lr for m in probe_cfg["eta_multipliers"]]
+    rows = landscape_records(model, loss_fn, x, y, etas, step, grad) if etas else []
+    if etas and update is not None:
+        rows += own_step_records(model, loss_fn, x, y, etas, step, grad, update, lr)
+    every = probe_cfg.get("curvature_every", 0)
+    if every and step % every == 0:
+        curvature = probes.curvature_probe(
+            model,
+            loss_fn,
+            x,
+            y,
+            max_iterations=probe_cfg["curvature_iterations"],
+            tolerance=probe_cfg["curvature_tolerance"],
+        )
+        if math.isfinite(curvature.lambda_max):  # not at a zero gradient (a dead network)
+            rows += [
+                (step, "landscape", None, None, "directional_curvature", curvature.directional),
+                (step, "landscape", None, None, "lambda_max", curvature.lambda_max),
+                (step, "landscape", None, None, "lambda_min", curvature.lambda_min),
+                (step, "landscape", None, None, "lanczos_iterations", curvature.iterations),
+                (step, "landscape", None, None, "lanczos_converged", int(curvature.converged)),
+            ]
+    if probe_cfg["ics_layers"]:
+        ics = probes.ics_probe(
+            model, loss_fn, x, y, lr, probe_cfg["ics_layers"], grad=grad, layers=layers,
+            update=update,
+        )  # fmt: skip
+        for r in ics:
+            rows += [
+                (step, "ics", r.layer, None, "ics_l2", r.l2),
+                (step, "ics", r.layer, None, "ics_cosine", r.cosine),
+                (step, "ics", r.layer, None, "ics_grad_norm", r.grad_norm),
+                (step, "ics", r.layer, None, "ics_shifted_grad_norm", r.shifted_grad_norm),
+                (step, "ics", r.layer, None, "ics_relative", r.relative),
+            ]
+    # A ratio of a zero gradient (a dead network) is undefined: its row is left out.
+    return [r for r in rows if not (r[4] in UNDEFINED_AT_ZERO and math.isnan(r[5]))]
