@@ -30,6 +30,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/probes.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/surface.smk"
+include: "workflow/rules/initialisation.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -45,7 +45,11 @@ def test_the_config_schema_lists_the_catalogs_names():
     assert EXPERIMENT["optimizer"]["enum"] == list(catalog.OPTIMIZERS)
     assert EXPERIMENT["optimizer"]["default"] == catalog.PAPER_OPTIMIZER
     own = [model.kind for model in catalog.MODELS.values() if model.kind]
-    assert EXPERIMENT["kind"]["enum"] == [*runs.PAPER_EXPERIMENTS, None] and own == ["dln"]
+    assert EXPERIMENT["kind"]["enum"] == [
+        *runs.PAPER_EXPERIMENTS,
+        *runs.LITERATURE_KINDS,
+        None,
+    ] and own == ["dln"]
     dln = SECTIONS["experiments"]["properties"]["dln"]["default"]
     assert dln["model"] == "dln" and dln["normalizations"] == list(catalog.dln_normalizations())
     configured = [name for name, o in catalog.OPTIMIZERS.items() if o.configured]

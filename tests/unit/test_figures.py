@@ -13,7 +13,17 @@ from matplotlib.text import Text
 
 from bnopt import catalog, report
 from bnopt.figures import FIGURE, FIGURES, PAPER_FIGURES
-from bnopt.plots import activations, dln, ics, landscape, panels, save_figure, style, training
+from bnopt.plots import (
+    activations,
+    dln,
+    ics,
+    initialisation,
+    landscape,
+    panels,
+    save_figure,
+    style,
+    training,
+)
 from bnopt.tables import FAMILIES
 from conftest import ROOT
 
@@ -23,12 +33,14 @@ TIDY_COLUMNS = ["run", "normalization", "lr", "seed", "step", "quantity", "value
 
 def test_every_figure_is_declared_once_with_known_tables():
     names = [spec.name for spec in FIGURES]
-    assert len(names) == len(set(names)) == len(FIGURE) == 23
+    assert len(names) == len(set(names)) == len(FIGURE) == 24
     assert PAPER_FIGURES == tuple(f"fig{i}_" + n for i, n in enumerate(
         ["training", "test_accuracy", "ics_l2", "ics_cosine", "loss_landscape",
          "gradient_predictiveness", "beta_smoothness"], start=1))  # fmt: skip
     for spec in FIGURES:
-        assert spec.tables and set(spec.tables) <= {*FAMILIES, "surface"}, spec.name
+        assert spec.tables and set(spec.tables) <= {*FAMILIES, "surface", "initialisation"}, (
+            spec.name
+        )
         assert spec.category and spec.paper, spec.name
 
 
@@ -39,6 +51,7 @@ def test_the_report_categories_are_plain_names_of_what_the_figures_show():
         "Training", "Internal covariate shift", "Loss landscape", "Noisy BatchNorm",
         "l_p normalisation", "Deep linear network",
         "Loss across learning rates (not the paper's landscape)",
+        "At initialisation (beyond the paper)",
     }  # fmt: skip
     assert FIGURE["lr_envelope_not_a_landscape"].category.startswith("Loss across learning")
     assert "seed notebooks" not in FIGURE["lr_envelope_not_a_landscape"].caption()
@@ -49,7 +62,7 @@ def test_every_figure_function_of_the_plot_modules_is_registered():
     its experiment's module, and the registry names no other."""
     drawn = {spec.draw for spec in FIGURES}
     found = set()
-    for module in (training, ics, landscape, activations, dln):
+    for module in (training, ics, landscape, activations, dln, initialisation):
         for name, function in inspect.getmembers(module, inspect.isfunction):
             if function.__module__ == module.__name__ and hasattr(function, "__wrapped__"):
                 found.add(f"{module.__name__.split('.')[-1]}.{name}")
@@ -84,8 +97,8 @@ def test_one_rule_draws_every_figure_and_snakemake_reads_the_same_captions():
     assert "../scripts/plot.py" not in others
     # the other rules with report() outputs attach the tidy tables and the claims' verdicts,
     # each under its own category
-    # (the tables' one report() call is in common.smk's table_outputs, one per family)
-    attached = others.replace('report(\n            f"results/tables/', "")
+    # (the tables' one report() call is in common.smk's table_output, for every family)
+    attached = others.replace('report(\n        f"results/tables/', "")
     assert "report(" not in attached.replace('report(\n            "results/claims.tsv"', "")
     assert 'category="Tables"' in rules["common.smk"] and "**table_outputs()" in rules["probes.smk"]
     assert 'category="Claims"' in rules["report.smk"]
@@ -301,7 +314,8 @@ def test_another_experiment_of_a_kind_gets_that_kinds_figures_in_its_folder():
     from bnopt.figures import FIGURES, figure_targets, table_paths
 
     paper = {kind: kind for kind in ("training", "ics", "landscape", "noisy", "lp", "dln")}
-    drawn = [spec.name for spec in FIGURES if not spec.on_request and not spec.own_step]
+    drawn = [spec.name for spec in FIGURES if not spec.on_request and not spec.own_step
+             and spec.experiment in paper]  # fmt: skip
     assert list(figure_targets(paper)) == drawn
     targets = figure_targets({**paper, "resnet": "landscape"})
     beyond = {name: pair for name, pair in targets.items() if name.startswith("resnet/")}

@@ -44,6 +44,7 @@ from bnopt.runs import (
     experiment_kinds,
     experiment_runs,
     experiments,
+    initialisation_settings,
     own_step_experiments,
     parse_run_name,
     run_settings,
@@ -98,6 +99,7 @@ onstart:
 
 
 DATASET = config["data"]["dataset"]
+INITIALISATION = config["initialisation"]
 PREPARED = f"resources/{DATASET}.npz"
 PROVENANCE = f"resources/{DATASET}.provenance.json"
 # Where download_cifar10 writes. A user's own copy is never put here: it is named by
@@ -142,17 +144,19 @@ def run_outputs(kind, runs):
     return expand("results/runs/{run}/{kind}", run=runs, kind=kind)
 
 
+def table_output(family):
+    """An experiment's tidy table of one family, in Snakemake's report."""
+    return report(
+        f"results/tables/{{experiment}}/{family}.tsv",
+        caption="../report/table.rst",
+        category="Tables",
+        subcategory="{experiment}",
+    )
+
+
 def table_outputs():
-    """An experiment's tidy tables, one per family, each in Snakemake's report."""
-    return {
-        family: report(
-            f"results/tables/{{experiment}}/{family}.tsv",
-            caption="../report/table.rst",
-            category="Tables",
-            subcategory="{experiment}",
-        )
-        for family in FAMILIES
-    }
+    """An experiment's tidy tables, one per family of its runs' measurements."""
+    return {family: table_output(family) for family in FAMILIES}
 
 
 def experiment_outputs(kind):
@@ -187,6 +191,11 @@ def dln_job_settings(wildcards):
     """The settings of a DLN job's runs, in the order of its outputs."""
     runs = [run.format(normalization=wildcards.normalization) for run in DLN_JOB_RUNS]
     return [run_settings(config, run) for run in runs]
+
+
+def initialisation_inputs(wildcards):
+    """The prepared images, when the conv stack is measured at initialisation."""
+    return {"data": PREPARED} if "conv_stack" in INITIALISATION["networks"] else {}
 
 
 def figure_inputs(wildcards):

@@ -13,10 +13,16 @@ if TYPE_CHECKING:  # imported where a config is checked: the bench runs without 
     import jsonschema
 
 from . import catalog
-from .catalog import PAPER_OPTIMIZER, format_lr
+from .catalog import PAPER_MODEL, PAPER_OPTIMIZER, format_lr
 from .errors import UserError
 from .probe_plan import families_read
-from .runs import PAPER_EXPERIMENTS, WEIGHT_LAYERS, experiment_model
+from .runs import (
+    LITERATURE_KINDS,
+    PAPER_EXPERIMENTS,
+    UNTRAINED_KINDS,
+    WEIGHT_LAYERS,
+    experiment_model,
+)
 
 
 class ConfigError(UserError, ValueError):
@@ -233,12 +239,15 @@ def cross_field_problems(config: dict) -> list[str]:
         )
     for name, spec in config["experiments"].items():
         model = experiment_model(config, name)
-        if catalog.MODELS[model].kind or spec.get("kind") in own_kinds() or name in own_kinds():
+        if spec.get("kind") in UNTRAINED_KINDS:
+            problems += untrained_problems(config, name, spec)
+        elif catalog.MODELS[model].kind or spec.get("kind") in own_kinds() or name in own_kinds():
             problems += own_kind_problems(name, spec, model)
         elif name not in PAPER_EXPERIMENTS and not spec.get("kind"):
             problems.append(
                 f"experiments.{name}.kind: missing; an experiment other than the paper's "
-                f"({', '.join(PAPER_EXPERIMENTS)}) says which of them it repeats"
+                f"({', '.join(PAPER_EXPERIMENTS)}) or the follow-up literature's "
+                f"({', '.join(LITERATURE_KINDS)}) says which of them it repeats"
             )
         elif name in PAPER_EXPERIMENTS and (spec.get("kind") or name) != name:
             problems.append(f"experiments.{name}.kind: {spec['kind']!r}; the paper's {name} "
@@ -250,6 +259,32 @@ def cross_field_problems(config: dict) -> list[str]:
         problems.append(
             f"models.dln.ics_layers: {outside} outside 1..{dln['depth']} (models.dln.depth); "
             f"the network has {dln['depth']} weight layers"
+        )
+    return problems
+
+
+def untrained_problems(config: dict, name: str, spec: dict) -> list[str]:
+    """An experiment of a kind that trains nothing (initialisation): its networks are
+    `initialisation.networks`, so model and optimiser stay the defaults, and the deep linear
+    network offers only its normalisations."""
+    problems = []
+    model = experiment_model(config, name)
+    if model != PAPER_MODEL:
+        problems.append(
+            f"experiments.{name}.model: {model!r}; an experiment of kind initialisation "
+            f"measures the networks of initialisation.networks (leave model out)"
+        )
+    if (spec.get("optimizer") or PAPER_OPTIMIZER) != PAPER_OPTIMIZER:
+        problems.append(
+            f"experiments.{name}.optimizer: {spec['optimizer']!r}; an experiment of kind "
+            f"initialisation trains nothing (leave optimizer out)"
+        )
+    offered = catalog.dln_normalizations()
+    other = [n for n in spec["normalizations"] if n not in offered]
+    if "dln" in config["initialisation"]["networks"] and other:
+        problems.append(
+            f"experiments.{name}.normalizations: {other} not offered by the deep linear "
+            f"network (initialisation.networks has dln); one of: {', '.join(offered)}"
         )
     return problems
 

@@ -30,8 +30,11 @@ from pathlib import Path
 from .config import merged_files
 from .runs import (
     PAPER_EXPERIMENTS,
+    UNTRAINED_KINDS,
+    experiment_kind,
     experiment_model,
     experiment_runs,
+    initialisation_settings,
     is_image,
     parse_run_name,
     run_settings,
@@ -83,6 +86,28 @@ def run_flops(config: dict, run: str) -> float:
     return run_passes(settings, *dataset_sizes(config)) * flops
 
 
+@cache
+def conv_stack_flops(normalization: str, depth: int, width: int) -> int:
+    from .initialisation import conv_stack  # torch only when needed
+    from .models import flops_per_image as count
+
+    return count(conv_stack(normalization, depth, width))
+
+
+def initialisation_flops(config: dict, experiment: str) -> float:
+    """An experiment of kind initialisation: one forward and backward pass of its conv
+    stack's batch per normalisation and seed (the singular values of the representations
+    and the deep linear network, milliseconds on a CPU, are not counted)."""
+    settings = initialisation_settings(config, experiment)
+    if "conv_stack" not in settings["networks"]:
+        return 0.0
+    per_pass = settings["images"] * TRAINING_STEP * len(settings["seeds"])
+    return sum(
+        per_pass * conv_stack_flops(normalization, settings["depth"], settings["width"])
+        for normalization in settings["normalizations"]
+    )
+
+
 def own_runs(config: dict) -> dict[str, list[str]]:
     """Each image experiment's runs that no experiment before it has: a shared run counts
     once. (The deep linear network's, on the CPU in minutes, are not counted.)"""
@@ -97,9 +122,12 @@ def own_runs(config: dict) -> dict[str, list[str]]:
 
 
 def experiment_costs(config: dict) -> dict[str, float]:
-    """FLOPs per experiment, of its own runs (`own_runs`)."""
+    """FLOPs per experiment, of its own runs (`own_runs`), or of what it measures for a kind
+    that trains nothing."""
     return {
-        experiment: sum(run_flops(config, run) for run in runs)
+        experiment: initialisation_flops(config, experiment)
+        if experiment_kind(config, experiment) in UNTRAINED_KINDS
+        else sum(run_flops(config, run) for run in runs)
         for experiment, runs in own_runs(config).items()
     }
 

@@ -120,6 +120,10 @@ FIGURES: tuple[FigureSpec, ...] = (
                "Deep linear network", "Fig 9", draws=LOSS),
     FigureSpec("dln_landscape", "dln", LANDSCAPE, "dln.dln_landscape",
                "Deep linear network", "Figs 5b, 10", draws=("landscape:loss", *BETA_SATURATED)),
+    FigureSpec("init_signal_propagation", "initialisation", ("initialisation",),
+               "initialisation.init_signal_propagation", "At initialisation (beyond the paper)",
+               "not in the paper (Daneshmand et al. 2020; Yang et al. 2019)",
+               draws=("initialisation:effective_rank", "initialisation:relative_grad_norm")),
 )  # fmt: skip
 FIGURE = {figure.name: figure for figure in FIGURES}
 # The seven figures of the reproduction (protocol section 2).

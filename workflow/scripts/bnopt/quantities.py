@@ -238,3 +238,40 @@ def saturated(predictiveness: pd.DataFrame, beta: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=[*keys, "saturated"])
     smallest = flags.loc[flags.groupby(STEP_KEYS)["eta"].idxmin()]
     return smallest.rename(columns={"overshot": "saturated"})[[*keys, "saturated"]]
+
+
+# At initialisation (bnopt.initialisation): quantities per layer of one network, no steps.
+
+INIT_NETWORKS = {"conv_stack": "VGG-style conv stack", "dln": "Deep linear network"}
+
+
+def network_rows(table: pd.DataFrame | None, network: str, quantity: str) -> pd.DataFrame:
+    """One network's finite rows of one quantity, from the initialisation table."""
+    rows = finite_rows(table, quantity)
+    return rows[rows["network"] == network] if "network" in rows.columns else rows.iloc[:0]
+
+
+def deep_half(rows: pd.DataFrame) -> pd.DataFrame:
+    """The layers in the deeper half of the network (layer > depth / 2)."""
+    return rows[rows["layer"] > rows["layer"].max() / 2]
+
+
+def input_half(rows: pd.DataFrame) -> pd.DataFrame:
+    """The layers in the half next to the input (layer <= depth / 2)."""
+    return rows[rows["layer"] <= rows["layer"].max() / 2]
+
+
+def paired_layers(rows: pd.DataFrame, first: str, second: str) -> dict:
+    """{seed: (first arm's values, second arm's values)} at the layers both arms have."""
+    pairs = {}
+    for seed in sorted(set(rows["seed"])):
+        arms = {
+            key: rows[(rows["normalization"] == arm) & (rows["seed"] == seed)]
+            .groupby("layer")["value"]
+            .mean()
+            for key, arm in (("a", first), ("b", second))
+        }
+        both = pd.concat(arms, axis=1, join="inner")
+        if len(both):
+            pairs[seed] = (list(both["a"]), list(both["b"]))
+    return pairs

@@ -20,7 +20,15 @@ from markupsafe import Markup
 
 from bnopt import catalog
 from bnopt.catalog import FIGURE_DPI, PAPER_MODEL, format_lr, model_label, normalization_text
-from bnopt.claims import CLAIM_GROUPS, CONTRADICTED, INCONCLUSIVE, NOT_MEASURABLE, SUPPORTED
+from bnopt.claims import (
+    CLAIM_GROUPS,
+    CONTRADICTED,
+    INCONCLUSIVE,
+    LITERATURE_GROUPS,
+    NOT_MEASURABLE,
+    PAPER_GROUPS,
+    SUPPORTED,
+)
 from bnopt.figures import FIGURE
 from bnopt.files import write_text
 
@@ -132,8 +140,9 @@ def data_sources(config: dict, runs: list[dict], key: str = "description") -> li
 
 
 def is_beyond(group) -> bool:
-    """A claim group of another experiment of a kind (not one of the paper's groups)."""
-    return isinstance(group, str) and group not in CLAIM_GROUPS
+    """A claim group beyond the paper: the follow-up literature's, or another experiment of
+    a kind's (not one of the paper's groups)."""
+    return isinstance(group, str) and group not in PAPER_GROUPS
 
 
 def summary_text(
@@ -142,7 +151,8 @@ def summary_text(
     dataset = "; ".join(data_sources(config, runs))
     diverged = sum(bool(run.get("diverged")) for run in [*runs, *dln_runs])
     beyond = claims["group"].map(is_beyond).astype(bool)
-    paper, others = claims[~beyond], claims[beyond]
+    literature = claims["group"].isin(list(LITERATURE_GROUPS))
+    paper, others, later = claims[~beyond], claims[beyond & ~literature], claims[literature]
 
     def counts(rows: pd.DataFrame) -> str:
         verdicts = Counter(rows["verdict"])
@@ -155,6 +165,11 @@ def summary_text(
         if len(others)
         else ""
     )
+    later_text = (
+        f" Claims of the follow-up literature: {len(later)} checked, {counts(later)}."
+        if len(later)
+        else ""
+    )
     dln_text = (
         f" It also has {plural(len(dln_runs), 'deep-linear-network run')} "
         f"{runs_in_words(dln_runs)}."
@@ -165,6 +180,7 @@ def summary_text(
         f"This report collects {plural(len(runs), 'training run')} on {dataset} "
         f"{runs_in_words(runs)}.{dln_text} {plural(diverged, 'run')} diverged. "
         f"Of the paper's claims, {len(paper)} were checked: {counts(paper)}.{others_text}"
+        f"{later_text}"
     )
     return text
 

@@ -87,7 +87,10 @@ def model_settings(config: dict, model: str) -> dict:
 
 
 def experiment_runs(config: dict, experiment: str) -> list[str]:
-    """The runs an experiment's tables are made from, normalisation by learning rate by seed."""
+    """The runs an experiment's tables are made from, normalisation by learning rate by seed
+    (none for a kind that trains nothing)."""
+    if experiment_kind(config, experiment) in UNTRAINED_KINDS:
+        return []
     spec = config["experiments"][experiment]
     model = experiment_model(config, experiment)
     optimizer = spec.get("optimizer") or PAPER_OPTIMIZER
@@ -102,6 +105,10 @@ def experiment_runs(config: dict, experiment: str) -> list[str]:
 # The paper's experiments, each its own kind: five on the image network, and the deep linear
 # network's (model: dln).
 PAPER_EXPERIMENTS = ("training", "ics", "landscape", "noisy", "lp", "dln")
+# Beyond the paper, the kinds of the follow-up literature's experiments (named by `kind`).
+# Those that train nothing have no runs: their own rule measures.
+LITERATURE_KINDS = ("initialisation",)
+UNTRAINED_KINDS = ("initialisation",)
 
 
 def experiment_kind(config: dict, experiment: str) -> str:
@@ -109,6 +116,19 @@ def experiment_kind(config: dict, experiment: str) -> str:
     kind (`dln` for the deep linear network), else its own name."""
     own = catalog.MODELS[experiment_model(config, experiment)].kind
     return config["experiments"][experiment].get("kind") or own or experiment
+
+
+def initialisation_settings(config: dict, experiment: str) -> dict:
+    """What one experiment of kind initialisation measures (bnopt.initialisation), keys in a
+    fixed order (Snakemake params): its normalisations, the `initialisation` section and the
+    deep linear network's shape (models.dln)."""
+    own = config["initialisation"]
+    dln = config["models"]["dln"]
+    return {
+        "normalizations": list(config["experiments"][experiment]["normalizations"]),
+        **{key: own[key] for key in sorted(own)},
+        "dln": {key: int(dln[key]) for key in ("depth", "dim", "samples")},
+    }
 
 
 def experiment_kinds(config: dict) -> dict[str, str]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from .. import quantities
-from . import dln, ics, landscape, lp, noisy, training
+from . import dln, ics, initialisation, landscape, lp, noisy, training
 from .verdict import (
     CONTRADICTED,
     INCONCLUSIVE,
@@ -31,8 +31,8 @@ from .verdict import (
 )
 
 __all__ = ["CLAIMS", "CLAIM_GROUPS", "CLAIM_TABLES", "COLUMNS", "CONTRADICTED", "INCONCLUSIVE",
-           "INTERVAL_RULE", "NOT_MEASURABLE", "OUTCOMES", "SUPPORTED", "Claim", "claim_tables",
-           "evaluate_claims"]  # fmt: skip
+           "INTERVAL_RULE", "LITERATURE_GROUPS", "NOT_MEASURABLE", "OUTCOMES", "PAPER_GROUPS",
+           "SUPPORTED", "Claim", "claim_tables", "evaluate_claims"]  # fmt: skip
 
 # results/claims.tsv: one row per judged part; the claim's own fields repeat on each.
 COLUMNS = [
@@ -49,6 +49,13 @@ CLAIM_GROUPS = {
     "lp": "ℓp normalisation instead of BatchNorm (paper Figs 5 and 6)",
     "dln": "Deep linear network (paper Figs 3b, 5b, 9 and 10)",
 }
+# The follow-up literature's claims, each on an experiment of its own kind (beyond the paper).
+LITERATURE_GROUPS = {
+    "initialisation": "Beyond the paper: at initialisation (Daneshmand et al. 2020; Yang et al. "
+    "2019)",
+}
+PAPER_GROUPS = dict(CLAIM_GROUPS)
+CLAIM_GROUPS = {**PAPER_GROUPS, **LITERATURE_GROUPS}
 
 
 @dataclass(frozen=True)
@@ -276,15 +283,44 @@ CLAIMS: tuple[Claim, ...] = (
         reads=("beta:effective_beta", "beta:grad_norm", "predictiveness:grad_diff"),
         always=False,
     ),
+    Claim(
+        "At initialisation, BatchNorm keeps the rank of deep representations high, where "
+        "without it the rank collapses with depth",
+        "init_signal_propagation",
+        "not in the paper: Daneshmand, Kohler et al. 2020 prove that BN avoids the rank "
+        "collapse of randomly initialised deep linear networks (rank at least of order "
+        "√width) and observe it in non-linear ones",
+        initialisation.RANK_RULE,
+        "initialisation",
+        ("initialisation/initialisation",),
+        initialisation.judge_rank,
+        reads=("initialisation:effective_rank",),
+        always=False,
+    ),
+    Claim(
+        "At initialisation, BatchNorm makes the gradient explode towards the input",
+        "init_signal_propagation",
+        "not in the paper: Yang et al. 2019 show that at initialisation BN causes gradient "
+        "explosion, the gradient norm growing exponentially with depth (from the last layer "
+        "towards the input)",
+        initialisation.EXPLOSION_RULE,
+        "initialisation",
+        ("initialisation/initialisation",),
+        initialisation.judge_explosion,
+        reads=("initialisation:relative_grad_norm",),
+        always=False,
+    ),
 )
 # Every table a claim reads, for the report rule's inputs.
 CLAIM_TABLES = tuple(dict.fromkeys(key for claim in CLAIMS for key in claim.tables))
 
 
 def claim_tables(kinds: dict[str, str]) -> tuple[str, ...]:
-    """Every table a claim reads: the paper's experiments' (CLAIM_TABLES), and the same
-    families of every other experiment of a kind (bnopt.runs.experiment_kinds)."""
-    keys = list(CLAIM_TABLES)
+    """Every table a claim reads: the paper's experiments' (CLAIM_TABLES), the follow-up
+    literature's when its experiment is in `kinds`, and the same families of every other
+    experiment of a kind (bnopt.runs.experiment_kinds)."""
+    paper = [key for key in CLAIM_TABLES if key.split("/")[0] in PAPER_GROUPS]
+    keys = paper + [key for key in CLAIM_TABLES if key.split("/")[0] in kinds and key not in paper]
     for experiment, kind in kinds.items():
         if experiment != kind:
             keys += [f"{experiment}/{key.split('/')[1]}" for key in CLAIM_TABLES

@@ -181,6 +181,7 @@ def judge_part(
     statistic: str = "mean",
     log10: bool = False,
     missing: str = "",
+    unit: str = "step",
 ) -> Part:
     """A part judged on paired units {seed: (first arm's values, second arm's values)}.
 
@@ -205,7 +206,7 @@ def judge_part(
     seeds_text = f"{len(cleaned)} seed{'s' if len(cleaned) != 1 else ''}"
     if steps < MIN_UNITS or (statistic == "peak" and len(cleaned) < 2):
         why = missing or (
-            f"{steps} paired steps (fewer than {MIN_UNITS})"
+            f"{steps} paired {unit}s (fewer than {MIN_UNITS})"
             if steps < MIN_UNITS
             else f"{seeds_text}: a window's peak is compared over seeds, at least 2"
         )
@@ -218,9 +219,11 @@ def judge_part(
         CONTRADICTED: f"{SIDE_WORDS[OTHER_SIDE[side]]} {null}, against the paper",
         INCONCLUSIVE: f"contains {null}",
     }[outcome]
-    one_seed = " (one seed: the interval covers step-to-step variation only)" * (len(cleaned) == 1)
+    one_seed = f" (one seed: the interval covers {unit}-to-{unit} variation only)" * (
+        len(cleaned) == 1
+    )
     reason = (
-        f"{name} {factor_or_number(estimate, low, high, log10)} ({steps} paired steps, "
+        f"{name} {factor_or_number(estimate, low, high, log10)} ({steps} paired {unit}s, "
         f"{seeds_text}{one_seed}): interval {where}"
     )
     decided = {SUPPORTED: side, CONTRADICTED: OTHER_SIDE[side]}.get(outcome)

@@ -1,5 +1,6 @@
 """Figures of the reproduction, one function per figure, in one module per experiment:
-training, ics, landscape, activations and dln. They share the look of bnopt.plots.style
+training, ics, landscape, activations, dln and, beyond the paper, initialisation. They share
+the look of bnopt.plots.style
 (colours, sizes, titles, saving), the legends of bnopt.plots.legends, what bnopt.plots.panels
 draws into a panel and the rows bnopt.plots.selection picks.
 
@@ -26,6 +27,7 @@ MODULES = (
     "activations",
     "dln",
     "ics",
+    "initialisation",
     "landscape",
     "legends",
     "panels",
