@@ -79,6 +79,7 @@ def tiny_settings(**overrides) -> dict:
             "curvature_every": 10,
             "curvature_iterations": 5,
             "curvature_tolerance": 1e-3,
+            "weights": True,
         },
     }
     settings.update(overrides)

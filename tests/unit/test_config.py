@@ -212,8 +212,9 @@ def test_run_names_round_trip_and_settings_are_resolved():
     assert settings["steps"] == config["train"]["steps"]
     assert settings["probes"] == {**config["probes"], "every": 0, "ics_layers": [],
                                   "activation_layers": [], "curvature_every": 0,
-                                  "eta_multipliers": []}  # fmt: skip
-    assert run_settings(config, "batch_lr0.1_seed0")["probes"] == config["probes"]
+                                  "eta_multipliers": [], "weights": False}  # fmt: skip
+    full = run_settings(config, "batch_lr0.1_seed0")["probes"]
+    assert full == {**config["probes"], "weights": True}
     assert settings["model"] == "vgg_a"
     deep = run_settings(config, "dln_none_lr1e-06_seed0")
     assert deep["model"] == "dln" and deep["device_type"] == "cpu"
@@ -303,8 +304,8 @@ def test_the_deep_linear_network_is_an_experiment_with_model_dln():
     check_config(config, SCHEMA)
     assert config["experiments"]["dln"]["model"] == "dln"
     assert experiment_kinds(config)["dln"] == "dln"
-    trained = [name for name in experiment_kinds(config) if experiment_runs(config, name)]
-    assert trained[-1] == "dln"  # after the image experiments
+    names = list(experiment_kinds(config))  # the DLN after the paper's image experiments
+    assert names.index("dln") > max(names.index(e) for e in ("training", "ics", "lp"))
     runs = experiment_runs(config, "dln")
     assert runs == [f"dln_{norm}_lr{lr}_seed{seed}" for norm in ("none", "batch", "l1", "l2",
                     "linf") for lr in ("1e-06", "1e-07") for seed in (0, 1)]  # fmt: skip

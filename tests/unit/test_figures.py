@@ -21,8 +21,10 @@ from bnopt.plots import (
     landscape,
     panels,
     save_figure,
+    stability,
     style,
     training,
+    weights,
 )
 from bnopt.tables import FAMILIES
 from conftest import ROOT
@@ -33,7 +35,7 @@ TIDY_COLUMNS = ["run", "normalization", "lr", "seed", "step", "quantity", "value
 
 def test_every_figure_is_declared_once_with_known_tables():
     names = [spec.name for spec in FIGURES]
-    assert len(names) == len(set(names)) == len(FIGURE) == 24
+    assert len(names) == len(set(names)) == len(FIGURE) == 26
     assert PAPER_FIGURES == tuple(f"fig{i}_" + n for i, n in enumerate(
         ["training", "test_accuracy", "ics_l2", "ics_cosine", "loss_landscape",
          "gradient_predictiveness", "beta_smoothness"], start=1))  # fmt: skip
@@ -51,7 +53,8 @@ def test_the_report_categories_are_plain_names_of_what_the_figures_show():
         "Training", "Internal covariate shift", "Loss landscape", "Noisy BatchNorm",
         "l_p normalisation", "Deep linear network",
         "Loss across learning rates (not the paper's landscape)",
-        "At initialisation (beyond the paper)",
+        "At initialisation (beyond the paper)", "Weights over training (beyond the paper)",
+        "Sharpness and the edge of stability (beyond the paper)",
     }  # fmt: skip
     assert FIGURE["lr_envelope_not_a_landscape"].category.startswith("Loss across learning")
     assert "seed notebooks" not in FIGURE["lr_envelope_not_a_landscape"].caption()
@@ -62,7 +65,7 @@ def test_every_figure_function_of_the_plot_modules_is_registered():
     its experiment's module, and the registry names no other."""
     drawn = {spec.draw for spec in FIGURES}
     found = set()
-    for module in (training, ics, landscape, activations, dln, initialisation):
+    for module in (training, ics, landscape, activations, dln, initialisation, weights, stability):
         for name, function in inspect.getmembers(module, inspect.isfunction):
             if function.__module__ == module.__name__ and hasattr(function, "__wrapped__"):
                 found.add(f"{module.__name__.split('.')[-1]}.{name}")
@@ -192,6 +195,9 @@ DEMO_RUNS = {
     "lp": (("l1", "l2", "linf"), False),
     "noisy": (("noisy_batch",), False),
     "training": ((), True),
+    "scale_invariance": ((), False),
+    "edge_of_stability": ((), False),
+    "initialisation": ((), False),
 }
 
 
@@ -363,7 +369,8 @@ def test_every_figure_names_the_columns_it_draws_from_its_own_tables(name):
 
 def fingerprint(fig) -> list:
     """What a figure draws, as numbers: every line's and collection's data, every patch but
-    the shaded early-training window (it follows the run's length, not a drawn column)."""
+    the shaded early-training or late window (they follow the run's length, not a drawn
+    column)."""
     drawn = []
     for ax in fig.axes:
         for line in ax.get_lines():
@@ -372,7 +379,7 @@ def fingerprint(fig) -> list:
             for path in collection.get_paths():
                 drawn.append(np.asarray(path.vertices, dtype=float))
         for patch in ax.patches:
-            if patch.get_gid() != "early-window":
+            if patch.get_gid() not in ("early-window", "late-window"):
                 drawn.append(np.asarray(patch.get_path().vertices, dtype=float))
         drawn.append(np.asarray([t.get_text() == "no data" for t in ax.texts], dtype=float))
     return [np.round(array, 9) for array in drawn]

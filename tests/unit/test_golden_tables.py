@@ -38,7 +38,8 @@ GRADIENT_RTOL, COSINES, COSINE_ATOL = 3e-2, {"step_grad_cosine", "ics_cosine"}, 
 ACTIVATION_ATOL = 1e-4
 # The golden runs train with plain SGD, whose own step is -lr g: no own_step rows.
 VGG_FAMILIES = tuple(f for f in FAMILIES if f != "own_step")
-DLN_FAMILIES = tuple(f for f in VGG_FAMILIES if f not in ("curvature", "activations"))  # linear
+# linear, and no weights probe (no experiment of its kind reads it)
+DLN_FAMILIES = tuple(f for f in VGG_FAMILIES if f not in ("curvature", "activations", "weights"))
 VGG_SETTINGS = {
     "lr": 0.01, "steps": 6, "eval_every": 3,
     "probes": tiny_settings()["probes"] | {"every": 2, "curvature_every": 4},

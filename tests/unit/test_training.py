@@ -43,7 +43,7 @@ def test_a_run_writes_metrics_probes_metadata_and_weights(tmp_path, tiny_dataset
     assert list(metrics.dropna(subset=["test_accuracy"])["step"]) == [0, 10, 20, 30]
     probes = pd.read_csv(folder / "probes.tsv", sep="\t")
     assert sorted(probes["step"].unique()) == [0, 5, 10, 15, 20, 25]
-    assert set(probes["probe"]) == {"landscape", "ics", "activation"}
+    assert set(probes["probe"]) == {"landscape", "ics", "activation", "weights"}
     assert not probes["quantity"].str.startswith("own_step_").any()  # plain SGD: -g is its step
     assert probes["value"].map(lambda v: v == v and abs(v) < float("inf")).all()
     assert set(probes.loc[probes["probe"] == "ics", "layer"]) == {5, 10}
@@ -354,7 +354,7 @@ def test_a_run_without_steps_along_the_gradient_has_the_same_ics_and_no_landscap
     tmp_path, tiny_dataset
 ):
     # The probe plan of an ICS-only run (bnopt.probe_plan): no eta, so no landscape rows.
-    full = dict(tiny_settings()["probes"], curvature_every=0, activation_layers=[])
+    full = dict(tiny_settings()["probes"], curvature_every=0, activation_layers=[], weights=False)
     _, with_etas = train(tmp_path, "etas", tiny_dataset, probes=full)
     _, without = train(tmp_path, "none", tiny_dataset, probes=dict(full, eta_multipliers=[]))
     rows = {"a": with_etas, "b": without}

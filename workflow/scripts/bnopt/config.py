@@ -253,7 +253,7 @@ def cross_field_problems(config: dict) -> list[str]:
             problems.append(f"experiments.{name}.kind: {spec['kind']!r}; the paper's {name} "
                             f"experiment is of its own kind")  # fmt: skip
         else:
-            problems += layer_problems(config, name, spec)
+            problems += layer_problems(config, name, spec) + stability_problems(config, name, spec)
     outside = [layer for layer in dln["ics_layers"] if layer > dln["depth"]]
     if outside:
         problems.append(
@@ -261,6 +261,21 @@ def cross_field_problems(config: dict) -> list[str]:
             f"the network has {dln['depth']} weight layers"
         )
     return problems
+
+
+def stability_problems(config: dict, name: str, spec: dict) -> list[str]:
+    """The edge-of-stability kind compares with plain SGD's threshold 2 / lr only."""
+    if spec.get("kind") != "edge_of_stability":
+        return []
+    optimizer = spec.get("optimizer") or PAPER_OPTIMIZER
+    if optimizer == PAPER_OPTIMIZER and not config["train"]["momentum"]:
+        return []
+    return [
+        f"experiments.{name}: kind edge_of_stability compares the sharpness with plain SGD's "
+        f"threshold 2 / lr; with {optimizer!r} (train.momentum {config['train']['momentum']}) "
+        f"the threshold differs (momentum: (2 + 2 beta) / (lr (1 - beta)); Adam: the "
+        f"preconditioned sharpness against 38 / lr), which this workflow does not measure"
+    ]
 
 
 def untrained_problems(config: dict, name: str, spec: dict) -> list[str]:

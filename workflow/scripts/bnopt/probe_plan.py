@@ -42,7 +42,7 @@ def families_read(experiment: str, own_step: bool = False) -> set[str]:
 
 def planned_probes(probes: dict, families: set[str]) -> dict:
     """The config's `probes` section as one run takes it, given the families it must fill."""
-    probed = bool(families & (LANDSCAPE_FAMILIES | {"ics", "activations"}))
+    probed = bool(families & (LANDSCAPE_FAMILIES | {"ics", "activations", "weights"}))
     plan = {k: probes[k] for k in sorted(probes)}
     plan["every"] = int(probes["every"]) if probed else 0
     if not families & LANDSCAPE_FAMILIES:
@@ -53,4 +53,5 @@ def planned_probes(probes: dict, families: set[str]) -> dict:
         plan["activation_layers"] = []
     if "curvature" not in families:
         plan["curvature_every"] = 0
+    plan["weights"] = "weights" in families  # each weight layer's norm, distance, angle
     return plan

@@ -23,12 +23,44 @@ def activation_recorder(model, settings: dict) -> probes.ActivationRecorder | No
     )
 
 
+def initial_weights(layers, settings: dict) -> list[torch.Tensor] | None:
+    """A copy of every weight layer's weight W_0, when the run probes its weights (taken
+    before a checkpoint is loaded: the network is built from its seed, so this is W_0 on a
+    resumed run too)."""
+    if not settings["probes"].get("weights"):
+        return None
+    return [layer.weight.detach().clone() for layer in layers]
+
+
+def weight_records(model, layers, initial, step, grad, update, lr) -> list[tuple]:
+    """Per weight layer at step t: ‖W_t‖, ‖W_t − W_0‖ and the angle (radians) between W_t
+    and W_{t+1} = W_t + u, u the step's update of the weight (−lr g for plain SGD)."""
+    index = {id(p): k for k, p in enumerate(probes.trainable(model))}
+    rows = []
+    for layer, start in zip(layers, initial, strict=True):
+        weight = layer.weight.detach().double()
+        k = index[id(layer.weight)]
+        change = update[k].double() if update is not None else -lr * grad[k].double()
+        after = weight + change
+        norm, after_norm = weight.norm(), after.norm()
+        cosine = float((weight * after).sum() / (norm * after_norm)) if norm * after_norm else 1.0
+        rows += [
+            (step, "weights", layer.number, None, "weight_norm", float(norm)),
+            (step, "weights", layer.number, None, "distance_from_init",
+             float((weight - start.double()).norm())),
+            (step, "weights", layer.number, None, "angular_update",
+             math.acos(min(1.0, max(-1.0, cosine)))),
+        ]  # fmt: skip
+    return rows
+
+
 def probe_step(
-    model, layers, settings, loss_fn, x, y, step, recorder, optimizer=None
+    model, layers, settings, loss_fn, x, y, step, recorder, optimizer=None, initial=None
 ) -> list[tuple]:
     """All probes at step t, from the training gradient held in `.grad`. With an optimiser
     other than plain SGD (momentum, weight decay, Adam), the ICS probe moves the preceding
-    layers by the update it will really make this step (Optimizer.update, state untouched)."""
+    layers by the update it will really make this step (Optimizer.update, state untouched).
+    `initial`: the weights W_0 (initial_weights), when the run probes its weights."""
     grad = [p.grad for p in probes.trainable(model)]
     update = None
     if optimizer is not None and not optimizer.is_plain_sgd:
@@ -36,6 +68,8 @@ def probe_step(
     rows = probe_records(
         model, loss_fn, x, y, settings["lr"], settings["probes"], step, grad, layers, update
     )
+    if initial is not None:
+        rows += weight_records(model, layers, initial, step, grad, update, settings["lr"])
     if recorder is not None:
         for rec in recorder.take():
             layer = rec["layer"]

@@ -275,3 +275,59 @@ def paired_layers(rows: pd.DataFrame, first: str, second: str) -> dict:
         if len(both):
             pairs[seed] = (list(both["a"]), list(both["b"]))
     return pairs
+
+
+# Weights over training (the weights probe): per layer, norm, distance from W_0, angle.
+
+
+def hidden_layers(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows of every weight layer but the last (in a normalised network, each is
+    followed by its normalisation, so its output is invariant to the scale of its weight)."""
+    if rows.empty:
+        return rows
+    return rows[rows["layer"] < rows["layer"].max()]
+
+
+def relative_to_initial(rows: pd.DataFrame, initial: pd.DataFrame) -> pd.DataFrame:
+    """`rows` (per run, layer and step) divided by `initial`'s value of the same run and
+    layer at step 0 (e.g. ‖W_t‖ / ‖W_0‖); runs and layers without step 0 are left out."""
+    start = initial[initial["step"] == 0][["run", "layer", "value"]]
+    merged = rows.merge(start, on=["run", "layer"], suffixes=("", "_0"))
+    merged["value"] = merged["value"] / merged["value_0"]
+    return merged.drop(columns="value_0")
+
+
+def paired_with_initial(rows: pd.DataFrame, normalization: str) -> dict:
+    """{seed: (values at probed steps t > 0, the same layer's value at step 0)} of one arm,
+    over every lr, layer and step: a quantity against its own initial value."""
+    pairs: dict = {}
+    arm = rows[rows["normalization"] == normalization]
+    start = arm[arm["step"] == 0][["run", "layer", "value"]]
+    later = arm[arm["step"] > 0].merge(start, on=["run", "layer"], suffixes=("", "_0"))
+    for seed, own in later.groupby("seed"):
+        pairs[seed] = (list(own["value"]), list(own["value_0"]))
+    return pairs
+
+
+# Sharpness against the stability threshold of plain SGD (the edge of stability).
+
+LATE_FRACTION = 0.5  # the second half of the run: where the sharpness has had time to settle
+
+
+def late_start(metrics: pd.DataFrame | None, rows: pd.DataFrame | None = None) -> float:
+    """Where the second half of the run starts (steps t >= this)."""
+    return LATE_FRACTION * training_length(metrics, rows)
+
+
+def over_threshold(rows: pd.DataFrame) -> pd.DataFrame:
+    """A curvature (1 / length) in units of plain SGD's stability threshold 2 / lr."""
+    return rows.assign(value=rows["value"].astype(float) * rows["lr"].astype(float) / 2.0)
+
+
+def paired_with_threshold(rows: pd.DataFrame, normalization: str, start: float) -> dict:
+    """{seed: (the curvature at probed steps t >= start, 2 / lr at each)} of one arm."""
+    arm = rows[(rows["normalization"] == normalization) & (rows["step"] >= start - 1e-9)]
+    return {
+        seed: (list(own["value"].astype(float)), list(2.0 / own["lr"].astype(float)))
+        for seed, own in arm.groupby("seed")
+    }

@@ -16,7 +16,7 @@ from .files import atomic_output
 # The tidy tables of an experiment, one per family of measurements (results/tables/<experiment>/).
 FAMILIES = (
     "metrics", "ics", "landscape", "predictiveness", "beta", "curvature", "activations",
-    "own_step",
+    "own_step", "weights",
 )  # fmt: skip
 
 COLUMNS = [
@@ -52,6 +52,8 @@ PROBE_QUANTITIES = {
         ["ics_l2", "ics_cosine", "ics_grad_norm", "ics_shifted_grad_norm", "ics_relative"],
     ),
     "activations": ("activation", ["mean", "var", "sample"]),
+    # Each weight layer's norm, distance from its initialisation and angular update.
+    "weights": ("weights", ["weight_norm", "distance_from_init", "angular_update"]),
     # The landscape along the optimiser's own step (other optimisers than plain SGD).
     "own_step": (
         "landscape",

@@ -135,6 +135,7 @@ def train_loop(
     optimizer = run_optimizer(model.parameters(), settings)
     probe_every = settings["probes"]["every"]
     recorder = probe_records.activation_recorder(model, settings)
+    initial = probe_records.initial_weights(layers, settings)  # before a checkpoint loads
     eval_every = settings.get("eval_every") if task.evaluate is not None else None
     records = new_records(steps, next(model.parameters()).dtype, device)
     start = checkpoints.resume(checkpoint, identity, device, model, optimizer, records, recorder)
@@ -162,8 +163,9 @@ def train_loop(
                 recorder.active = False
             with ctx:
                 records.probe_rows += probe_records.probe_step(
-                    model, layers, settings, task.loss_fn, x, y, step, recorder, optimizer
-                )
+                    model, layers, settings, task.loss_fn, x, y, step, recorder, optimizer,
+                    initial,
+                )  # fmt: skip
         optimizer.step()
 
         done = step + 1

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from .. import quantities
-from . import dln, ics, initialisation, landscape, lp, noisy, training
+from . import dln, ics, initialisation, landscape, lp, noisy, stability, training, weights
 from .verdict import (
     CONTRADICTED,
     INCONCLUSIVE,
@@ -53,6 +53,10 @@ CLAIM_GROUPS = {
 LITERATURE_GROUPS = {
     "initialisation": "Beyond the paper: at initialisation (Daneshmand et al. 2020; Yang et al. "
     "2019)",
+    "edge_of_stability": "Beyond the paper: the edge of stability (Cohen et al. 2021; Andreyev & "
+    "Beneventano 2024)",
+    "scale_invariance": "Beyond the paper: scale invariance of the weights (Arora, Li & Lyu "
+    "2019; Li & Arora 2020)",
 }
 PAPER_GROUPS = dict(CLAIM_GROUPS)
 CLAIM_GROUPS = {**PAPER_GROUPS, **LITERATURE_GROUPS}
@@ -308,6 +312,36 @@ CLAIMS: tuple[Claim, ...] = (
         ("initialisation/initialisation",),
         initialisation.judge_explosion,
         reads=("initialisation:relative_grad_norm",),
+        always=False,
+    ),
+    Claim(
+        "Under plain SGD the batch sharpness settles at or below the stability threshold 2 / lr",
+        "edge_of_stability",
+        "not in the paper: Andreyev & Beneventano 2024 find that under mini-batch SGD the "
+        "batch sharpness, the curvature gᵀHg / ‖g‖² of a minibatch's loss along its own "
+        "gradient, rises to 2 / lr and hovers there (the edge of stochastic stability), "
+        "while λ_max may stay below; Cohen et al. 2021 found the same of λ_max under "
+        "full-batch gradient descent",
+        stability.BATCH_SHARPNESS_RULE,
+        "edge_of_stability",
+        ("edge_of_stability/metrics", "edge_of_stability/curvature"),
+        stability.judge_batch_sharpness,
+        reads=("curvature:directional_curvature",),
+        always=False,
+    ),
+    Claim(
+        "With BatchNorm and plain SGD, the norm of every normalised layer's weights grows, so "
+        "its effective learning rate falls",
+        "weight_norms",
+        "not in the paper: Arora, Li & Lyu 2019 show that for a scale-invariant weight "
+        "(a layer followed by BN) SGD without weight decay only increases ‖W‖, which "
+        "lowers the effective learning rate lr / ‖W‖² (auto rate-tuning); Li & Arora 2020 "
+        "build on it",
+        weights.GROWTH_RULE,
+        "scale_invariance",
+        ("scale_invariance/weights",),
+        weights.judge_growth,
+        reads=("weights:weight_norm",),
         always=False,
     ),
 )

@@ -1,8 +1,9 @@
 """Figures of the reproduction, one function per figure, in one module per experiment:
-training, ics, landscape, activations, dln and, beyond the paper, initialisation. They share
-the look of bnopt.plots.style
-(colours, sizes, titles, saving), the legends of bnopt.plots.legends, what bnopt.plots.panels
-draws into a panel and the rows bnopt.plots.selection picks.
+training, ics, landscape, activations, dln and, beyond the paper, weights,
+stability and initialisation.
+They share the look of bnopt.plots.style (colours, sizes, titles, saving), the legends of
+bnopt.plots.legends, what bnopt.plots.panels draws into a panel and the rows
+bnopt.plots.selection picks.
 
 Every function takes tidy tables (columns run, normalization, lr, seed, step, quantity, value,
 layer, eta and, for metrics, diverged_at) and returns a matplotlib Figure. Figures are built
@@ -32,8 +33,10 @@ MODULES = (
     "legends",
     "panels",
     "selection",
+    "stability",
     "style",
     "training",
+    "weights",
 )
 
 
