@@ -31,12 +31,13 @@ def test_paper_config_dry_run_lists_download_prepare_and_every_run(copy):
     assert jobs["train"] == 3 * 13 and jobs["train_dln"] == 5
     assert len(planned_runs(out)) == 3 * 13 + 5 * 2 * 3
     assert jobs["report"] == 1 and jobs["claims"] == 1
-    # five VGG experiments, the ResNet's, the DLN's and scale invariance's (the landscape
-    # runs: no run of its own); the networks at initialisation, one job of their own
-    assert jobs["tables"] == 8 and jobs["initialisation"] == 1
+    # five VGG experiments, the ResNet's, the DLN's, and the edge of stability's and scale
+    # invariance's (the landscape runs: no run of their own); the networks at
+    # initialisation, one job of their own
+    assert jobs["tables"] == 9 and jobs["initialisation"] == 1
     landscape = [name for name in FIGURES if FIGURE[name].experiment == "landscape"]
-    assert len(FIGURES) == 23 and len(landscape) == 5
-    assert jobs["figure"] == len(drawn_figures(merged_config())) == 23 + 5
+    assert len(FIGURES) == 24 and len(landscape) == 5
+    assert jobs["figure"] == len(drawn_figures(merged_config())) == 24 + 5
     assert {"resnet20_none_lr0.1_seed0", "resnet20_group_lr0.1_seed0"} <= planned_runs(out)
     assert "results/figures/resnet_landscape/fig5_loss_landscape.png" in out
 
@@ -46,7 +47,7 @@ def test_the_claims_are_a_target_of_their_own(copy):
     out = snakemake(copy, "results/claims.tsv", "--cores", "2", "--configfile",
                     "config/demo.yaml", "-n").stdout  # fmt: skip
     jobs = planned_jobs(out)
-    assert jobs["claims"] == 1 and jobs["tables"] == 8 and jobs["initialisation"] == 1
+    assert jobs["claims"] == 1 and jobs["tables"] == 9 and jobs["initialisation"] == 1
     assert "figure" not in jobs and "report" not in jobs
     assert "seed1" in " ".join(planned_runs(out))  # the demo trains two seeds
 
