@@ -212,9 +212,10 @@ def test_run_names_round_trip_and_settings_are_resolved():
     assert settings["steps"] == config["train"]["steps"]
     assert settings["probes"] == {**config["probes"], "every": 0, "ics_layers": [],
                                   "activation_layers": [], "curvature_every": 0,
-                                  "eta_multipliers": [], "weights": False}  # fmt: skip
+                                  "eta_multipliers": [], "weights": False,
+                                  "outlier_k": 0}  # fmt: skip
     full = run_settings(config, "batch_lr0.1_seed0")["probes"]
-    assert full == {**config["probes"], "weights": True}
+    assert full == {**config["probes"], "weights": True, "outlier_k": 0}
     assert settings["model"] == "vgg_a"
     deep = run_settings(config, "dln_none_lr1e-06_seed0")
     assert deep["model"] == "dln" and deep["device_type"] == "cpu"

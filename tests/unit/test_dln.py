@@ -309,7 +309,8 @@ def test_outputs_parse_into_finite_family_tables(trained):
     assert family_table(runs, "curvature").empty  # not measured on the DLN
     assert family_table(runs, "own_step").empty  # plain SGD: its own step is -lr g
     assert family_table(runs, "weights").empty  # no experiment of its kind reads the weights
-    skipped = ("activations", "curvature", "own_step", "weights")
+    assert family_table(runs, "outliers").empty
+    skipped = ("activations", "curvature", "own_step", "weights", "outliers")
     for family in (f for f in FAMILIES if f not in skipped):
         table = family_table(runs, family)
         assert not table.empty, family

@@ -19,6 +19,7 @@ from bnopt.plots import (
     ics,
     initialisation,
     landscape,
+    outliers,
     panels,
     save_figure,
     stability,
@@ -35,7 +36,7 @@ TIDY_COLUMNS = ["run", "normalization", "lr", "seed", "step", "quantity", "value
 
 def test_every_figure_is_declared_once_with_known_tables():
     names = [spec.name for spec in FIGURES]
-    assert len(names) == len(set(names)) == len(FIGURE) == 26
+    assert len(names) == len(set(names)) == len(FIGURE) == 27
     assert PAPER_FIGURES == tuple(f"fig{i}_" + n for i, n in enumerate(
         ["training", "test_accuracy", "ics_l2", "ics_cosine", "loss_landscape",
          "gradient_predictiveness", "beta_smoothness"], start=1))  # fmt: skip
@@ -55,6 +56,7 @@ def test_the_report_categories_are_plain_names_of_what_the_figures_show():
         "Loss across learning rates (not the paper's landscape)",
         "At initialisation (beyond the paper)", "Weights over training (beyond the paper)",
         "Sharpness and the edge of stability (beyond the paper)",
+        "Hessian outliers (beyond the paper)",
     }  # fmt: skip
     assert FIGURE["lr_envelope_not_a_landscape"].category.startswith("Loss across learning")
     assert "seed notebooks" not in FIGURE["lr_envelope_not_a_landscape"].caption()
@@ -65,7 +67,8 @@ def test_every_figure_function_of_the_plot_modules_is_registered():
     its experiment's module, and the registry names no other."""
     drawn = {spec.draw for spec in FIGURES}
     found = set()
-    for module in (training, ics, landscape, activations, dln, initialisation, weights, stability):
+    plotted = (training, ics, landscape, activations, dln, initialisation, weights, stability)
+    for module in (*plotted, outliers):
         for name, function in inspect.getmembers(module, inspect.isfunction):
             if function.__module__ == module.__name__ and hasattr(function, "__wrapped__"):
                 found.add(f"{module.__name__.split('.')[-1]}.{name}")
@@ -198,6 +201,7 @@ DEMO_RUNS = {
     "scale_invariance": ((), False),
     "edge_of_stability": ((), False),
     "initialisation": ((), False),
+    "hessian_outliers": ((), False),
 }
 
 

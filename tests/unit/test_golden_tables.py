@@ -38,11 +38,14 @@ GRADIENT_RTOL, COSINES, COSINE_ATOL = 3e-2, {"step_grad_cosine", "ics_cosine"}, 
 ACTIVATION_ATOL = 1e-4
 # The golden runs train with plain SGD, whose own step is -lr g: no own_step rows.
 VGG_FAMILIES = tuple(f for f in FAMILIES if f != "own_step")
-# linear, and no weights probe (no experiment of its kind reads it)
-DLN_FAMILIES = tuple(f for f in VGG_FAMILIES if f not in ("curvature", "activations", "weights"))
+# linear, and no weights or outliers probe (no experiment of its kind reads them)
+DLN_FAMILIES = tuple(
+    f for f in VGG_FAMILIES if f not in ("curvature", "activations", "weights", "outliers")
+)
 VGG_SETTINGS = {
     "lr": 0.01, "steps": 6, "eval_every": 3,
-    "probes": tiny_settings()["probes"] | {"every": 2, "curvature_every": 4},
+    "probes": tiny_settings()["probes"]
+    | {"every": 2, "curvature_every": 4, "outlier_k": 3, "outlier_iterations": 6},
 }  # fmt: skip
 DLN_CONFIG = {
     "experiments": {"dln": {"model": "dln", "normalizations": ["none", "batch"], "lrs": [1e-7]}},
@@ -94,7 +97,8 @@ def tolerances(name: str, quantities: pd.Series) -> tuple[np.ndarray, np.ndarray
     atol = np.full(len(quantities), ATOL)
     if name == "vgg_activations":
         atol[:] = ACTIVATION_ATOL
-    if name in ("vgg_predictiveness", "vgg_beta", "vgg_ics"):
+    # (a Lanczos run's Ritz pairs follow the Hessian-vector products' rounding too)
+    if name in ("vgg_predictiveness", "vgg_beta", "vgg_ics", "vgg_outliers"):
         rtol[:] = GRADIENT_RTOL
         atol[quantities.isin(COSINES).to_numpy()] = COSINE_ATOL
     return rtol, atol

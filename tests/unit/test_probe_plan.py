@@ -48,8 +48,10 @@ def test_a_probe_is_kept_only_when_its_family_is_read():
     assert planned_probes(PROBES, {"beta"})["curvature_every"] == 0
     assert planned_probes(PROBES, {"curvature"})["curvature_every"] == 150
     everything = planned_probes(PROBES, {"ics", "activations", "curvature", "landscape"})
-    assert everything == PROBES | {"weights": False}
-    assert list(everything) == [*sorted(PROBES), "weights"]
+    assert everything == PROBES | {"weights": False, "outlier_k": 0}
+    assert list(everything) == [*sorted(PROBES), "weights", "outlier_k"]
+    outliers = planned_probes(PROBES | {"outlier_k": 4}, {"outliers"})
+    assert outliers["outlier_k"] == 4 and outliers["curvature_every"] == 150
     assert planned_probes(PROBES, {"weights"})["weights"] is True
 
 
@@ -57,7 +59,10 @@ def test_paper_runs_take_the_probes_of_every_experiment_they_belong_to():
     config = shipped()
     shared = run_settings(config, "batch_lr0.1_seed0")["probes"]  # in every experiment
     # (and the weights probe: the scale-invariance experiment reads the landscape runs)
-    assert shared == {k: config["probes"][k] for k in sorted(config["probes"])} | {"weights": True}
+    assert shared == {k: config["probes"][k] for k in sorted(config["probes"])} | {
+        "weights": True,
+        "outlier_k": 0,
+    }  # (the outliers only with config/outliers.yaml)
     assert run_settings(config, "none_lr0.5_seed0")["probes"]["every"] == 0  # Fig 1 only
     ics_only = run_settings(config, "none_lr0.01_seed0")["probes"]
     assert ics_only["ics_layers"] and not ics_only["curvature_every"]

@@ -11,7 +11,9 @@ import yaml
 
 from bnopt import data, synthetic_images
 from bnopt.figures import FIGURE
+from bnopt.runs import run_settings
 from workflow_helpers import (
+    CONFIG,
     FIGURES,
     drawn_figures,
     merged_config,
@@ -36,7 +38,8 @@ def test_paper_config_dry_run_lists_download_prepare_and_every_run(copy):
     # initialisation, one job of their own
     assert jobs["tables"] == 9 and jobs["initialisation"] == 1
     landscape = [name for name in FIGURES if FIGURE[name].experiment == "landscape"]
-    assert len(FIGURES) == 24 and len(landscape) == 5
+    assert len(FIGURES) == 25 and len(landscape) == 5
+    # all but gradient_concentration (config/outliers.yaml), and the ResNet's five
     assert jobs["figure"] == len(drawn_figures(merged_config())) == 24 + 5
     assert {"resnet20_none_lr0.1_seed0", "resnet20_group_lr0.1_seed0"} <= planned_runs(out)
     assert "results/figures/resnet_landscape/fig5_loss_landscape.png" in out
@@ -272,3 +275,19 @@ def test_device_auto_without_a_gpu_stops_before_any_job_when_training_would_take
     run = "results/runs/batch_lr0.1_seed0/meta.json"
     snakemake(copy, run, "--cores", "2", "--configfile", "small.yaml")
     assert (copy / run).exists()
+
+
+def test_the_hessian_outliers_config_adds_a_table_and_a_figure_but_no_run(copy):
+    """config/outliers.yaml (Ghorbani et al. 2019) probes the landscape runs: no run of its
+    own, its table and figure, and the probe in those runs' settings only."""
+    before = planned_jobs(snakemake(copy, "-n", "--cores", "2", "--configfile",
+                                    "config/demo.yaml").stdout)  # fmt: skip
+    out = snakemake(copy, "-n", "--cores", "2", "--configfile", "config/demo.yaml",
+                    "config/outliers.yaml").stdout  # fmt: skip
+    jobs = planned_jobs(out)
+    assert jobs["train"] == before["train"] and jobs["tables"] == before["tables"] + 1
+    assert jobs["figure"] == before["figure"] + 1
+    assert "results/figures/gradient_concentration.png" in out
+    config = merged_config(CONFIG / "demo.yaml", CONFIG / "outliers.yaml")
+    assert run_settings(config, "batch_lr0.1_seed0")["probes"]["outlier_k"] == 10
+    assert run_settings(config, "batch_lr0.5_seed0")["probes"]["outlier_k"] == 0

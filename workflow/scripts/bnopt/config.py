@@ -225,6 +225,11 @@ def cross_field_problems(config: dict) -> list[str]:
             f"probes.curvature_every: {probes['curvature_every']} is not a multiple of "
             f"probes.every ({probes['every']}); the curvature is measured at probed steps"
         )
+    if probes["outlier_iterations"] < probes["outlier_k"]:
+        problems.append(
+            f"probes.outlier_iterations: {probes['outlier_iterations']} is below probes."
+            f"outlier_k ({probes['outlier_k']}); a Lanczos run of m steps has m Ritz vectors"
+        )
     archive = data["archive"]
     if archive and Path(archive).resolve().is_relative_to(Path("resources").resolve()):
         problems.append(

@@ -12,6 +12,9 @@ probes do (bnopt.training, bnopt.probe_records, bnopt.probes):
 - at each curvature step: the gradient with its graph (3) and at most
   `curvature_iterations` Hessian-vector products, each a double backward pass, counted as
   two training steps (6; an assumption, not measured);
+- at each curvature step of an experiment of kind hessian_outliers, one more Lanczos run
+  (the gradient and `outlier_iterations` products), two for BatchNorm (batch and population
+  statistics);
 - each evaluation: one forward pass of the test set (10,000 images for CIFAR-10, `data.
   synthetic.n_test` otherwise); noisy BN also one of the training set (its noise-free
   statistics).
@@ -27,6 +30,7 @@ import argparse
 from functools import cache
 from pathlib import Path
 
+from . import catalog
 from .config import merged_files
 from .runs import (
     PAPER_EXPERIMENTS,
@@ -59,6 +63,10 @@ def run_passes(settings: dict, n_test: int, n_train: int) -> float:
     passes = steps * TRAINING_STEP + probed_steps(steps, probes["every"]) * per_probe
     curvature_steps = probed_steps(steps, probes["curvature_every"])
     curvature = TRAINING_STEP + probes["curvature_iterations"] * HESSIAN_VECTOR_PRODUCT
+    if probes.get("outlier_k"):  # the gradient's share: one Lanczos run, two with BatchNorm
+        runs = 2 if settings["normalization"] in catalog.family("batch") else 1
+        lanczos = TRAINING_STEP + probes["outlier_iterations"] * HESSIAN_VECTOR_PRODUCT
+        curvature += runs * lanczos
     passes += curvature_steps * curvature
     passes *= batch
     evaluations = len(range(0, steps, settings["eval_every"])) + 1  # and at the end

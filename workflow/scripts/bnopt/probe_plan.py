@@ -42,7 +42,7 @@ def families_read(experiment: str, own_step: bool = False) -> set[str]:
 
 def planned_probes(probes: dict, families: set[str]) -> dict:
     """The config's `probes` section as one run takes it, given the families it must fill."""
-    probed = bool(families & (LANDSCAPE_FAMILIES | {"ics", "activations", "weights"}))
+    probed = bool(families & (LANDSCAPE_FAMILIES | {"ics", "activations", "weights", "outliers"}))
     plan = {k: probes[k] for k in sorted(probes)}
     plan["every"] = int(probes["every"]) if probed else 0
     if not families & LANDSCAPE_FAMILIES:
@@ -51,7 +51,9 @@ def planned_probes(probes: dict, families: set[str]) -> dict:
         plan["ics_layers"] = []
     if "activations" not in families:
         plan["activation_layers"] = []
-    if "curvature" not in families:
+    if not families & {"curvature", "outliers"}:  # both measured at the curvature steps
         plan["curvature_every"] = 0
     plan["weights"] = "weights" in families  # each weight layer's norm, distance, angle
+    # the gradient's share in the top-k Hessian eigenspace at each curvature step (0: none)
+    plan["outlier_k"] = int(probes.get("outlier_k", 0)) if "outliers" in families else 0
     return plan

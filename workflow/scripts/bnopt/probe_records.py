@@ -118,6 +118,30 @@ def own_step_records(model, loss_fn, x, y, etas, step, grad, update, lr) -> list
     ]
 
 
+def outlier_records(model, loss_fn, x, y, probe_cfg, step) -> list[tuple]:
+    """The gradient's share in the top-k Hessian eigenspace (Ghorbani et al. 2019) with the
+    batch's statistics and, for a network with running statistics (BatchNorm), with them
+    (population statistics, eval mode): one Lanczos run each, its start drawn from the step."""
+    modes = [False]
+    if any(getattr(m, "running_mean", None) is not None for m in model.modules()):
+        modes.append(True)
+    rows = []
+    for population in modes:
+        result = probes.gradient_concentration(
+            model, loss_fn, x, y, k=probe_cfg["outlier_k"],
+            iterations=probe_cfg["outlier_iterations"], seed=step, population=population,
+        )  # fmt: skip
+        if not result.top:  # a zero gradient: no share
+            continue
+        mode = "_population" if population else ""
+        rows += [
+            (step, "outliers", None, None, f"topk_share{mode}", result.share),
+            (step, "outliers", None, None, f"top_eigenvalue{mode}", result.top[0]),
+            (step, "outliers", None, None, f"kth_eigenvalue{mode}", result.top[-1]),
+        ]
+    return rows
+
+
 def probe_records(
     model, loss_fn, x, y, lr, probe_cfg, step, grad, layers, update=None
 ) -> list[tuple]:
@@ -149,6 +173,8 @@ def probe_records(
                 (step, "landscape", None, None, "lanczos_iterations", curvature.iterations),
                 (step, "landscape", None, None, "lanczos_converged", int(curvature.converged)),
             ]
+    if probe_cfg.get("outlier_k") and every and step % every == 0:
+        rows += outlier_records(model, loss_fn, x, y, probe_cfg, step)
     if probe_cfg["ics_layers"]:
         ics = probes.ics_probe(
             model, loss_fn, x, y, lr, probe_cfg["ics_layers"], grad=grad, layers=layers,

@@ -357,3 +357,65 @@ def tridiagonal(alphas: Sequence[float], betas: Sequence[float]) -> torch.Tensor
         off = torch.tensor(betas[: k - 1], dtype=torch.float64)
         t += torch.diag(off, 1) + torch.diag(off, -1)
     return t
+
+
+@dataclass(frozen=True)
+class ConcentrationResult:
+    share: float  # ||P_k g||^2 / ||g||^2, P_k the projector on the top-k Ritz vectors
+    top: tuple[float, ...]  # the top-k Ritz values, largest first
+    iterations: int  # Hessian-vector products the Lanczos run took
+
+
+def gradient_concentration(
+    model: nn.Module,
+    loss_fn: LossFn,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    k: int = 10,
+    iterations: int = 30,
+    seed: int = 0,
+    population: bool = False,
+) -> ConcentrationResult:
+    """The share of the minibatch gradient's squared norm in the span of the Hessian's top-k
+    eigenvectors (Ghorbani, Krishnan & Xiao 2019), from Ritz vectors of a Lanczos run with
+    full re-orthogonalisation started at a random unit vector (seeded): a start at g would
+    put g in the Krylov space and bias the share towards 1. Train mode (batch statistics),
+    or with `population` eval mode (a normaliser's running statistics). With `iterations`
+    >= the number of parameters the Ritz pairs are the exact eigenpairs."""
+    params = trainable(model)
+    with preserved_state(model):
+        if population:
+            model.eval()
+        grads = torch.autograd.grad(
+            loss_at(model, loss_fn, inputs, targets), params, create_graph=True
+        )
+        g = [t.detach() for t in grads]
+        g_norm = flat_norm(g)
+        if not g_norm > 0:
+            return ConcentrationResult(float("nan"), (), 0)
+        generator = torch.Generator(device="cpu").manual_seed(seed)
+        start = [torch.randn(p.shape, generator=generator, dtype=torch.float64) for p in params]
+        start = [s.to(p.device, p.dtype) for s, p in zip(start, params, strict=True)]
+        norm = flat_norm(start)
+        basis = [[t / norm for t in start]]
+        alphas: list[float] = []
+        betas: list[float] = []
+        size = sum(p.numel() for p in params)
+        for _ in range(min(iterations, size)):
+            w = hessian_vector_product(grads, params, basis[-1])
+            alphas.append(flat_dot(w, basis[-1]))
+            for _ in range(2):  # twice: the Ritz vectors must stay orthogonal to many digits
+                for v in basis:
+                    torch._foreach_add_(w, v, alpha=-flat_dot(w, v))
+            beta = flat_norm(w)
+            if len(alphas) == min(iterations, size) or beta == 0:
+                break
+            betas.append(beta)
+            basis.append([t / beta for t in w])
+        values, vectors = torch.linalg.eigh(tridiagonal(alphas, betas))
+        # g's coordinates in the Lanczos basis, then in the Ritz basis
+        coordinates = torch.tensor([flat_dot(g, v) for v in basis], dtype=torch.float64)
+        in_ritz = vectors.T @ coordinates
+        top = min(k, len(alphas))
+        share = float((in_ritz[-top:] ** 2).sum()) / g_norm**2
+    return ConcentrationResult(share, tuple(values[-top:].flip(0).tolist()), len(alphas))

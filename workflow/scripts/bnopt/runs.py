@@ -107,7 +107,7 @@ def experiment_runs(config: dict, experiment: str) -> list[str]:
 PAPER_EXPERIMENTS = ("training", "ics", "landscape", "noisy", "lp", "dln")
 # Beyond the paper, the kinds of the follow-up literature's experiments (named by `kind`).
 # Those that train nothing have no runs: their own rule measures.
-LITERATURE_KINDS = ("edge_of_stability", "scale_invariance", "initialisation")
+LITERATURE_KINDS = ("edge_of_stability", "scale_invariance", "hessian_outliers", "initialisation")
 UNTRAINED_KINDS = ("initialisation",)
 
 

@@ -16,7 +16,7 @@ from .files import atomic_output
 # The tidy tables of an experiment, one per family of measurements (results/tables/<experiment>/).
 FAMILIES = (
     "metrics", "ics", "landscape", "predictiveness", "beta", "curvature", "activations",
-    "own_step", "weights",
+    "own_step", "weights", "outliers",
 )  # fmt: skip
 
 COLUMNS = [
@@ -54,6 +54,15 @@ PROBE_QUANTITIES = {
     "activations": ("activation", ["mean", "var", "sample"]),
     # Each weight layer's norm, distance from its initialisation and angular update.
     "weights": ("weights", ["weight_norm", "distance_from_init", "angular_update"]),
+    # The gradient's share in the top-k Hessian eigenspace, batch and population statistics.
+    "outliers": (
+        "outliers",
+        [
+            f"{q}{mode}"
+            for q in ("topk_share", "top_eigenvalue", "kth_eigenvalue")
+            for mode in ("", "_population")
+        ],
+    ),  # fmt: skip
     # The landscape along the optimiser's own step (other optimisers than plain SGD).
     "own_step": (
         "landscape",

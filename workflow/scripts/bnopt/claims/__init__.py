@@ -18,7 +18,18 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from .. import quantities
-from . import dln, ics, initialisation, landscape, lp, noisy, stability, training, weights
+from . import (
+    dln,
+    ics,
+    initialisation,
+    landscape,
+    lp,
+    noisy,
+    outliers,
+    stability,
+    training,
+    weights,
+)
 from .verdict import (
     CONTRADICTED,
     INCONCLUSIVE,
@@ -55,6 +66,7 @@ LITERATURE_GROUPS = {
     "2019)",
     "edge_of_stability": "Beyond the paper: the edge of stability (Cohen et al. 2021; Andreyev & "
     "Beneventano 2024)",
+    "hessian_outliers": "Beyond the paper: Hessian outliers (Ghorbani, Krishnan & Xiao 2019)",
     "scale_invariance": "Beyond the paper: scale invariance of the weights (Arora, Li & Lyu "
     "2019; Li & Arora 2020)",
 }
@@ -327,6 +339,19 @@ CLAIMS: tuple[Claim, ...] = (
         ("edge_of_stability/metrics", "edge_of_stability/curvature"),
         stability.judge_batch_sharpness,
         reads=("curvature:directional_curvature",),
+        always=False,
+    ),
+    Claim(
+        "BatchNorm lowers the gradient's concentration in the Hessian's top eigenspace",
+        "gradient_concentration",
+        "not in the paper: Ghorbani, Krishnan & Xiao 2019 find large isolated outlier "
+        "eigenvalues in the Hessian of networks without BN, with the gradient concentrated in "
+        "their eigenspace, and that BN suppresses the outliers",
+        outliers.CONCENTRATION_RULE,
+        "hessian_outliers",
+        ("hessian_outliers/outliers",),
+        outliers.judge_concentration,
+        reads=("outliers:topk_share",),
         always=False,
     ),
     Claim(

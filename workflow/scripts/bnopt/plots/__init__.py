@@ -1,6 +1,6 @@
 """Figures of the reproduction, one function per figure, in one module per experiment:
 training, ics, landscape, activations, dln and, beyond the paper, weights,
-stability and initialisation.
+stability, outliers and initialisation.
 They share the look of bnopt.plots.style (colours, sizes, titles, saving), the legends of
 bnopt.plots.legends, what bnopt.plots.panels draws into a panel and the rows
 bnopt.plots.selection picks.
@@ -31,6 +31,7 @@ MODULES = (
     "initialisation",
     "landscape",
     "legends",
+    "outliers",
     "panels",
     "selection",
     "stability",
