@@ -41,7 +41,6 @@ from .image_task import to_inputs
 from .models import NUM_CLASSES, glorot_init, make_norm, weight_layers
 from .tables import COLUMNS as TIDY_COLUMNS
 
-NETWORKS = ("conv_stack", "dln")
 POOLED_LAYERS = 2  # a 2x2 max-pool after each of the first two conv layers: 32x32 -> 8x8
 QUANTITIES = ("effective_rank", "numerical_rank", "grad_norm", "relative_grad_norm")
 COLUMNS = [*TIDY_COLUMNS, "network"]

@@ -156,7 +156,8 @@ def probe_records(
     if etas and update is not None:
         rows += own_step_records(model, loss_fn, x, y, etas, step, grad, update, lr)
     every = probe_cfg.get("curvature_every", 0)
-    if every and step % every == 0:
+    curvature_step = bool(every) and step % every == 0
+    if curvature_step:
         curvature = probes.curvature_probe(
             model,
             loss_fn,
@@ -173,7 +174,7 @@ def probe_records(
                 (step, "landscape", None, None, "lanczos_iterations", curvature.iterations),
                 (step, "landscape", None, None, "lanczos_converged", int(curvature.converged)),
             ]
-    if probe_cfg.get("outlier_k") and every and step % every == 0:
+    if curvature_step and probe_cfg.get("outlier_k"):
         rows += outlier_records(model, loss_fn, x, y, probe_cfg, step)
     if probe_cfg["ics_layers"]:
         ics = probes.ics_probe(

@@ -327,26 +327,44 @@ def curvature_probe(
         g_norm = flat_norm(g)
         if not g_norm > 0:
             return CurvatureResult(float("nan"), float("nan"), float("nan"), 0, False)
-        basis = [[t / g_norm for t in g]]
-        alphas: list[float] = []
-        betas: list[float] = []
-        converged = False
-        for _ in range(max_iterations):
-            w = hessian_vector_product(grads, params, basis[-1])
-            alphas.append(flat_dot(w, basis[-1]))
-            for v in basis:  # full re-orthogonalisation
-                torch._foreach_add_(w, v, alpha=-flat_dot(w, v))
-            beta = flat_norm(w)
+
+        def top_pair_converged(alphas, betas, beta) -> bool:
             values, vectors = torch.linalg.eigh(tridiagonal(alphas, betas))
-            top, bottom = values[-1].item(), values[0].item()
-            residual = beta * abs(vectors[-1, -1].item())
-            exhausted = len(alphas) == sum(p.numel() for p in params)
-            if residual <= tolerance * abs(top) or exhausted or beta == 0:
-                converged = True
-                break
-            betas.append(beta)
-            basis.append([t / beta for t in w])
-    return CurvatureResult(alphas[0], top, bottom, len(alphas), converged)
+            return beta * abs(vectors[-1, -1].item()) <= tolerance * abs(values[-1].item())
+
+        alphas, betas, _, converged = lanczos(
+            grads, params, [t / g_norm for t in g], max_iterations, top_pair_converged
+        )
+        values = torch.linalg.eigh(tridiagonal(alphas, betas)).eigenvalues
+    return CurvatureResult(alphas[0], values[-1].item(), values[0].item(), len(alphas), converged)
+
+
+def lanczos(grads, params, start, iterations: int, converged=None, passes: int = 1):
+    """A Lanczos run on the Hessian of the loss whose gradient `grads` was taken with
+    create_graph=True, from the unit vector `start`, with full re-orthogonalisation (`passes`
+    times against the whole basis). It stops after `iterations` products, when the Krylov
+    space is exhausted (or invariant: beta = 0), or when `converged(alphas, betas, beta)`
+    says so. Returns the diagonal and off-diagonal of T_k, its k basis vectors, and whether
+    it stopped before running out of iterations."""
+    basis = [start]
+    alphas: list[float] = []
+    betas: list[float] = []
+    size = sum(p.numel() for p in params)
+    for iteration in range(iterations):
+        w = hessian_vector_product(grads, params, basis[-1])
+        alphas.append(flat_dot(w, basis[-1]))
+        for _ in range(passes):
+            for v in basis:
+                torch._foreach_add_(w, v, alpha=-flat_dot(w, v))
+        beta = flat_norm(w)
+        exhausted = len(alphas) == size or beta == 0
+        if exhausted or (converged is not None and converged(alphas, betas, beta)):
+            return alphas, betas, basis, True
+        if iteration == iterations - 1:
+            break
+        betas.append(beta)
+        basis.append([t / beta for t in w])
+    return alphas, betas, basis, False
 
 
 def tridiagonal(alphas: Sequence[float], betas: Sequence[float]) -> torch.Tensor:
@@ -397,21 +415,10 @@ def gradient_concentration(
         start = [torch.randn(p.shape, generator=generator, dtype=torch.float64) for p in params]
         start = [s.to(p.device, p.dtype) for s, p in zip(start, params, strict=True)]
         norm = flat_norm(start)
-        basis = [[t / norm for t in start]]
-        alphas: list[float] = []
-        betas: list[float] = []
-        size = sum(p.numel() for p in params)
-        for _ in range(min(iterations, size)):
-            w = hessian_vector_product(grads, params, basis[-1])
-            alphas.append(flat_dot(w, basis[-1]))
-            for _ in range(2):  # twice: the Ritz vectors must stay orthogonal to many digits
-                for v in basis:
-                    torch._foreach_add_(w, v, alpha=-flat_dot(w, v))
-            beta = flat_norm(w)
-            if len(alphas) == min(iterations, size) or beta == 0:
-                break
-            betas.append(beta)
-            basis.append([t / beta for t in w])
+        # twice re-orthogonalised: the Ritz vectors must stay orthogonal to many digits
+        alphas, betas, basis, _ = lanczos(
+            grads, params, [t / norm for t in start], iterations, passes=2
+        )
         values, vectors = torch.linalg.eigh(tridiagonal(alphas, betas))
         # g's coordinates in the Lanczos basis, then in the Ritz basis
         coordinates = torch.tensor([flat_dot(g, v) for v in basis], dtype=torch.float64)

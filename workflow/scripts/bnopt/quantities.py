@@ -288,11 +288,16 @@ def hidden_layers(rows: pd.DataFrame) -> pd.DataFrame:
     return rows[rows["layer"] < rows["layer"].max()]
 
 
-def relative_to_initial(rows: pd.DataFrame, initial: pd.DataFrame) -> pd.DataFrame:
-    """`rows` (per run, layer and step) divided by `initial`'s value of the same run and
-    layer at step 0 (e.g. ‖W_t‖ / ‖W_0‖); runs and layers without step 0 are left out."""
+def with_initial(rows: pd.DataFrame, initial: pd.DataFrame) -> pd.DataFrame:
+    """`rows` (per run, layer and step) with column value_0: `initial`'s value of the same
+    run and layer at step 0; runs and layers without step 0 are left out."""
     start = initial[initial["step"] == 0][["run", "layer", "value"]]
-    merged = rows.merge(start, on=["run", "layer"], suffixes=("", "_0"))
+    return rows.merge(start, on=["run", "layer"], suffixes=("", "_0"))
+
+
+def relative_to_initial(rows: pd.DataFrame, initial: pd.DataFrame) -> pd.DataFrame:
+    """`rows` divided by `initial`'s value at step 0 (e.g. ‖W_t‖ / ‖W_0‖)."""
+    merged = with_initial(rows, initial)
     merged["value"] = merged["value"] / merged["value_0"]
     return merged.drop(columns="value_0")
 
@@ -302,8 +307,7 @@ def paired_with_initial(rows: pd.DataFrame, normalization: str) -> dict:
     over every lr, layer and step: a quantity against its own initial value."""
     pairs: dict = {}
     arm = rows[rows["normalization"] == normalization]
-    start = arm[arm["step"] == 0][["run", "layer", "value"]]
-    later = arm[arm["step"] > 0].merge(start, on=["run", "layer"], suffixes=("", "_0"))
+    later = with_initial(arm[arm["step"] > 0], arm)
     for seed, own in later.groupby("seed"):
         pairs[seed] = (list(own["value"]), list(own["value_0"]))
     return pairs
