@@ -137,6 +137,21 @@ def test_probed_layers_must_exist_in_the_network_of_each_experiment_that_probes_
     check_config(config, SCHEMA)
 
 
+def test_the_edge_of_stability_takes_any_optimiser_with_a_threshold_but_adam_with_decay():
+    config = shipped("config.yaml")
+    for optimizer in ("momentum", "adam"):
+        config["experiments"]["eos"] = {
+            "kind": "edge_of_stability", "optimizer": optimizer, "normalizations": ["none"],
+            "lrs": [0.01],
+        }  # fmt: skip
+        check_config(config, SCHEMA)
+    config["train"]["weight_decay"] = 5e-4
+    check_config({**config, "experiments": {**config["experiments"], "eos": {
+        **config["experiments"]["eos"], "optimizer": "momentum"}}}, SCHEMA)  # fmt: skip
+    with pytest.raises(ConfigError, match=r"experiments.eos: .* Adam's preconditioned"):
+        check_config(config, SCHEMA)
+
+
 def test_the_cifar10_training_set_bounds_the_batch():
     config = edit(("data", "dataset"), "cifar10")
     config["train"]["batch_size"] = 50_000

@@ -36,7 +36,7 @@ TIDY_COLUMNS = ["run", "normalization", "lr", "seed", "step", "quantity", "value
 
 def test_every_figure_is_declared_once_with_known_tables():
     names = [spec.name for spec in FIGURES]
-    assert len(names) == len(set(names)) == len(FIGURE) == 27
+    assert len(names) == len(set(names)) == len(FIGURE) == 28
     assert PAPER_FIGURES == tuple(f"fig{i}_" + n for i, n in enumerate(
         ["training", "test_accuracy", "ics_l2", "ics_cosine", "loss_landscape",
          "gradient_predictiveness", "beta_smoothness"], start=1))  # fmt: skip
@@ -141,6 +141,16 @@ def golden_tables(spec) -> list[pd.DataFrame]:
         rows = pd.concat([pd.read_csv(GOLDEN / f"vgg_{t}.tsv", sep="\t")
                           for t in ("landscape", "predictiveness")])  # fmt: skip
         tables[spec.tables.index("own_step")] = rows.assign(quantity="own_step_" + rows["quantity"])
+    if "curvature:preconditioned_lambda_max" in spec.draws:  # the golden runs use plain SGD:
+        # an Adam copy of them, its curvature also as P^-1 H's at a tenth and 38 / lr
+        at = spec.tables.index("curvature")
+        adam = tables[at].assign(run="adam_" + tables[at]["run"])
+        curvature = adam[~adam["quantity"].isin(["stability_threshold"])]
+        preconditioned = curvature.assign(quantity="preconditioned_" + curvature["quantity"],
+                                          value=curvature["value"] / 10)  # fmt: skip
+        threshold = adam[adam["quantity"] == "stability_threshold"]
+        threshold = threshold.assign(value=38 / threshold["lr"])
+        tables[at] = pd.concat([tables[at], curvature, preconditioned, threshold])
     return tables
 
 

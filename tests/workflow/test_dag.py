@@ -38,9 +38,9 @@ def test_paper_config_dry_run_lists_download_prepare_and_every_run(copy):
     # initialisation, one job of their own
     assert jobs["tables"] == 9 and jobs["initialisation"] == 1
     landscape = [name for name in FIGURES if FIGURE[name].experiment == "landscape"]
-    assert len(FIGURES) == 25 and len(landscape) == 5
+    assert len(FIGURES) == 26 and len(landscape) == 5
     # all but gradient_concentration (config/outliers.yaml), and the ResNet's five
-    assert jobs["figure"] == len(drawn_figures(merged_config())) == 24 + 5
+    assert jobs["figure"] == len(drawn_figures(merged_config())) == 25 + 5
     assert {"resnet20_none_lr0.1_seed0", "resnet20_group_lr0.1_seed0"} <= planned_runs(out)
     assert "results/figures/resnet_landscape/fig5_loss_landscape.png" in out
 

@@ -12,6 +12,9 @@ probes do (bnopt.training, bnopt.probe_records, bnopt.probes):
 - at each curvature step: the gradient with its graph (3) and at most
   `curvature_iterations` Hessian-vector products, each a double backward pass, counted as
   two training steps (6; an assumption, not measured);
+- at each curvature step of an Adam run, the same again for P^-1 H (its preconditioned
+  sharpness), and of a run that probes its weights, for the weight layers' Hessian per
+  relative perturbation;
 - at each curvature step of an experiment of kind hessian_outliers, one more Lanczos run
   (the gradient and `outlier_iterations` products), two for BatchNorm (batch and population
   statistics);
@@ -53,6 +56,14 @@ def probed_steps(steps: int, every: int) -> int:
     return len(range(0, steps, every)) if every else 0
 
 
+def curvature_operators(settings: dict) -> int:
+    """Curvature probes of other operators than H at each curvature step
+    (bnopt.probe_records.curvature_records): Adam's P^-1 H, and with the weights probe the
+    weight layers' H per relative perturbation."""
+    adam = (settings.get("optimizer") or {}).get("name") == "adam"
+    return int(adam) + int(bool(settings["probes"].get("weights")))
+
+
 def run_passes(settings: dict, n_test: int, n_train: int) -> float:
     """Forward passes of one image that a VGG or ResNet run makes, training and probes."""
     steps, batch, probes = settings["steps"], settings["batch_size"], settings["probes"]
@@ -62,7 +73,10 @@ def run_passes(settings: dict, n_test: int, n_train: int) -> float:
     per_probe = TRAINING_STEP * (etas + len(probes["ics_layers"]))
     passes = steps * TRAINING_STEP + probed_steps(steps, probes["every"]) * per_probe
     curvature_steps = probed_steps(steps, probes["curvature_every"])
-    curvature = TRAINING_STEP + probes["curvature_iterations"] * HESSIAN_VECTOR_PRODUCT
+    lanczos_runs = 1 + curvature_operators(settings)
+    curvature = lanczos_runs * (
+        TRAINING_STEP + probes["curvature_iterations"] * HESSIAN_VECTOR_PRODUCT
+    )
     if probes.get("outlier_k"):  # the gradient's share: one Lanczos run, two with BatchNorm
         runs = 2 if settings["normalization"] in catalog.family("batch") else 1
         lanczos = TRAINING_STEP + probes["outlier_iterations"] * HESSIAN_VECTOR_PRODUCT

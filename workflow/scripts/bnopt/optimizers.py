@@ -97,6 +97,32 @@ class Optimizer:
         return torch._foreach_mul(torch._foreach_div(numerator, denominator), -scale)
 
     @torch.no_grad()
+    def preconditioner_scale(self) -> list[torch.Tensor] | None:
+        """D = P^(-1/2) for the step Adam would make from the current .grad, written as
+        w <- w - lr P^-1 m with P = (1 - beta1^t) (sqrt(v / (1 - beta2^t)) + eps) (Cohen et
+        al. 2022), so that lambda_max(P^-1 H) = lambda_max(D H D); None for SGD, which does
+        not precondition. State untouched."""
+        if self.settings.name != "adam":
+            return None
+        _, denominator, _, _ = self._advance(self._gradients())
+        bias = 1 - self.settings.beta1 ** (self.steps + 1)
+        return [torch.rsqrt(d * bias) for d in denominator]
+
+    def stability_threshold(self) -> float:
+        """The largest curvature of the loss (of P^-1 H for Adam) at which this optimiser is
+        stable on a quadratic, its preconditioner held fixed: plain SGD 2 / lr; heavy-ball
+        momentum mu as here (b = mu b + g, w <- w - lr b) (2 + 2 mu) / lr; weight decay wd adds
+        wd to every curvature, so it lowers the loss's threshold by wd; Adam's averaged
+        momentum (2 + 2 beta1) / (lr (1 - beta1)), 38 / lr at beta1 = 0.9 (Cohen et al.
+        2022). NaN for Adam with weight decay (P^-1 (H + wd) has no such scalar bound)."""
+        s = self.settings
+        if s.name == "adam":
+            if s.weight_decay:
+                return float("nan")
+            return (2 + 2 * s.beta1) / (s.lr * (1 - s.beta1))
+        return (2 + 2 * s.momentum) / s.lr - s.weight_decay
+
+    @torch.no_grad()
     def step(self) -> None:
         numerator, denominator, state, scale = self._advance(self._gradients())
         if denominator is None:

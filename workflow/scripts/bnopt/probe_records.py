@@ -8,6 +8,7 @@ import math
 import torch
 
 from . import probes
+from .tables import CURVATURE_QUANTITIES, PRECONDITIONED, RELATIVE
 
 PROBE_COLUMNS = ["step", "probe", "layer", "eta", "quantity", "value"]
 UNDEFINED_AT_ZERO = ("ics_relative", "step_grad_cosine", "own_step_cosine")
@@ -66,8 +67,9 @@ def probe_step(
     if optimizer is not None and not optimizer.is_plain_sgd:
         update = optimizer.update()
     rows = probe_records(
-        model, loss_fn, x, y, settings["lr"], settings["probes"], step, grad, layers, update
-    )
+        model, loss_fn, x, y, settings["lr"], settings["probes"], step, grad, layers, update,
+        optimizer,
+    )  # fmt: skip
     if initial is not None:
         rows += weight_records(model, layers, initial, step, grad, update, settings["lr"])
     if recorder is not None:
@@ -142,14 +144,60 @@ def outlier_records(model, loss_fn, x, y, probe_cfg, step) -> list[tuple]:
     return rows
 
 
+def relative_scale(model, layers) -> list[torch.Tensor]:
+    """D of the weight layers' Hessian per unit of relative perturbation (w = D z): ‖W_l‖
+    on each weight layer's weight, 0 on every other parameter (biases, normalisers' scales
+    and shifts). A layer followed by BatchNorm is scale-invariant, f(cW) = f(W), so its
+    block of H scales as 1 / c² and D H D does not change (Li & Arora 2020)."""
+    norms = {id(layer.weight): layer.weight.detach().norm() for layer in layers}
+    return [
+        norms.get(id(p), torch.zeros((), dtype=p.dtype, device=p.device))
+        for p in probes.trainable(model)
+    ]
+
+
+def curvature_records(model, loss_fn, x, y, lr, probe_cfg, step, layers, optimizer):
+    """The curvature probe at step t: of H (unprefixed rows), and the stability threshold
+    of the run's optimiser for the curvature it sees; with Adam also of P^-1 H
+    (preconditioned_ rows, Cohen et al. 2022); with the weights probe also of the weight
+    layers' Hessian per relative perturbation (relative_ rows)."""
+    scales = {"": None}
+    preconditioner = optimizer.preconditioner_scale() if optimizer is not None else None
+    if preconditioner is not None:
+        scales[PRECONDITIONED] = preconditioner
+    if probe_cfg.get("weights"):
+        scales[RELATIVE] = relative_scale(model, layers)
+    rows = []
+    for prefix, scale in scales.items():
+        result = probes.curvature_probe(
+            model, loss_fn, x, y, max_iterations=probe_cfg["curvature_iterations"],
+            tolerance=probe_cfg["curvature_tolerance"], scale=scale,
+        )  # fmt: skip
+        if not math.isfinite(result.lambda_max):  # a zero gradient (a dead network)
+            continue
+        values = (
+            result.directional, result.lambda_max, result.lambda_min, result.iterations,
+            int(result.converged),
+        )  # fmt: skip
+        rows += [
+            (step, "landscape", None, None, f"{prefix}{quantity}", value)
+            for quantity, value in zip(CURVATURE_QUANTITIES, values, strict=True)
+        ]
+    threshold = optimizer.stability_threshold() if optimizer is not None else 2.0 / lr
+    if rows and math.isfinite(threshold):
+        rows.append((step, "landscape", None, None, "stability_threshold", threshold))
+    return rows
+
+
 def probe_records(
-    model, loss_fn, x, y, lr, probe_cfg, step, grad, layers, update=None
+    model, loss_fn, x, y, lr, probe_cfg, step, grad, layers, update=None, optimizer=None
 ) -> list[tuple]:
-    """Rows of probes.tsv for the landscape and ICS probes at step t.
+    """Rows of probes.tsv for the landscape, curvature and ICS probes at step t.
 
     `probe_cfg` holds eta_multipliers (none: no landscape rows) and ics_layers; `grad` is
     the step's own gradient; `update` the step another optimiser than plain SGD really makes
-    (Optimizer.update), along which the landscape is probed too (update_* rows).
+    (Optimizer.update), along which the landscape is probed too (update_* rows); `optimizer`
+    the run's (bnopt.optimizers.Optimizer), for its stability threshold and preconditioner.
     """
     etas = [m * lr for m in probe_cfg["eta_multipliers"]]
     rows = landscape_records(model, loss_fn, x, y, etas, step, grad) if etas else []
@@ -158,22 +206,7 @@ def probe_records(
     every = probe_cfg.get("curvature_every", 0)
     curvature_step = bool(every) and step % every == 0
     if curvature_step:
-        curvature = probes.curvature_probe(
-            model,
-            loss_fn,
-            x,
-            y,
-            max_iterations=probe_cfg["curvature_iterations"],
-            tolerance=probe_cfg["curvature_tolerance"],
-        )
-        if math.isfinite(curvature.lambda_max):  # not at a zero gradient (a dead network)
-            rows += [
-                (step, "landscape", None, None, "directional_curvature", curvature.directional),
-                (step, "landscape", None, None, "lambda_max", curvature.lambda_max),
-                (step, "landscape", None, None, "lambda_min", curvature.lambda_min),
-                (step, "landscape", None, None, "lanczos_iterations", curvature.iterations),
-                (step, "landscape", None, None, "lanczos_converged", int(curvature.converged)),
-            ]
+        rows += curvature_records(model, loss_fn, x, y, lr, probe_cfg, step, layers, optimizer)
     if curvature_step and probe_cfg.get("outlier_k"):
         rows += outlier_records(model, loss_fn, x, y, probe_cfg, step)
     if probe_cfg["ics_layers"]:

@@ -306,6 +306,7 @@ def curvature_probe(
     targets: torch.Tensor,
     max_iterations: int = 20,
     tolerance: float = 1e-3,
+    scale: Sequence[torch.Tensor] | None = None,
 ) -> CurvatureResult:
     """Curvature of the minibatch loss at w_t: along g, and the extreme Hessian eigenvalues.
 
@@ -317,6 +318,13 @@ def curvature_probe(
     (then that value is within about that of an eigenvalue), when the Krylov space is
     exhausted, or after `max_iterations` products: the top Ritz value is a lower bound of
     lambda_max that more iterations can only raise.
+
+    With `scale` (one tensor D_p per trainable parameter, broadcast against it) the same of
+    D H D, the Hessian in the coordinates z with w = D z, started from D g: for a
+    preconditioner P (Adam's), D = P^(-1/2) gives the eigenvalues of P^-1 H and the
+    curvature gᵀP⁻¹HP⁻¹g / gᵀP⁻¹g along the preconditioned step; for D = ‖W_l‖ on each
+    weight layer's weight and 0 elsewhere, the weight layers' Hessian per unit of relative
+    perturbation, unchanged when a scale-invariant layer is rescaled.
     """
     params = trainable(model)
     with preserved_state(model):
@@ -324,6 +332,8 @@ def curvature_probe(
             loss_at(model, loss_fn, inputs, targets), params, create_graph=True
         )
         g = [t.detach() for t in grads]
+        if scale is not None:
+            g = [t * d for t, d in zip(g, scale, strict=True)]
         g_norm = flat_norm(g)
         if not g_norm > 0:
             return CurvatureResult(float("nan"), float("nan"), float("nan"), 0, False)
@@ -333,25 +343,38 @@ def curvature_probe(
             return beta * abs(vectors[-1, -1].item()) <= tolerance * abs(values[-1].item())
 
         alphas, betas, _, converged = lanczos(
-            grads, params, [t / g_norm for t in g], max_iterations, top_pair_converged
-        )
+            grads, params, [t / g_norm for t in g], max_iterations, top_pair_converged,
+            scale=scale,
+        )  # fmt: skip
         values = torch.linalg.eigh(tridiagonal(alphas, betas)).eigenvalues
     return CurvatureResult(alphas[0], values[-1].item(), values[0].item(), len(alphas), converged)
 
 
-def lanczos(grads, params, start, iterations: int, converged=None, passes: int = 1):
-    """A Lanczos run on the Hessian of the loss whose gradient `grads` was taken with
-    create_graph=True, from the unit vector `start`, with full re-orthogonalisation (`passes`
-    times against the whole basis). It stops after `iterations` products, when the Krylov
-    space is exhausted (or invariant: beta = 0), or when `converged(alphas, betas, beta)`
-    says so. Returns the diagonal and off-diagonal of T_k, its k basis vectors, and whether
-    it stopped before running out of iterations."""
+def lanczos(grads, params, start, iterations: int, converged=None, passes: int = 1, scale=None):
+    """A Lanczos run on the Hessian H of the loss whose gradient `grads` was taken with
+    create_graph=True (or on D H D, D the diagonal `scale`), from the unit vector `start`,
+    with full re-orthogonalisation (`passes` times against the whole basis). It stops after
+    `iterations` products, when the Krylov space is exhausted (or invariant: beta = 0), or
+    when `converged(alphas, betas, beta)` says so. Returns the diagonal and off-diagonal of
+    T_k, its k basis vectors, and whether it stopped before running out of iterations."""
     basis = [start]
     alphas: list[float] = []
     betas: list[float] = []
-    size = sum(p.numel() for p in params)
+    if scale is None:
+        size = sum(p.numel() for p in params)
+    else:  # D H D acts on the coordinates where D is not zero
+        size = sum(
+            int(torch.count_nonzero(d.expand_as(p))) for d, p in zip(scale, params, strict=True)
+        )
     for iteration in range(iterations):
-        w = hessian_vector_product(grads, params, basis[-1])
+        if scale is None:
+            w = hessian_vector_product(grads, params, basis[-1])
+        else:
+            scaled = [v * d for v, d in zip(basis[-1], scale, strict=True)]
+            w = [
+                h * d
+                for h, d in zip(hessian_vector_product(grads, params, scaled), scale, strict=True)
+            ]
         alphas.append(flat_dot(w, basis[-1]))
         for _ in range(passes):
             for v in basis:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from . import catalog
 from .tables import COLUMNS as TIDY_COLUMNS
+from .tables import PRECONDITIONED
 
 # The arms the paper compares (bnopt.catalog's names).
 STANDARD = "none"
@@ -313,7 +314,7 @@ def paired_with_initial(rows: pd.DataFrame, normalization: str) -> dict:
     return pairs
 
 
-# Sharpness against the stability threshold of plain SGD (the edge of stability).
+# Sharpness against the stability threshold of the run's optimiser (the edge of stability).
 
 LATE_FRACTION = 0.5  # the second half of the run: where the sharpness has had time to settle
 
@@ -323,15 +324,30 @@ def late_start(metrics: pd.DataFrame | None, rows: pd.DataFrame | None = None) -
     return LATE_FRACTION * training_length(metrics, rows)
 
 
+def seen_sharpness(curvature: pd.DataFrame | None, quantity: str) -> pd.DataFrame:
+    """Each run's `quantity` (directional_curvature or lambda_max) of the curvature its
+    optimiser's step sees, with column `threshold`, the optimiser's stability threshold at
+    that step (stability_threshold rows): of Adam's P^-1 H where the run measured it
+    (preconditioned_ rows, named `quantity` here), of H otherwise. Steps without a threshold
+    are left out."""
+    raw = finite_rows(curvature, quantity)
+    preconditioned = finite_rows(curvature, f"{PRECONDITIONED}{quantity}").assign(quantity=quantity)
+    rows = pd.concat([raw[~raw["run"].isin(preconditioned["run"])], preconditioned])
+    threshold = finite_rows(curvature, "stability_threshold")[["run", "step", "value"]]
+    merged = rows.merge(threshold, on=["run", "step"], suffixes=("", "_threshold"))
+    return merged.rename(columns={"value_threshold": "threshold"}).sort_values("step")
+
+
 def over_threshold(rows: pd.DataFrame) -> pd.DataFrame:
-    """A curvature (1 / length) in units of plain SGD's stability threshold 2 / lr."""
-    return rows.assign(value=rows["value"].astype(float) * rows["lr"].astype(float) / 2.0)
+    """Seen sharpness (seen_sharpness) in units of its stability threshold."""
+    return rows.assign(value=rows["value"].astype(float) / rows["threshold"].astype(float))
 
 
 def paired_with_threshold(rows: pd.DataFrame, normalization: str, start: float) -> dict:
-    """{seed: (the curvature at probed steps t >= start, 2 / lr at each)} of one arm."""
+    """{seed: (seen sharpness at probed steps t >= start, the threshold at each)} of one
+    arm (rows from seen_sharpness)."""
     arm = rows[(rows["normalization"] == normalization) & (rows["step"] >= start - 1e-9)]
     return {
-        seed: (list(own["value"].astype(float)), list(2.0 / own["lr"].astype(float)))
+        seed: (list(own["value"].astype(float)), list(own["threshold"].astype(float)))
         for seed, own in arm.groupby("seed")
     }

@@ -24,6 +24,14 @@ COLUMNS = [
     "diverged_at",
 ]  # fmt: skip
 METRIC_QUANTITIES = ["train_loss", "train_accuracy", "test_loss", "test_accuracy"]
+# One curvature probe's rows (bnopt.probe_records.curvature_records), and the prefixes of
+# the same of other operators than the loss's Hessian H: Adam's P^-1 H and the weight layers'
+# H per unit of relative perturbation.
+CURVATURE_QUANTITIES = (
+    "directional_curvature", "lambda_max", "lambda_min", "lanczos_iterations",
+    "lanczos_converged",
+)  # fmt: skip
+PRECONDITIONED, RELATIVE = "preconditioned_", "relative_"
 PROBE_QUANTITIES = {
     "landscape": ("landscape", ["loss"]),
     "predictiveness": ("landscape", ["grad_diff"]),
@@ -37,16 +45,13 @@ PROBE_QUANTITIES = {
             "step_grad_cosine",
         ],
     ),
+    # The curvature of H, of Adam's P^-1 H and of the weight layers' H per relative
+    # perturbation (bnopt.probe_records.curvature_records), and the optimiser's threshold.
     "curvature": (
         "landscape",
-        [
-            "directional_curvature",
-            "lambda_max",
-            "lambda_min",
-            "lanczos_iterations",
-            "lanczos_converged",
-        ],
-    ),
+        [f"{prefix}{q}" for prefix in ("", PRECONDITIONED, RELATIVE) for q in CURVATURE_QUANTITIES]
+        + ["stability_threshold"],
+    ),  # fmt: skip
     "ics": (
         "ics",
         ["ics_l2", "ics_cosine", "ics_grad_norm", "ics_shifted_grad_norm", "ics_relative"],

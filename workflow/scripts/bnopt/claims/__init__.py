@@ -327,18 +327,24 @@ CLAIMS: tuple[Claim, ...] = (
         always=False,
     ),
     Claim(
-        "Under plain SGD the batch sharpness settles at or below the stability threshold 2 / lr",
+        "The batch sharpness settles at or below the optimiser's stability threshold (2 / lr "
+        "under plain SGD)",
         "edge_of_stability",
         "not in the paper: Andreyev & Beneventano 2024 find that under mini-batch SGD the "
         "batch sharpness, the curvature gᵀHg / ‖g‖² of a minibatch's loss along its own "
         "gradient, rises to 2 / lr and hovers there (the edge of stochastic stability), "
         "while λ_max may stay below; Cohen et al. 2021 found the same of λ_max under "
-        "full-batch gradient descent",
+        "full-batch gradient descent (at (2 + 2μ) / lr with momentum μ), and Cohen et al. "
+        "2022 of the preconditioned sharpness under Adam (at 38 / lr)",
         stability.BATCH_SHARPNESS_RULE,
         "edge_of_stability",
         ("edge_of_stability/metrics", "edge_of_stability/curvature"),
         stability.judge_batch_sharpness,
-        reads=("curvature:directional_curvature",),
+        reads=(
+            "curvature:directional_curvature",
+            "curvature:preconditioned_directional_curvature",
+            "curvature:stability_threshold",
+        ),
         always=False,
     ),
     Claim(
@@ -367,6 +373,20 @@ CLAIMS: tuple[Claim, ...] = (
         ("scale_invariance/weights",),
         weights.judge_growth,
         reads=("weights:weight_norm",),
+        always=False,
+    ),
+    Claim(
+        "Early in training, BatchNorm's lower λ_max survives the weight-norm correction",
+        "relative_sharpness",
+        "not in the paper: BN's hidden layers are scale-invariant, so its Hessian scales as "
+        "1 / ‖W‖² and a smaller λ_max can reflect larger weights rather than a smoother "
+        "landscape (Li & Arora 2020; Lyu, Li & Arora 2022); measured per unit of relative "
+        "perturbation of each weight layer, the comparison no longer depends on the norms",
+        weights.RELATIVE_SHARPNESS_RULE,
+        "scale_invariance",
+        ("scale_invariance/metrics", "scale_invariance/curvature"),
+        weights.judge_relative_sharpness,
+        reads=("curvature:relative_lambda_max",),
         always=False,
     ),
 )

@@ -1,13 +1,12 @@
-"""The edge-of-stability claim (Cohen et al. 2021; Andreyev & Beneventano 2024; beyond the
-paper), judged on the columns figure edge_of_stability draws."""
+"""The edge-of-stability claim (Cohen et al. 2021 and 2022; Andreyev & Beneventano 2024;
+beyond the paper), judged on the columns figure edge_of_stability draws."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from .. import quantities
 from ..catalog import normalization_label
-from ..quantities import late_start, paired_with_threshold
+from ..quantities import late_start, paired_with_threshold, seen_sharpness
 from .verdict import LOWER, Verdict, all_of, judge_part
 
 BATCH_SHARPNESS_RULE = (
@@ -15,21 +14,25 @@ BATCH_SHARPNESS_RULE = (
     "curvature step in the second half of the run (t >= half its length) and every lr: log10 "
     "of the batch sharpness gᵀHg / ‖g‖² of the step's own minibatch (g and H of that "
     "minibatch's loss; one minibatch per step, so its mean over steps estimates the "
-    "expectation over batches) over plain SGD's stability threshold 2 / lr. Andreyev & "
-    "Beneventano put it at, not above, 2 / lr once training has settled (SGD steps along a "
-    "direction of curvature above 2 / lr raise the minibatch loss): contradicted when the "
-    "interval lies above ×1, supported when below, inconclusive when it contains ×1 "
-    "(consistent with 'at the edge', which no interval can prove). λ_max is drawn, not judged"
+    "expectation over batches) over the optimiser's stability threshold, the largest "
+    "curvature at which its step is stable on a quadratic: 2 / lr for plain SGD, "
+    "(2 + 2μ) / lr with heavy-ball momentum μ, less the weight decay; with Adam the "
+    "sharpness is that of P⁻¹H (P its preconditioner, Cohen et al. 2022) against "
+    "(2 + 2β₁) / (lr (1 − β₁)), 38 / lr at β₁ = 0.9. Andreyev & Beneventano put it at, not "
+    "above, the threshold once training has settled (steps along a direction of curvature "
+    "above it raise the minibatch loss): contradicted when the interval lies above ×1, "
+    "supported when below, inconclusive when it contains ×1 (consistent with 'at the edge', "
+    "which no interval can prove). λ_max is drawn, not judged"
 )
 
 
 def judge_batch_sharpness(metrics: pd.DataFrame, curvature: pd.DataFrame) -> Verdict:
-    rows = quantities.finite_rows(curvature, "directional_curvature")
+    rows = seen_sharpness(curvature, "directional_curvature")
     start = late_start(metrics, rows)
     parts = [
         judge_part(
-            f"batch sharpness × lr / 2, {normalization_label(normalization)}",
-            "mean over the second half's curvature steps of log10(gᵀHg / ‖g‖² ÷ 2 / lr)",
+            f"batch sharpness ÷ stability threshold, {normalization_label(normalization)}",
+            "mean over the second half's curvature steps of log10(gᵀHg / ‖g‖² ÷ threshold)",
             LOWER,
             paired_with_threshold(rows, normalization, start),
             log10=True,

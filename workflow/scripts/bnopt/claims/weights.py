@@ -1,13 +1,15 @@
 """Claims about the weights over training (the weights probe; beyond the paper), judged on
-the columns figure weight_norms draws."""
+the columns figures weight_norms and relative_sharpness draw."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from .. import quantities
-from ..quantities import BATCHNORM
-from .verdict import HIGHER, Verdict, all_of, judge_part
+from ..catalog import format_lr
+from ..quantities import BATCHNORM, STANDARD
+from ..tables import RELATIVE
+from .verdict import HIGHER, LOWER, Verdict, all_of, judge_part
 
 GROWTH_RULE = (
     "BN's hidden weight layers (every weight layer but the last: each is followed by BN, so "
@@ -31,3 +33,41 @@ def judge_growth(weights: pd.DataFrame) -> Verdict:
         missing="no BN run with its weights probed",
     )
     return all_of([part])
+
+
+RELATIVE_SHARPNESS_RULE = (
+    "At every lr drawn, every curvature step of early training (the window of the paper's "
+    "β and λ_max claim) and every seed: log10 of BN / Standard of λ_max(D H D), the top "
+    "eigenvalue of the weight layers' Hessian per unit of relative perturbation (D = ‖W_l‖ "
+    "on each weight layer's weight, 0 on every other parameter: each layer's weight measured "
+    "in units of its own norm). A layer followed by BN is scale-invariant, so its block of H "
+    "scales as 1 / ‖W‖² (Li & Arora 2020) and BN's raw λ_max falls as its weights grow; "
+    "λ_max(D H D) does not. The paper's smoother landscape survives this correction when the "
+    "interval lies below ×1 (supported), contradicted above, inconclusive when it contains "
+    "×1. Both networks in the same units, although only BN's layers are scale-invariant. "
+    "λ_max of H is drawn beside it, judged by the paper's claim"
+)
+
+
+def judge_relative_sharpness(metrics: pd.DataFrame, curvature: pd.DataFrame) -> Verdict:
+    rows = quantities.finite_rows(curvature, f"{RELATIVE}lambda_max")
+    end = quantities.early_end(metrics, rows)
+    lrs = quantities.shared_lrs(rows) or []
+    parts = [
+        judge_part(
+            f"BN / Standard λ_max per relative perturbation, steps before {end:g}, "
+            f"lr {format_lr(lr)}",
+            "mean over the window's curvature steps of log10(BN / Standard) of λ_max(D H D)",
+            LOWER,
+            quantities.paired(rows, BATCHNORM, STANDARD, lrs=[lr], end=end),
+            log10=True,
+            missing="no curvature probed in both runs",
+        )
+        for lr in lrs
+    ]
+    if not parts:
+        parts = [
+            judge_part("λ_max per relative perturbation", "", LOWER, {},
+                       missing="no Standard and BN runs with their weights and curvature probed")
+        ]  # fmt: skip
+    return all_of(parts)

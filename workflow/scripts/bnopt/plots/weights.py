@@ -13,8 +13,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..quantities import finite_rows, hidden_layers, relative_to_initial
+from ..tables import RELATIVE
 from .legends import add_figure_legend, encoding_note
-from .panels import draw_seed_lines, line_panel, mark_no_data
+from .panels import draw_seed_lines, line_panel, mark_no_data, shade_early_window
 from .style import by_lr_and_style, new_figure, set_log_scale_if_positive, set_suptitle, styled
 
 
@@ -68,4 +69,30 @@ def weight_norms(weights: pd.DataFrame) -> Figure:
         handles += draw_seed_lines(axes[3], by_layer, color_of, style_of)
     set_suptitle(fig, "Weights over training: scale invariance and distance from init", norms)
     add_figure_legend(fig, handles, encoding_note(norms))
+    return fig
+
+
+RELATIVE_PANELS = (
+    # quantity, y label, panel title
+    ("lambda_max", "λ_max of H", "λ_max of the minibatch loss"),
+    (f"{RELATIVE}lambda_max", "λ_max(D H D), D = ‖W_l‖", "Per relative perturbation (judged)"),
+)
+
+
+@styled
+def relative_sharpness(metrics: pd.DataFrame, curvature: pd.DataFrame) -> Figure:
+    """λ_max of the loss's Hessian (left) and of the weight layers' Hessian per unit of
+    relative perturbation (right), over steps; early training (the claim's window) shaded."""
+    fig, axes = new_figure(1, 2, panel_size=(4.2, 3.4))
+    handles, drawn = [], []
+    for ax, (quantity, ylabel, title) in zip(axes, RELATIVE_PANELS, strict=True):
+        rows = finite_rows(curvature, quantity)
+        handles += line_panel(ax, rows, ylabel, title)
+        if not rows.empty:
+            set_log_scale_if_positive(ax, rows["value"])
+            handles += shade_early_window(ax, metrics, rows)
+            drawn.append(rows)
+    everything = pd.concat(drawn) if drawn else finite_rows(curvature, "lambda_max")
+    set_suptitle(fig, "Sharpness with and without the weight-norm correction", everything)
+    add_figure_legend(fig, handles, encoding_note(everything) if drawn else None)
     return fig
