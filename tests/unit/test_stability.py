@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from test_outliers import dense
 from torch import nn
 
 from bnopt import probe_records, probes
@@ -21,7 +22,6 @@ from bnopt.optimizers import Optimizer, OptimizerSettings
 from bnopt.plots.stability import edge_of_stability
 from bnopt.plots.weights import relative_sharpness
 from bnopt.quantities import seen_sharpness
-from test_outliers import dense
 
 
 def final_size(settings: OptimizerSettings, curvature: float, steps: int = 600) -> float:
@@ -82,7 +82,10 @@ def test_adams_preconditioner_is_the_one_its_update_divides_by():
         for p in params:
             p.grad = torch.randn_like(p)
         before = optimizer.buffers.get("exp_avg", [torch.zeros_like(p) for p in params])
-        m = [settings.beta1 * b + (1 - settings.beta1) * p.grad for b, p in zip(before, params)]
+        m = [
+            settings.beta1 * b + (1 - settings.beta1) * p.grad
+            for b, p in zip(before, params, strict=True)
+        ]
         scale = optimizer.preconditioner_scale()
         update = optimizer.update()
         for u, d, moment in zip(update, scale, m, strict=True):
@@ -237,7 +240,8 @@ def relative_table(standard: float, batch: float, steps=(0, 50, 100, 150, 200)) 
                     rows.append({"run": f"{normalization}_lr0.1_seed{seed}",
                                  "normalization": normalization, "lr": 0.1, "seed": seed,
                                  "step": step, "quantity": quantity, "value": v,
-                                 "layer": np.nan, "eta": np.nan, "diverged_at": np.nan})  # fmt: skip
+                                 "layer": np.nan, "eta": np.nan,
+                                 "diverged_at": np.nan})  # fmt: skip
     return pd.DataFrame(rows)
 
 
