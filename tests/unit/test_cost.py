@@ -7,6 +7,8 @@ import yaml
 
 from bnopt import cost
 from bnopt.models import build_model, flops_per_image
+from bnopt.probe_plan import families_read
+from bnopt.runs import UNTRAINED_KINDS, experiment_kind, experiment_runs
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 
@@ -44,19 +46,34 @@ def test_run_flops_use_the_network_s_counted_flops_per_image():
     assert flops < flops_per_image(build_model("vgg_a", "group", 1.0)) / 3
 
 
-def test_the_shipped_beyond_experiment_adds_under_a_third_of_the_paper_s_flops():
+def test_each_experiment_pays_for_the_runs_it_trains_first_and_the_probes_it_adds():
     config = yaml.safe_load((CONFIG / "config.yaml").read_text())
     costs = cost.experiment_costs(config)
-    assert costs["landscape"] == 0  # its runs are all in the experiments before it
-    share = cost.beyond_share(config)
-    assert 0.05 < share < 0.3
-    # a second beyond experiment (VGG-A with Adam, ICS kind) is two more VGG-A runs
+    # the landscape experiment's runs are all the training experiment's: it pays only for
+    # the probes it adds to them
+    first, then = families_read("training"), families_read("training") | families_read("landscape")
+    added = sum(cost.run_flops(config, run, then) - cost.run_flops(config, run, first)
+                for run in experiment_runs(config, "landscape"))  # fmt: skip
+    assert costs["landscape"] == pytest.approx(added) and added > 0
+    # scale invariance adds the weights probe and the relative curvature to the same runs;
+    # the edge of stability reads the curvature the landscape experiment has them measure
+    assert costs["scale_invariance"] > 0 and costs["edge_of_stability"] == 0
+    # together, every run's whole cost
+    runs = {run for experiment in cost.image_experiments(config)
+            if experiment_kind(config, experiment) not in UNTRAINED_KINDS
+            for run in experiment_runs(config, experiment)}  # fmt: skip
+    trained = sum(c for e, c in costs.items() if experiment_kind(config, e) not in UNTRAINED_KINDS)
+    assert trained == pytest.approx(sum(cost.run_flops(config, run) for run in runs), rel=1e-12)
+    assert 0.05 < cost.beyond_share(config) < 0.3
+    # a second beyond experiment (VGG-A with Adam, ICS kind): two more runs, charged whole
     config["experiments"]["adam_ics"] = {
         "kind": "ics", "optimizer": "adam", "normalizations": ["none", "batch"],
         "lrs": [0.001],
     }  # fmt: skip
-    assert cost.beyond_share(config) == pytest.approx(
-        share + costs["ics"] / cost.paper_flops(costs), rel=1e-6
+    adam_runs = experiment_runs(config, "adam_ics")
+    assert len(adam_runs) == 2 * len(config["train"]["seeds"])
+    assert cost.experiment_costs(config)["adam_ics"] == pytest.approx(
+        sum(cost.run_flops(config, run) for run in adam_runs), rel=1e-12
     )
 
 
@@ -65,5 +82,5 @@ def test_the_command_prints_each_experiment_and_the_share(capsys, monkeypatch):
     cost.main(["config/demo.yaml"])
     out = capsys.readouterr().out
     beyond = "resnet_landscape, edge_of_stability, scale_invariance, initialisation; resnet8, vgg_a"
-    assert f"beyond the paper ({beyond}): 8.8% of the paper" in out
+    assert f"beyond the paper ({beyond}): 21.6% of the paper" in out
     assert "with 2 seed(s) of every run" in out  # the demo's seeds, for the claims' intervals

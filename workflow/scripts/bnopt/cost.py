@@ -22,6 +22,10 @@ probes do (bnopt.training, bnopt.probe_records, bnopt.probes):
   synthetic.n_test` otherwise); noisy BN also one of the training set (its noise-free
   statistics).
 
+Each experiment is charged, in config order, for the runs it trains first and for the probes
+it adds to runs it shares with the experiments before it (`experiment_costs`), so that the
+costs of the follow-up literature's experiments that only probe the paper's runs show too.
+
 This is an estimate of arithmetic, not of time: a network of small layers (ResNet-20's 16
 to 64 channels) keeps a GPU less busy than VGG-A's, so its share of the GPU time is larger
 than its share of FLOPs. `python -m bnopt.cost` prints the estimate for a config.
@@ -35,6 +39,7 @@ from pathlib import Path
 
 from . import catalog
 from .config import merged_files
+from .probe_plan import families_read, planned_probes
 from .runs import (
     PAPER_EXPERIMENTS,
     UNTRAINED_KINDS,
@@ -45,6 +50,7 @@ from .runs import (
     is_image,
     parse_run_name,
     run_settings,
+    takes_own_step,
 )
 
 TRAINING_STEP = 3  # forward passes: forward + backward (twice a forward)
@@ -102,8 +108,12 @@ def dataset_sizes(config: dict) -> tuple[int, int]:
     return CIFAR10_TEST, CIFAR10_TRAIN
 
 
-def run_flops(config: dict, run: str) -> float:
+def run_flops(config: dict, run: str, families: set[str] | None = None) -> float:
+    """A run's FLOPs with its probes (bnopt.runs.run_settings), or with those planned for
+    the table families `families` only."""
     settings = run_settings(config, run)
+    if families is not None:
+        settings["probes"] = planned_probes(config["probes"], families)
     flops = flops_per_image(settings["model"], settings["normalization"], settings["width"])
     return run_passes(settings, *dataset_sizes(config)) * flops
 
@@ -130,28 +140,45 @@ def initialisation_flops(config: dict, experiment: str) -> float:
     )
 
 
+def image_experiments(config: dict) -> list[str]:
+    """The experiments that train image networks or measure them untrained (the deep linear
+    network's, on the CPU in minutes, are not counted)."""
+    return [e for e in config["experiments"] if is_image(experiment_model(config, e))]
+
+
 def own_runs(config: dict) -> dict[str, list[str]]:
-    """Each image experiment's runs that no experiment before it has: a shared run counts
-    once. (The deep linear network's, on the CPU in minutes, are not counted.)"""
+    """Each image experiment's runs that no experiment before it has (it trains them)."""
     counted: set[str] = set()
     runs = {}
-    for experiment in config["experiments"]:
-        if not is_image(experiment_model(config, experiment)):
-            continue
+    for experiment in image_experiments(config):
         runs[experiment] = [r for r in experiment_runs(config, experiment) if r not in counted]
         counted.update(runs[experiment])
     return runs
 
 
 def experiment_costs(config: dict) -> dict[str, float]:
-    """FLOPs per experiment, of its own runs (`own_runs`), or of what it measures for a kind
-    that trains nothing."""
-    return {
-        experiment: initialisation_flops(config, experiment)
-        if experiment_kind(config, experiment) in UNTRAINED_KINDS
-        else sum(run_flops(config, run) for run in runs)
-        for experiment, runs in own_runs(config).items()
-    }
+    """FLOPs per experiment, in config order: for each of its runs, the run's cost with the
+    probes that this experiment and those before it read, less its cost with those before it
+    only (nothing before its first). So an experiment is charged for the runs it trains first
+    and for the probes it adds to runs it shares (the weights probe of scale_invariance, the
+    Lanczos runs of hessian_outliers), and the costs add up to every run's whole cost. A kind
+    that trains nothing is charged what it measures."""
+    costs: dict[str, float] = {}
+    read: dict[str, set[str]] = {}  # per run, the families of the experiments so far
+    for experiment in image_experiments(config):
+        kind = experiment_kind(config, experiment)
+        if kind in UNTRAINED_KINDS:
+            costs[experiment] = initialisation_flops(config, experiment)
+            continue
+        families = families_read(kind, takes_own_step(config, experiment))
+        costs[experiment] = 0.0
+        for run in experiment_runs(config, experiment):
+            before = read.get(run)
+            read[run] = (before or set()) | families
+            costs[experiment] += run_flops(config, run, read[run])
+            if before is not None:
+                costs[experiment] -= run_flops(config, run, before)
+    return costs
 
 
 def paper_flops(costs: dict[str, float]) -> float:
