@@ -163,20 +163,21 @@ def judge_beta(
                 "BN / Standard",
             )  # fmt: skip
         )
-        units = quantities.paired(lambdas, BATCHNORM, STANDARD, lrs=[lr], end=end)
         verdicts.append(
-            all_of(
-                [
-                    judge_part(
-                        f"BN / Standard λ_max, {window}",
-                        "mean over the window's curvature steps of log10(BN / Standard) of "
-                        "the top Hessian eigenvalue",
-                        LOWER,
-                        units,
-                        log10=True,
-                        missing="" if units else "no curvature probed in both runs",
-                    )
-                ]
-            )  # fmt: skip
+            all_of([early_curvature_part(lambdas, lr, end, "λ_max", "the top Hessian eigenvalue")])
         )
     return combine(verdicts)
+
+
+def early_curvature_part(rows: pd.DataFrame, lr: float, end: float, what: str, of: str):
+    """BN / Standard of a curvature (`rows`, one quantity) at the curvature steps of early
+    training at `lr`, log10, the paper's side below ×1."""
+    units = quantities.paired(rows, BATCHNORM, STANDARD, lrs=[lr], end=end)
+    return judge_part(
+        f"BN / Standard {what}, {window_text(end, lr)}",
+        f"mean over the window's curvature steps of log10(BN / Standard) of {of}",
+        LOWER,
+        units,
+        log10=True,
+        missing="" if units else "no curvature probed in both runs",
+    )

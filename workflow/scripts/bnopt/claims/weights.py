@@ -6,10 +6,10 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import quantities
-from ..catalog import format_lr
-from ..quantities import BATCHNORM, STANDARD
+from ..quantities import BATCHNORM
 from ..tables import RELATIVE
-from .verdict import HIGHER, LOWER, Verdict, all_of, judge_part
+from .landscape import early_curvature_part, lrs_of, no_pair
+from .verdict import HIGHER, Verdict, all_of, judge_part
 
 GROWTH_RULE = (
     "BN's hidden weight layers (every weight layer but the last: each is followed by BN, so "
@@ -52,22 +52,12 @@ RELATIVE_SHARPNESS_RULE = (
 def judge_relative_sharpness(metrics: pd.DataFrame, curvature: pd.DataFrame) -> Verdict:
     rows = quantities.finite_rows(curvature, f"{RELATIVE}lambda_max")
     end = quantities.early_end(metrics, rows)
-    lrs = quantities.shared_lrs(rows) or []
-    parts = [
-        judge_part(
-            f"BN / Standard λ_max per relative perturbation, steps before {end:g}, "
-            f"lr {format_lr(lr)}",
-            "mean over the window's curvature steps of log10(BN / Standard) of λ_max(D H D)",
-            LOWER,
-            quantities.paired(rows, BATCHNORM, STANDARD, lrs=[lr], end=end),
-            log10=True,
-            missing="no curvature probed in both runs",
-        )
-        for lr in lrs
-    ]
-    if not parts:
-        parts = [
-            judge_part("λ_max per relative perturbation", "", LOWER, {},
-                       missing="no Standard and BN runs with their weights and curvature probed")
-        ]  # fmt: skip
-    return all_of(parts)
+    lrs = lrs_of(rows)
+    if not lrs:
+        return no_pair("λ_max per relative perturbation")
+    return all_of(
+        [
+            early_curvature_part(rows, lr, end, "λ_max per relative perturbation", "λ_max(D H D)")
+            for lr in lrs
+        ]
+    )
