@@ -22,7 +22,6 @@ wildcard_constraints:
     run=RUN_PATTERN,
     experiment="|".join(map(re.escape, experiments(config))),
     family="|".join(map(re.escape, FAMILIES)),
-    figure="|".join(map(re.escape, ALL_FIGURES)),
 
 
 include: "workflow/rules/data.smk"

@@ -20,12 +20,16 @@ RULES = ROOT / "workflow" / "rules"
 
 def entries_of_rules() -> list[tuple[str, ...]]:
     """Every entry set a rule passes to code_identity, as the rules would for each model and
-    figure (train: the loop and the model's task; figure: the adapter and its module)."""
+    figure job (train: the loop and the model's task; figures: the adapter and their modules)."""
     own_entries = ("train.py", "train_dln.py", "plot.py")
     entries = [(script,) for script in adapters() if script not in own_entries]
     entries += [("train.py", f"bnopt/{task_module(m)}.py") for m in MODELS if m != "dln"]
     entries += [("train_dln.py", "bnopt/dln.py")]
+    # a figure job: an experiment's figures (bnopt.figures.figure_jobs), or one on request
     entries += [("plot.py", f"bnopt/plots/{spec.module}.py") for spec in FIGURE.values()]
+    for experiment in {spec.experiment for spec in FIGURE.values()}:
+        modules = {spec.module for spec in FIGURE.values() if spec.experiment == experiment}
+        entries += [("plot.py", *(f"bnopt/plots/{m}.py" for m in sorted(modules)))]
     return sorted(set(entries))
 
 

@@ -384,18 +384,49 @@ def run_tables_adapter(trained, folder: Path) -> dict:
 def test_the_tables_and_plot_adapters_write_every_table_and_figure(tmp_path, trained):
     tables = run_tables_adapter(trained, tmp_path)
     assert read_table(tables["ics"])["layer"].dropna().nunique() == 2
-    for spec in (spec for spec in FIGURES if spec.experiment == "dln"):
-        name = spec.name
-        fake = FakeSnakemake(
-            input=FakeIO(**{table: tables[table] for table in spec.tables}),
-            output=FakeIO(png=str(tmp_path / f"{name}.png"), pdf=str(tmp_path / f"{name}.pdf")),
-            log=FakeIO(str(tmp_path / f"{name}.log")),
-            wildcards=FakeIO(figure=name),
-            params=FakeIO(draw=name, note=""),
-        )
-        runpy.run_path(str(ROOT / "workflow/scripts/plot.py"), init_globals={"snakemake": fake})
+    # the DLN experiment's figure job: its figures in one process
+    names = [spec.name for spec in FIGURES if spec.experiment == "dln"]
+    fake = FakeSnakemake(
+        input=FakeIO(**tables),
+        output=FakeIO(
+            png=[str(tmp_path / f"{name}.png") for name in names],
+            pdf=[str(tmp_path / f"{name}.pdf") for name in names],
+        ),
+        log=FakeIO(str(tmp_path / "figures.log")),
+        params=FakeIO(figures=[{"target": name, "draw": name, "note": ""} for name in names]),
+        rule="figures_dln",
+    )
+    runpy.run_path(str(ROOT / "workflow/scripts/plot.py"), init_globals={"snakemake": fake})
+    assert len(names) == 3
+    for name in names:
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000
         assert (tmp_path / f"{name}.pdf").exists()
+        assert f"drew {name}" in (tmp_path / "figures.log").read_text()
+
+
+def test_a_failed_figure_names_itself_and_the_others_are_still_drawn(tmp_path, trained):
+    tables = run_tables_adapter(trained, tmp_path)
+    tables["ics"] = str(tmp_path / "missing.tsv")  # dln_ics reads it
+    names = [spec.name for spec in FIGURES if spec.experiment == "dln"]
+    fake = FakeSnakemake(
+        input=FakeIO(**tables),
+        output=FakeIO(
+            png=[str(tmp_path / f"{name}.png") for name in names],
+            pdf=[str(tmp_path / f"{name}.pdf") for name in names],
+        ),
+        log=FakeIO(str(tmp_path / "figures.log")),
+        params=FakeIO(figures=[{"target": name, "draw": name, "note": ""} for name in names]),
+        rule="figures_dln",
+    )
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_path(str(ROOT / "workflow/scripts/plot.py"), init_globals={"snakemake": fake})
+    assert exited.value.code == 1
+    log = (tmp_path / "figures.log").read_text()
+    assert "figure dln_ics failed" in log and "missing.tsv" in log  # with its traceback
+    assert "1 figure(s) failed: dln_ics" in log
+    assert not (tmp_path / "dln_ics.png").exists()
+    for name in set(names) - {"dln_ics"}:
+        assert (tmp_path / f"{name}.png").stat().st_size > 10_000
 
 
 # Figures

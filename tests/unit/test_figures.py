@@ -97,7 +97,9 @@ def test_each_caption_is_valid_restructuredtext_with_the_papers_figure(name):
 
 def test_one_rule_draws_every_figure_and_snakemake_reads_the_same_captions():
     rules = {p.name: p.read_text() for p in (ROOT / "workflow" / "rules").glob("*.smk")}
-    assert rules["figures.smk"].count("\nrule ") == 1
+    # one rule statement, declared once per figure job
+    assert rules["figures.smk"].count("\n    rule:") == 1
+    assert "for job, targets in FIGURE_JOBS.items():" in rules["figures.smk"]
     assert "../scripts/plot.py" in rules["figures.smk"]
     others = "".join(text for name, text in rules.items() if name != "figures.smk")
     assert "../scripts/plot.py" not in others
@@ -105,12 +107,36 @@ def test_one_rule_draws_every_figure_and_snakemake_reads_the_same_captions():
     # each under its own category
     # (the tables' one report() call is in common.smk's table_output, for every family)
     attached = others.replace('report(\n        f"results/tables/', "")
+    attached = attached.replace('report(\n        f"results/figures/{target}.png"', "")
     assert "report(" not in attached.replace('report(\n            "results/claims.tsv"', "")
     assert 'category="Tables"' in rules["common.smk"] and "**table_outputs()" in rules["probes.smk"]
     assert 'category="Claims"' in rules["report.smk"]
-    assert (ROOT / "workflow/report/figure.rst").read_text().strip() == (
-        "{{ snakemake.params.caption }}"
-    )
+    # snakemake --report shows each figure with its own caption file, the one this
+    # workflow's report reads (FigureSpec.caption_path)
+    assert 'caption=f"../report/{spec.caption_path.name}"' in rules["common.smk"]
+    assert not (ROOT / "workflow/report/figure.rst").exists()
+
+
+def test_figure_jobs_draw_an_experiments_figures_together_and_on_request_ones_alone():
+    from bnopt.figures import figure_jobs, figure_targets
+
+    kinds = {"landscape": "landscape", "ics": "ics", "resnet": "landscape"}
+    targets = figure_targets(kinds, on_request=True)
+    jobs = figure_jobs(targets)
+    landscape = [
+        s.name for s in FIGURES if s.experiment == "landscape" and not (s.on_request or s.own_step)
+    ]
+    assert jobs["landscape"] == landscape
+    assert jobs["resnet"] == [f"resnet/{name}" for name in landscape]
+    assert jobs["ics"] == [s.name for s in FIGURES if s.experiment == "ics"]
+    assert jobs["landscape_loss_surface"] == ["loss_surface"]
+    assert jobs["resnet_loss_surface"] == ["resnet/loss_surface"]
+    # every target in exactly one job, and a job's figures read one experiment's tables
+    assert sorted(sum(jobs.values(), [])) == sorted(targets)
+    for names in jobs.values():
+        assert len({targets[name][1] for name in names}) == 1
+    # without the figures drawn on request, no job waits for the loss surface
+    assert "landscape_loss_surface" not in figure_jobs(figure_targets(kinds))
 
 
 GOLDEN = ROOT / "tests" / "unit" / "golden"

@@ -16,7 +16,9 @@ from workflow_helpers import (
     CONFIG,
     FIGURES,
     drawn_figures,
+    figure_jobs_of,
     merged_config,
+    planned_figures,
     planned_jobs,
     planned_runs,
     snakemake,
@@ -40,7 +42,12 @@ def test_paper_config_dry_run_lists_download_prepare_and_every_run(copy):
     landscape = [name for name in FIGURES if FIGURE[name].experiment == "landscape"]
     assert len(FIGURES) == 26 and len(landscape) == 5
     # all but gradient_concentration (config/outliers.yaml), and the ResNet's five
-    assert jobs["figure"] == len(drawn_figures(merged_config())) == 25 + 5
+    drawn = planned_figures(out)
+    assert sorted(sum(drawn.values(), [])) == sorted(drawn_figures(merged_config()))
+    assert len(drawn_figures(merged_config())) == 25 + 5
+    # one figure job per experiment (the networks at initialisation's included)
+    assert set(drawn) == set(merged_config()["experiments"]) | {"initialisation"}
+    assert figure_jobs_of(jobs) == len(drawn) == 10
     assert {"resnet20_none_lr0.1_seed0", "resnet20_group_lr0.1_seed0"} <= planned_runs(out)
     assert "results/figures/resnet_landscape/fig5_loss_landscape.png" in out
 
@@ -51,7 +58,7 @@ def test_the_claims_are_a_target_of_their_own(copy):
                     "config/demo.yaml", "-n").stdout  # fmt: skip
     jobs = planned_jobs(out)
     assert jobs["claims"] == 1 and jobs["tables"] == 9 and jobs["initialisation"] == 1
-    assert "figure" not in jobs and "report" not in jobs
+    assert figure_jobs_of(jobs) == 0 and "report" not in jobs
     assert "seed1" in " ".join(planned_runs(out))  # the demo trains two seeds
 
 
@@ -65,7 +72,9 @@ def test_an_experiment_added_to_the_config_adds_only_its_own_jobs(copy):
     jobs = planned_jobs(out)
     ics = [name for name in FIGURES if FIGURE[name].experiment == "ics"]
     assert jobs["train"] == before["train"] + 2 * 3 and jobs["tables"] == before["tables"] + 1
-    assert jobs["figure"] == before["figure"] + len(ics) == before["figure"] + 3
+    assert figure_jobs_of(jobs) == figure_jobs_of(before) + 1
+    assert planned_figures(out)["adam_ics"] == [f"adam_ics/{name}" for name in ics]
+    assert len(ics) == 3
     assert {"adam_none_lr0.001_seed0", "adam_batch_lr0.001_seed0"} <= planned_runs(out)
     assert "results/figures/adam_ics/fig3_ics_l2.png" in out
 
@@ -91,7 +100,9 @@ def test_a_second_dln_experiment_adds_its_runs_tables_and_figures_in_the_same_jo
     jobs, was = planned_jobs(out), planned_jobs(before)
     dln = [name for name in FIGURES if FIGURE[name].experiment == "dln"]
     assert jobs["train_dln"] == was["train_dln"] == 5 and jobs["train"] == was["train"]
-    assert jobs["tables"] == was["tables"] + 1 and jobs["figure"] == was["figure"] + len(dln)
+    assert jobs["tables"] == was["tables"] + 1
+    assert figure_jobs_of(jobs) == figure_jobs_of(was) + 1
+    assert planned_figures(out)["dln_fast"] == [f"dln_fast/{name}" for name in dln]
     assert planned_runs(out) - planned_runs(before) == {
         f"dln_{n}_lr1e-05_seed{s}" for n in ("none", "batch", "l1", "l2", "linf") for s in (0, 1)
     }  # every normalisation's job trains every DLN learning rate
@@ -122,14 +133,18 @@ def test_one_figure_as_target_schedules_only_its_runs(copy):
     out = snakemake(copy, "-n", "--cores", "4", "results/figures/fig5_loss_landscape.png").stdout
     assert planned_runs(out) == {f"{n}_lr0.1_seed{s}" for n in ("none", "batch") for s in (0, 1, 2)}
     jobs = planned_jobs(out)
-    assert jobs["train"] == 6 and jobs["figure"] == 1 and "report" not in jobs
+    assert jobs["train"] == 6 and figure_jobs_of(jobs) == 1 and "report" not in jobs
+    # its job draws the landscape experiment's figures, which read the same tables
+    landscape = [n for n in FIGURES if FIGURE[n].experiment == "landscape"]
+    assert planned_figures(out) == {"landscape": landscape}
 
 
 def test_the_loss_surface_is_a_target_of_its_own_and_not_part_of_all(copy):
     out = snakemake(copy, "-n", "--cores", "4", "results/figures/loss_surface.png").stdout
     assert planned_runs(out) == {f"{n}_lr0.1_seed{s}" for n in ("none", "batch") for s in (0, 1, 2)}
     jobs = planned_jobs(out)
-    assert jobs["surface"] == 6 and jobs["surface_table"] == 1 and jobs["figure"] == 1
+    assert jobs["surface"] == 6 and jobs["surface_table"] == 1 and figure_jobs_of(jobs) == 1
+    assert planned_figures(out) == {"landscape_loss_surface": ["loss_surface"]}
     assert "surface" not in planned_jobs(snakemake(copy, "-n", "--cores", "4").stdout)
 
 
@@ -286,8 +301,8 @@ def test_the_hessian_outliers_config_adds_a_table_and_a_figure_but_no_run(copy):
                     "config/outliers.yaml").stdout  # fmt: skip
     jobs = planned_jobs(out)
     assert jobs["train"] == before["train"] and jobs["tables"] == before["tables"] + 1
-    assert jobs["figure"] == before["figure"] + 1
-    assert "results/figures/gradient_concentration.png" in out
+    assert figure_jobs_of(jobs) == figure_jobs_of(before) + 1
+    assert planned_figures(out)["hessian_outliers"] == ["gradient_concentration"]
     config = merged_config(CONFIG / "demo.yaml", CONFIG / "outliers.yaml")
     assert run_settings(config, "batch_lr0.1_seed0")["probes"]["outlier_k"] == 10
     assert run_settings(config, "batch_lr0.5_seed0")["probes"]["outlier_k"] == 0

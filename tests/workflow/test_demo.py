@@ -21,6 +21,7 @@ from workflow_helpers import (
     drawn_figures,
     merged_config,
     own_package,
+    planned_figures,
     planned_jobs,
     planned_runs,
     snakemake,
@@ -150,15 +151,19 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
     # Editing the shared plotting style reruns every figure and the report, never a training
     # job; editing one experiment's plotting module reruns only its figures.
     edited = edit(package / "plots/style.py", "\nSTYLE_EDIT = 1\n")
-    jobs = planned_jobs(snakemake(copy, "-n", *demo).stdout)
+    out = snakemake(copy, "-n", *demo).stdout
+    jobs = planned_jobs(out)
     assert "train" not in jobs and "tables" not in jobs
-    assert jobs["figure"] == len(figures) and jobs["report"] == 1
+    assert sorted(sum(planned_figures(out).values(), [])) == sorted(figures)
+    assert jobs["report"] == 1
     undo(edited)  # what an edit reruns is decided by the code's content: undone, nothing
     assert "Nothing to be done" in snakemake(copy, "-n", *demo).stdout
     edited = edit(package / "plots/ics.py", "\nICS_EDIT = 1\n")
-    jobs = planned_jobs(snakemake(copy, "-n", *demo).stdout)
+    out = snakemake(copy, "-n", *demo).stdout
+    jobs = planned_jobs(out)
     ics_figures = [spec.name for spec in FIGURE.values() if spec.module == "ics"]
-    assert jobs["figure"] == len(ics_figures) == 3 and "train" not in jobs
+    assert len(ics_figures) == 3 and "train" not in jobs
+    assert planned_figures(out) == {"ics": ics_figures}  # the ics experiment's job alone
     undo(edited)
     # Editing a claim's rule rejudges the claims and redraws the report, nothing else.
     edited = edit(package / "claims/landscape.py", "\nCLAIM_EDIT = 1\n")
@@ -195,7 +200,8 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
     assert planned_runs(out) == runs
     landscape = [s for s in FIGURE.values() if s.experiment == "landscape" and not s.on_request]
     jobs = planned_jobs(out)
-    assert jobs["tables"] == 1 and jobs["figure"] == len(landscape) and jobs["report"] == 1
+    assert jobs["tables"] == 1 and jobs["report"] == 1
+    assert planned_figures(out) == {"resnet_adam": [f"resnet_adam/{s.name}" for s in landscape]}
     assert "results/figures/resnet_adam/fig5_loss_landscape.png" in out
     # snakemake --report builds the workflow report from the same results.
     snakemake(copy, "--configfile", "config/demo.yaml", "--report", "wf-report.html")

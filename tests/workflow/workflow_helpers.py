@@ -56,3 +56,17 @@ def planned_runs(output: str) -> set[str]:
     pattern = r"^rule train(?:_dln)?:\n(?:\s+input: .*\n)?\s+output: (.*)$"
     outputs = re.findall(pattern, output, re.M)
     return {run for line in outputs for run in re.findall(r"results/runs/([^/\s,]+)/", line)}
+
+
+def planned_figures(output: str) -> dict[str, list[str]]:
+    """The figure targets a dry run draws, by figure job (rule figures_<job>)."""
+    pattern = r"^rule figures_(\w+):\n(?:\s+input: .*\n)?\s+output: (.*)$"
+    return {
+        job: re.findall(r"results/figures/(\S+?)\.png", line)
+        for job, line in re.findall(pattern, output, re.M)
+    }
+
+
+def figure_jobs_of(jobs: dict[str, int]) -> int:
+    """How many figure jobs the 'Job stats' of a dry run counts (one rule per figure job)."""
+    return sum(n for rule, n in jobs.items() if rule.startswith("figures_"))

@@ -31,7 +31,7 @@ from bnopt.claims import claim_tables
 from bnopt.code_identity import code_identity
 from bnopt.config import ConfigError, check_config, read_yaml
 from bnopt.execution import device_problem
-from bnopt.figures import figure_targets, table_paths
+from bnopt.figures import figure_jobs, figure_targets, table_paths
 from bnopt.tables import FAMILIES
 from bnopt.task import task_module
 from bnopt.runs import (
@@ -198,22 +198,47 @@ def initialisation_inputs(wildcards):
     return {"data": PREPARED} if "conv_stack" in INITIALISATION["networks"] else {}
 
 
-def figure_inputs(wildcards):
-    """The tables a figure reads, by name."""
-    spec, experiment = ALL_FIGURES[wildcards.figure]
-    return table_paths(spec, experiment)
+# The figure jobs: one per experiment, one per figure drawn only on request
+# (bnopt.figures.figure_jobs); each target's registry entry and experiment in ALL_FIGURES.
+FIGURE_JOBS = figure_jobs(ALL_FIGURES)
 
 
-def figure_code(wildcards):
-    """The code a figure job runs: the adapter and its figure's plotting module."""
-    spec, _ = ALL_FIGURES[wildcards.figure]
-    return code_identity("plot.py", f"bnopt/plots/{spec.module}.py")
+def figure_job_tables(targets):
+    """The tables a figure job's figures read, by name (all of one experiment)."""
+    tables = {}
+    for target in targets:
+        tables.update(table_paths(*ALL_FIGURES[target]))
+    return tables
 
 
-def figure_note(wildcards):
+def figure_png(target):
+    """A figure's PNG, in both reports with its own caption (workflow/report/<name>.rst)."""
+    spec, _ = ALL_FIGURES[target]
+    return report(
+        f"results/figures/{target}.png",
+        caption=f"../report/{spec.caption_path.name}",
+        category=spec.category,
+    )
+
+
+def figure_code(targets):
+    """The code a figure job runs: the adapter and its figures' plotting modules."""
+    modules = sorted({ALL_FIGURES[target][0].module for target in targets})
+    return code_identity("plot.py", *(f"bnopt/plots/{module}.py" for module in modules))
+
+
+def figure_note(target):
     """Under another experiment's figure: which experiment, network and optimiser it shows."""
-    spec, experiment = ALL_FIGURES[wildcards.figure]
+    spec, experiment = ALL_FIGURES[target]
     if experiment == spec.experiment:
         return ""
     own = config["experiments"][experiment]
     return f"{experiment}: {own['model']}, {own['optimizer']}"
+
+
+def figure_params(targets):
+    """What plot.py draws, in the order of the job's outputs."""
+    return [
+        {"target": t, "draw": ALL_FIGURES[t][0].name, "note": figure_note(t)}
+        for t in targets
+    ]

@@ -1,32 +1,25 @@
-# Every figure of the registry bnopt.figures.FIGURES, drawn by this one rule: the entry
-# gives the tables it reads, its draw function, its caption and its report category.
+# Every figure of the registry bnopt.figures.FIGURES, drawn by this one rule, once per figure
+# job (FIGURE_JOBS: an experiment's figures, or one figure drawn on request): the entry gives
+# the tables a figure reads, its draw function, its caption and its report category.
+for job, targets in FIGURE_JOBS.items():
 
-
-localrules:
-    figure,
-
-
-rule figure:
-    input:
-        unpack(figure_inputs),
-    output:
-        png=report(
-            "results/figures/{figure}.png",
-            caption="../report/figure.rst",
-            category=lambda wildcards: ALL_FIGURES[wildcards.figure][0].category,
-        ),
-        pdf="results/figures/{figure}.pdf",
-    log:
-        "logs/figures/{figure}.log",
-    benchmark:
-        "benchmarks/figures/{figure}.tsv"
-    conda:
-        "../../environment.yml"
-    params:
-        # The figure's caption (workflow/report/<figure>.rst) for snakemake --report.
-        caption=lambda wildcards: ALL_FIGURES[wildcards.figure][0].caption(),
-        draw=lambda wildcards: ALL_FIGURES[wildcards.figure][0].name,
-        note=figure_note,
-        code=figure_code,
-    script:
-        "../scripts/plot.py"
+    rule:
+        name:
+            f"figures_{job}"
+        input:
+            **figure_job_tables(targets),
+        output:
+            png=[figure_png(target) for target in targets],
+            pdf=[f"results/figures/{target}.pdf" for target in targets],
+        log:
+            f"logs/figures/{job}.log",
+        benchmark:
+            f"benchmarks/figures/{job}.tsv"
+        localrule: True
+        conda:
+            "../../environment.yml"
+        params:
+            figures=figure_params(targets),
+            code=figure_code(targets),
+        script:
+            "../scripts/plot.py"

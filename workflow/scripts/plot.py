@@ -1,10 +1,8 @@
-from bnopt.figures import FIGURE
 from bnopt.logs import log_to
-from bnopt.plots.style import note_experiment, save_figure
-from bnopt.tables import read_table
+from bnopt.plots.draw import draw_figures
 
-with log_to(snakemake.log[0], snakemake.wildcards.figure):
-    spec = FIGURE[snakemake.params.draw]
-    figure = spec.draw_function()(*[read_table(snakemake.input[t]) for t in spec.tables])
-    note_experiment(figure, snakemake.params.note)
-    save_figure(figure, snakemake.output.png, snakemake.output.pdf)
+# The figures of one experiment (or one figure drawn on request): bnopt.figures.figure_jobs.
+with log_to(snakemake.log[0], snakemake.rule):
+    draw_figures(
+        snakemake.params.figures, snakemake.input, snakemake.output.png, snakemake.output.pdf
+    )

@@ -177,3 +177,19 @@ def figure_targets(
 
 def table_paths(spec: FigureSpec, experiment: str) -> dict[str, str]:
     return {table: f"results/tables/{experiment}/{table}.tsv" for table in spec.tables}
+
+
+def figure_jobs(targets: dict[str, tuple[FigureSpec, str]]) -> dict[str, list[str]]:
+    """The figure targets each figure job draws, by job name: one job per experiment draws
+    its figures in one process (a figure takes about as long to draw as a process takes to
+    import pandas and matplotlib), and each figure drawn only on request has a job of its own,
+    so that `all` never waits for the tables only it reads (the loss surface).
+
+    An experiment's figures read tables of the one `tables` job of that experiment, so a
+    figure asked for alone runs exactly the jobs it needs, and draws its siblings with it.
+    """
+    jobs: dict[str, list[str]] = {}
+    for target, (spec, experiment) in targets.items():
+        job = f"{experiment}_{spec.name}" if spec.on_request else experiment
+        jobs.setdefault(job, []).append(target)
+    return jobs
