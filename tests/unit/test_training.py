@@ -478,3 +478,51 @@ def test_a_finished_runs_file_changed_after_training_stops_the_tables_naming_it(
     # the kept copy was cut with it (a hard link): a forced rerun trains the run again
     meta = train_run(tiny_dataset, run_outputs(folder), tiny_settings(steps=10), tiny_execution())
     assert meta["resumed_from_step"] is None and tables_adapter(folder, tmp_path).returncode == 0
+
+
+def test_a_training_job_runs_without_importing_pandas_or_plotting(tmp_path, tiny_dataset):
+    """Every training process imports torch; nothing else heavy (pandas is 0.13 CPU-s of a
+    job's start-up, bnopt.timing): its records are written by bnopt.run_records alone."""
+    provenance = tmp_path / "provenance.json"
+    provenance.write_text("{}")
+    script = f"""
+import runpy, sys
+from types import SimpleNamespace as Namespace
+fake = Namespace(
+    input=Namespace(data={tiny_dataset!r}, provenance={str(provenance)!r}),
+    output={run_outputs(tmp_path / "run")!r},
+    params=Namespace(settings={tiny_settings(steps=10)!r}, code="code"),
+    log=[{str(tmp_path / "train.log")!r}], wildcards=Namespace(run="batch_lr0.1_seed0"),
+    config={{"train": {{"device": "cpu", "log_every": 5, "checkpoint_every": 0}}}},
+    threads=1,
+)
+runpy.run_path({str(ROOT / "workflow/scripts/train.py")!r}, init_globals={{"snakemake": fake}})
+print(sorted({{m.split(".")[0] for m in sys.modules}} & {{"pandas", "matplotlib", "seaborn"}}))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+    probes = pd.read_csv(tmp_path / "run" / "probes.tsv", sep="\t")
+    assert len(probes) > 0 and set(probes.columns) == set(probe_records.PROBE_COLUMNS)
+
+
+def test_run_records_are_written_byte_for_byte_as_pandas_writes_them(tmp_path):
+    from bnopt.run_records import write_table
+    from bnopt.tables import write_tsv
+
+    rng = np.random.default_rng(0)
+    floats = [0.1, 1e-06, 0.005000000000000001, 1e16, 1.5e-300, float("inf"), float("nan"),
+              None, 2.0, np.float32(2.7923409938812256), np.float64(0.3), 3]  # fmt: skip
+    rows = [
+        (i, floats[i % len(floats)], [None, 5, 7][i % 3], ["landscape", "ics"][i % 2],
+         np.int64(i), [None, "a"][i % 2], float(rng.normal()) * 10.0 ** (i % 41 - 20), None)
+        for i in range(200)
+    ]  # fmt: skip
+    columns = ["step", "value", "layer", "probe", "count", "note", "spread", "empty"]
+    for name, table in (("rows", rows), ("none", [])):
+        write_table(tmp_path / f"{name}.tsv", columns, table)
+        write_tsv(pd.DataFrame(table, columns=columns), tmp_path / f"{name}_pandas.tsv")
+        assert (tmp_path / f"{name}.tsv").read_bytes() == (
+            tmp_path / f"{name}_pandas.tsv"
+        ).read_bytes()
+    assert "\t5.0\t" in (tmp_path / "rows.tsv").read_text()  # integers beside a gap: floats

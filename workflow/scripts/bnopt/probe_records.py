@@ -8,7 +8,7 @@ import math
 import torch
 
 from . import probes
-from .tables import CURVATURE_QUANTITIES, PRECONDITIONED, RELATIVE
+from .probe_names import CURVATURE_QUANTITIES, PRECONDITIONED, RELATIVE
 
 PROBE_COLUMNS = ["step", "probe", "layer", "eta", "quantity", "value"]
 UNDEFINED_AT_ZERO = ("ics_relative", "step_grad_cosine", "own_step_cosine")

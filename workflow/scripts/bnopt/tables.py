@@ -13,6 +13,11 @@ import pandas as pd
 
 from .files import atomic_output
 
+# One curvature probe's rows (bnopt.probe_records.curvature_records), and the prefixes of
+# the same of other operators than the loss's Hessian H: Adam's P^-1 H and the weight layers'
+# H per unit of relative perturbation (defined beside the writer, read here).
+from .probe_names import CURVATURE_QUANTITIES, PRECONDITIONED, RELATIVE  # noqa: F401
+
 # The tidy tables of an experiment, one per family of measurements (results/tables/<experiment>/).
 FAMILIES = (
     "metrics", "ics", "landscape", "predictiveness", "beta", "curvature", "activations",
@@ -24,14 +29,6 @@ COLUMNS = [
     "diverged_at",
 ]  # fmt: skip
 METRIC_QUANTITIES = ["train_loss", "train_accuracy", "test_loss", "test_accuracy"]
-# One curvature probe's rows (bnopt.probe_records.curvature_records), and the prefixes of
-# the same of other operators than the loss's Hessian H: Adam's P^-1 H and the weight layers'
-# H per unit of relative perturbation.
-CURVATURE_QUANTITIES = (
-    "directional_curvature", "lambda_max", "lambda_min", "lanczos_iterations",
-    "lanczos_converged",
-)  # fmt: skip
-PRECONDITIONED, RELATIVE = "preconditioned_", "relative_"
 PROBE_QUANTITIES = {
     "landscape": ("landscape", ["loss"]),
     "predictiveness": ("landscape", ["grad_diff"]),
