@@ -381,21 +381,27 @@ def run_tables_adapter(trained, folder: Path) -> dict:
     return tables
 
 
-def test_the_tables_and_plot_adapters_write_every_table_and_figure(tmp_path, trained):
-    tables = run_tables_adapter(trained, tmp_path)
-    assert read_table(tables["ics"])["layer"].dropna().nunique() == 2
-    # the DLN experiment's figure job: its figures in one process
+def dln_figure_job(tables: dict, folder) -> tuple[list[str], FakeSnakemake]:
+    """The DLN experiment's figure job (rule figures_dln) on these tables: its figures in one
+    process."""
     names = [spec.name for spec in FIGURES if spec.experiment == "dln"]
     fake = FakeSnakemake(
         input=FakeIO(**tables),
         output=FakeIO(
-            png=[str(tmp_path / f"{name}.png") for name in names],
-            pdf=[str(tmp_path / f"{name}.pdf") for name in names],
+            png=[str(folder / f"{name}.png") for name in names],
+            pdf=[str(folder / f"{name}.pdf") for name in names],
         ),
-        log=FakeIO(str(tmp_path / "figures.log")),
+        log=FakeIO(str(folder / "figures.log")),
         params=FakeIO(figures=[{"target": name, "draw": name, "note": ""} for name in names]),
         rule="figures_dln",
     )
+    return names, fake
+
+
+def test_the_tables_and_plot_adapters_write_every_table_and_figure(tmp_path, trained):
+    tables = run_tables_adapter(trained, tmp_path)
+    assert read_table(tables["ics"])["layer"].dropna().nunique() == 2
+    names, fake = dln_figure_job(tables, tmp_path)
     runpy.run_path(str(ROOT / "workflow/scripts/plot.py"), init_globals={"snakemake": fake})
     assert len(names) == 3
     for name in names:
@@ -407,17 +413,7 @@ def test_the_tables_and_plot_adapters_write_every_table_and_figure(tmp_path, tra
 def test_a_failed_figure_names_itself_and_the_others_are_still_drawn(tmp_path, trained):
     tables = run_tables_adapter(trained, tmp_path)
     tables["ics"] = str(tmp_path / "missing.tsv")  # dln_ics reads it
-    names = [spec.name for spec in FIGURES if spec.experiment == "dln"]
-    fake = FakeSnakemake(
-        input=FakeIO(**tables),
-        output=FakeIO(
-            png=[str(tmp_path / f"{name}.png") for name in names],
-            pdf=[str(tmp_path / f"{name}.pdf") for name in names],
-        ),
-        log=FakeIO(str(tmp_path / "figures.log")),
-        params=FakeIO(figures=[{"target": name, "draw": name, "note": ""} for name in names]),
-        rule="figures_dln",
-    )
+    names, fake = dln_figure_job(tables, tmp_path)
     with pytest.raises(SystemExit) as exited:
         runpy.run_path(str(ROOT / "workflow/scripts/plot.py"), init_globals={"snakemake": fake})
     assert exited.value.code == 1
