@@ -4,11 +4,13 @@
 
 Prints, per kind of job (image-network training, deep-linear-network training, tables,
 claims, figures, report, data): the number of jobs, their job-seconds (each job's wall time,
-from benchmarks/**.tsv), their share, and the CPU-seconds each process spent before its
-work (Python, imports, Snakemake's preamble: the line bnopt.logs writes first into every
-job's log). Then the fixed per-process cost as a share of all job-seconds, and the wall
-time of the latest Snakemake run (its log in .snakemake/log/), with how full it kept the
-cores. Reads files only: nothing is imported from the workflow's heavy modules.
+from benchmarks/**.tsv), their core-seconds (wall time x the threads Snakemake granted the
+job, from its logs in .snakemake/log/: a job of 2 threads holds 2 cores), their share, and
+the CPU-seconds each process spent before its work (Python, imports, Snakemake's preamble:
+the line bnopt.logs writes first into every job's log), in core-seconds as well: while a
+job of 2 threads starts up, its second core waits. Then the fixed per-process cost as a
+share of all core-seconds, and the wall time of the latest Snakemake run, with how full it
+kept the cores. Reads files only: nothing is imported from the workflow's heavy modules.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from .logs import STARTUP
 
 STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$", re.M)
 CORES = re.compile(r"^Provided cores: (\d+)$", re.M)
+JOB = re.compile(r"^\s+benchmark: (\S+)\n(?:\s+\w+: .*\n)*?\s+threads: (\d+)$", re.M)
 
 
 def kind_of(benchmark: Path, root: Path) -> str:
@@ -67,14 +70,31 @@ def latest_run(root: Path) -> tuple[float, int] | None:
     return (stamps[-1] - stamps[0]).total_seconds(), int(cores[1]) if cores else 0
 
 
+def threads_granted(root: Path) -> dict[str, int]:
+    """Each job's threads, by its benchmark's path, from Snakemake's logs (the latest run of a
+    job last); Snakemake prints `threads:` only for a job of more than one."""
+    threads = {}
+    for log in sorted((root / ".snakemake" / "log").glob("*.snakemake.log")):
+        threads.update(
+            (benchmark, int(n)) for benchmark, n in JOB.findall(log.read_text(errors="replace"))
+        )
+    return threads
+
+
 def breakdown(root: Path) -> dict:
-    """Per kind: jobs, job-seconds and start-up CPU-seconds (of the jobs whose log says)."""
+    """Per kind: jobs, job-seconds, core-seconds and start-up core-seconds (of the jobs whose
+    log says)."""
     kinds: dict[str, dict] = {}
+    threads = threads_granted(root)
     for benchmark in sorted((root / "benchmarks").rglob("*.tsv")):
-        kind = kinds.setdefault(kind_of(benchmark, root), {"jobs": 0, "s": 0.0, "startup": 0.0})
+        kind = kinds.setdefault(
+            kind_of(benchmark, root), {"jobs": 0, "s": 0.0, "core_s": 0.0, "startup": 0.0}
+        )
+        cores = threads.get(benchmark.relative_to(root).as_posix(), 1)
         kind["jobs"] += 1
         kind["s"] += job_seconds(benchmark)
-        kind["startup"] += startup_seconds(log_of(benchmark, root)) or 0.0
+        kind["core_s"] += cores * job_seconds(benchmark)
+        kind["startup"] += cores * (startup_seconds(log_of(benchmark, root)) or 0.0)
     return kinds
 
 
@@ -82,24 +102,30 @@ def report(root: Path) -> str:
     kinds = breakdown(root)
     if not kinds:
         return f"no benchmarks under {root / 'benchmarks'}: run the workflow first"
-    total = sum(k["s"] for k in kinds.values())
+    seconds = sum(k["s"] for k in kinds.values())
+    total = sum(k["core_s"] for k in kinds.values())
     startup = sum(k["startup"] for k in kinds.values())
-    lines = [f"{'kind':<22}{'jobs':>6}{'job-s':>9}{'share':>8}{'mean s':>8}{'start-up s':>12}"]
-    for name, k in sorted(kinds.items(), key=lambda item: -item[1]["s"]):
+    lines = [
+        f"{'kind':<22}{'jobs':>6}{'job-s':>9}{'core-s':>9}{'share':>8}{'mean s':>8}"
+        f"{'start-up core-s':>17}"
+    ]
+    for name, k in sorted(kinds.items(), key=lambda item: -item[1]["core_s"]):
         lines.append(
-            f"{name:<22}{k['jobs']:>6}{k['s']:>9.1f}{k['s'] / total:>8.0%}"
-            f"{k['s'] / k['jobs']:>8.1f}{k['startup']:>12.1f}"
+            f"{name:<22}{k['jobs']:>6}{k['s']:>9.1f}{k['core_s']:>9.1f}{k['core_s'] / total:>8.0%}"
+            f"{k['s'] / k['jobs']:>8.1f}{k['startup']:>17.1f}"
         )
     jobs = sum(k["jobs"] for k in kinds.values())
-    lines.append(f"{'total':<22}{jobs:>6}{total:>9.1f}{'':>8}{'':>8}{startup:>12.1f}")
     lines.append(
-        f"fixed per-process cost (start-up before each job's work): {startup:.1f} job-s, "
-        f"{startup / total:.0%} of the job-seconds"
+        f"{'total':<22}{jobs:>6}{seconds:>9.1f}{total:>9.1f}{'':>8}{'':>8}{startup:>17.1f}"
+    )
+    lines.append(
+        f"fixed per-process cost (start-up before each job's work): {startup:.1f} core-s, "
+        f"{startup / total:.1%} of the core-seconds"
     )
     run = latest_run(root)
     if run:
         wall, cores = run
-        fill = f"; job-seconds / (cores x wall) = {total / (cores * wall):.0%}" if cores else ""
+        fill = f"; core-seconds / (cores x wall) = {total / (cores * wall):.0%}" if cores else ""
         lines.append(
             f"wall time of the latest Snakemake run: {wall:.0f} s on {cores} cores{fill}"
             " (when that run built every job above)"
