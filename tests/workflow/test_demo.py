@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from bnopt import timing
 from bnopt.claims import CLAIMS, NOT_MEASURABLE, OUTCOMES, read_claims
 from bnopt.figures import FIGURE
 from bnopt.probe_plan import families_read
@@ -48,6 +49,16 @@ def test_demo_end_to_end_then_reruns_only_what_changed(copy):
     snakemake(copy, *demo, timeout=1800)
     elapsed = time.perf_counter() - started
     print(f"demo DAG: {elapsed:.1f} s")
+    # bnopt timing reads this run's own log: every job's benchmark, the threads granted (the
+    # initialisation job's 2 under --cores 2), the run's wall time
+    kinds, older = timing.breakdown(copy)
+    assert older == 0 and sum(k["jobs"] for k in kinds.values()) == len(
+        list((copy / "benchmarks").rglob("*.tsv"))
+    )
+    assert kinds["initialisation"]["core_s"] == 2 * kinds["initialisation"]["s"]
+    assert kinds["train (image)"]["core_s"] == kinds["train (image)"]["s"]
+    wall, cores = timing.latest_run(copy)
+    assert cores == 2 and 0.5 * elapsed < wall <= elapsed
     config = merged_config(copy / "config/demo.yaml")
     figures = drawn_figures(config)  # the paper's and the beyond experiment's (ResNet-8)
     assert "resnet_landscape/fig5_loss_landscape" in figures
