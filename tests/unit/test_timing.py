@@ -52,7 +52,8 @@ def finished_dag(tmp_path):
 
 
 def test_the_breakdown_sums_job_and_core_seconds_and_start_up_per_kind(finished_dag):
-    assert timing.threads_granted(finished_dag) == {"benchmarks/train/batch_lr0.1_seed0.tsv": 2}
+    latest = timing.latest_run_log(finished_dag)
+    assert timing.threads_in(latest) == {"benchmarks/train/batch_lr0.1_seed0.tsv": 2}
     kinds, older = timing.breakdown(finished_dag)
     assert older == 1 and kinds["figures"]["jobs"] == 2  # fig2's job was not in that run
     # the 20 s job of 2 threads holds 2 cores: 40 core-s, and its 3 s start-up 6

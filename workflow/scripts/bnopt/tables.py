@@ -16,7 +16,7 @@ from .files import atomic_output
 # One curvature probe's rows (bnopt.probe_records.curvature_records), and the prefixes of
 # the same of other operators than the loss's Hessian H: Adam's P^-1 H and the weight layers'
 # H per unit of relative perturbation (defined beside the writer, read here).
-from .probe_names import CURVATURE_QUANTITIES, PRECONDITIONED, RELATIVE  # noqa: F401
+from .probe_names import CURVATURE_QUANTITIES, PRECONDITIONED, RELATIVE
 
 # The tidy tables of an experiment, one per family of measurements (results/tables/<experiment>/).
 FAMILIES = (

@@ -81,15 +81,10 @@ def latest_run(root: Path) -> tuple[float, int] | None:
     return (stamps[-1] - stamps[0]).total_seconds(), int(cores[1]) if cores else 0
 
 
-def threads_granted(root: Path) -> dict[str, int]:
-    """Each job's threads, by its benchmark's path, from Snakemake's logs (the latest run of a
-    job last); Snakemake prints `threads:` only for a job of more than one."""
-    threads = {}
-    for log in sorted((root / ".snakemake" / "log").glob("*.snakemake.log")):
-        threads.update(
-            (benchmark, int(n)) for benchmark, n in JOB.findall(log.read_text(errors="replace"))
-        )
-    return threads
+def threads_in(text: str | None) -> dict[str, int]:
+    """The threads of each job of a run, by its benchmark's path, from the run's log;
+    Snakemake prints `threads:` only for a job of more than one."""
+    return {benchmark: int(n) for benchmark, n in JOB.findall(text)} if text else {}
 
 
 def breakdown(root: Path) -> tuple[dict, int]:
@@ -97,9 +92,9 @@ def breakdown(root: Path) -> tuple[dict, int]:
     log says), over the jobs of the latest run (all benchmarks when no log names any); and
     how many benchmark files were left out as older (of jobs since renamed or not rerun)."""
     kinds: dict[str, dict] = {}
-    threads = threads_granted(root)
     text = latest_run_log(root)
     latest = set(BENCHMARK.findall(text)) if text else None
+    threads = threads_in(text)
     older = 0
     for benchmark in sorted((root / "benchmarks").rglob("*.tsv")):
         name = benchmark.relative_to(root).as_posix()
@@ -109,10 +104,10 @@ def breakdown(root: Path) -> tuple[dict, int]:
         kind = kinds.setdefault(
             kind_of(benchmark, root), {"jobs": 0, "s": 0.0, "core_s": 0.0, "startup": 0.0}
         )
-        cores = threads.get(name, 1)
+        cores, seconds = threads.get(name, 1), job_seconds(benchmark)
         kind["jobs"] += 1
-        kind["s"] += job_seconds(benchmark)
-        kind["core_s"] += cores * job_seconds(benchmark)
+        kind["s"] += seconds
+        kind["core_s"] += cores * seconds
         kind["startup"] += cores * (startup_seconds(log_of(benchmark, root)) or 0.0)
     return kinds, older
 
