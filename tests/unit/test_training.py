@@ -5,7 +5,6 @@ import json
 import logging
 import os
 import re
-import runpy
 import shutil
 import signal
 import subprocess
@@ -26,7 +25,7 @@ from bnopt.image_task import epoch_order, evaluate, noise_free_evaluation
 from bnopt.models import vgg_a
 from bnopt.tables import FAMILIES
 from bnopt.training import train_run
-from conftest import ROOT, FakeIO, FakeSnakemake, run_outputs, tiny_execution, tiny_settings
+from conftest import ROOT, run_outputs, tiny_execution, tiny_settings
 
 
 def train(tmp_path, name, dataset, execution=None, **overrides):
@@ -280,49 +279,93 @@ def test_a_missing_cuda_device_is_a_clear_error(monkeypatch):
         resolve_device("cuda:2")
 
 
-def test_train_adapter_with_a_fake_snakemake_object(tmp_path, tiny_dataset):
-    outputs = run_outputs(tmp_path / "adapter")
+def train_adapter_script(tmp_path, dataset, runs: dict[str, dict], config: dict) -> str:
+    """Python that runs train.py as rule train does, on a fake `snakemake` object: a job of
+    the runs `runs` (name: settings), in a process of its own."""
     provenance = tmp_path / "provenance.json"
     provenance.write_text(json.dumps({"short": "synthetic (seed 0)", "md5": "0" * 32}))
-    config = {"train": {"device": "cpu", "threads": 3, "log_every": 5, "checkpoint_every": 0}}
-    fake = FakeSnakemake(
-        input=FakeIO(data=tiny_dataset, provenance=str(provenance)),
-        output=FakeIO(**outputs),
-        params=FakeIO(settings=tiny_settings(steps=10), code="the code identity"),
-        log=FakeIO(str(tmp_path / "train.log")),
-        threads=1,  # what Snakemake granted (e.g. --cores 1), not train.threads
-        wildcards=FakeIO(run="batch_lr0.1_seed0"),
-        config=config,
+    paths = [run_outputs(tmp_path / run) for run in runs]
+    several = len(runs) > 1
+    run_logs = [str(tmp_path / f"{run}.log") for run in runs] if several else []
+    job = os.path.commonprefix(list(runs)).removesuffix("_seed") if several else next(iter(runs))
+    return f"""
+import runpy, sys
+sys.path.insert(0, {str(ROOT / "tests")!r})
+from conftest import FakeIO, FakeSnakemake
+log = {{"job": {str(tmp_path / "job.log")!r}}}
+if {run_logs!r}:
+    log["runs"] = {run_logs!r}
+fake = FakeSnakemake(
+    input=FakeIO(data={str(dataset)!r}, provenance={str(provenance)!r}),
+    output=FakeIO(**{ {key: [p[key] for p in paths] for key in paths[0]}!r}),
+    params=FakeIO(settings={list(runs.values())!r}, code="the code identity"),
+    log=FakeIO(**log),
+    threads=1,  # what Snakemake granted (e.g. --cores 1), not train.threads
+    wildcards=FakeIO(job={job!r}),
+    config={config!r},
+)
+runpy.run_path({str(ROOT / "workflow/scripts/train.py")!r}, init_globals={{"snakemake": fake}})
+"""
+
+
+CPU_CONFIG = {"train": {"device": "cpu", "threads": 3, "log_every": 5, "checkpoint_every": 0}}
+
+
+def test_train_adapter_with_a_fake_snakemake_object(tmp_path, tiny_dataset):
+    script = train_adapter_script(
+        tmp_path, tiny_dataset, {"batch_lr0.1_seed0": tiny_settings(steps=10)}, CPU_CONFIG
     )
-    runpy.run_path(str(ROOT / "workflow/scripts/train.py"), init_globals={"snakemake": fake})
-    assert all(Path(p).exists() for p in outputs.values())
-    meta = json.loads(Path(outputs["meta"]).read_text())
+    exec(compile(script, "train job", "exec"), {})
+    assert all(Path(p).exists() for p in run_outputs(tmp_path / "batch_lr0.1_seed0").values())
+    meta = json.loads((tmp_path / "batch_lr0.1_seed0" / "meta.json").read_text())
     assert meta["device"].endswith(" 1 thread)") and meta["execution"]["log_every"] == 5
     assert meta["data"]["short"] == "synthetic (seed 0)"
-    lines = (tmp_path / "train.log").read_text().splitlines()
+    lines = (tmp_path / "job.log").read_text().splitlines()
     assert any("step 10/10" in line and "steps/s" in line and "ETA" in line for line in lines)
     # Two jobs side by side on one console are told apart by the run each line names.
     assert [line for line in lines if "step 5/10" in line][0].startswith("[batch_lr0.1_seed0] ")
     assert all(line.startswith("[batch_lr0.1_seed0] ") for line in lines)
 
 
+def test_a_job_of_a_configurations_seeds_trains_each_as_a_job_of_its_own_would(
+    tmp_path, tiny_dataset
+):
+    """train.seeds_in_one_job: the seeds in turn, in one process, each run into its own
+    folder and log; the second run's files are byte for byte those of the same run trained
+    alone in a fresh process (nothing of the first run's leaks into it)."""
+    runs = {
+        f"batch_lr0.1_seed{seed}": tiny_settings(run=f"batch_lr0.1_seed{seed}", seed=seed, steps=10)
+        for seed in (0, 1)
+    }
+    together, alone = tmp_path / "together", tmp_path / "alone"
+    together.mkdir(), alone.mkdir()
+    for folder, job in (
+        (together, runs),
+        (alone, {"batch_lr0.1_seed1": runs["batch_lr0.1_seed1"]}),
+    ):
+        script = train_adapter_script(folder, tiny_dataset, job, CPU_CONFIG)
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+    job_log = (together / "job.log").read_text()
+    assert job_log.count("process start-up before the job's work") == 1  # one process
+    for run in runs:
+        assert f"run {run}: its log is {together / run}.log" in job_log
+        lines = (together / f"{run}.log").read_text().splitlines()
+        assert any("step 10/10" in line for line in lines)
+        assert all(line.startswith(f"[{run}] ") for line in lines)
+        assert json.loads((together / run / "meta.json").read_text())["seed"] == runs[run]["seed"]
+    for name in ("metrics.tsv", "probes.tsv"):
+        second = (together / "batch_lr0.1_seed1" / name).read_bytes()
+        assert second == (alone / "batch_lr0.1_seed1" / name).read_bytes()
+    assert (together / "batch_lr0.1_seed0" / "metrics.tsv").read_bytes() != second
+
+
 def test_train_adapter_reports_a_missing_device_without_a_traceback(tmp_path, tiny_dataset):
-    provenance = tmp_path / "provenance.json"
-    provenance.write_text("{}")
-    script = f"""
-import runpy, torch
-from types import SimpleNamespace as Namespace
-torch.cuda.is_available = lambda: False
-fake = Namespace(
-    input=Namespace(data={tiny_dataset!r}, provenance={str(provenance)!r}),
-    output={run_outputs(tmp_path / "run")!r},
-    params=Namespace(settings={tiny_settings(steps=5, device_type="cuda")!r}, code="code"),
-    log=[{str(tmp_path / "train.log")!r}], wildcards=Namespace(run="batch_lr0.1_seed0"),
-    config={{"train": {{"device": "cuda:0", "log_every": 5, "checkpoint_every": 0}}}},
-    threads=1,
-)
-runpy.run_path({str(ROOT / "workflow/scripts/train.py")!r}, init_globals={{"snakemake": fake}})
-"""
+    config = {"train": {"device": "cuda:0", "log_every": 5, "checkpoint_every": 0}}
+    settings = tiny_settings(steps=5, device_type="cuda")
+    script = "import torch\ntorch.cuda.is_available = lambda: False\n" + train_adapter_script(
+        tmp_path, tiny_dataset, {"batch_lr0.1_seed0": settings}, config
+    )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 1
     assert "train.device is 'cuda:0' but torch finds no CUDA device" in result.stderr
@@ -483,22 +526,13 @@ def test_a_finished_runs_file_changed_after_training_stops_the_tables_naming_it(
 def test_a_training_job_runs_without_importing_pandas_or_plotting(tmp_path, tiny_dataset):
     """Every training process imports torch; nothing else heavy (pandas is 0.13 CPU-s of a
     job's start-up, bnopt.timing): its records are written by bnopt.run_records alone."""
-    provenance = tmp_path / "provenance.json"
-    provenance.write_text("{}")
-    script = f"""
-import runpy, sys
-from types import SimpleNamespace as Namespace
-fake = Namespace(
-    input=Namespace(data={tiny_dataset!r}, provenance={str(provenance)!r}),
-    output={run_outputs(tmp_path / "run")!r},
-    params=Namespace(settings={tiny_settings(steps=10)!r}, code="code"),
-    log=[{str(tmp_path / "train.log")!r}], wildcards=Namespace(run="batch_lr0.1_seed0"),
-    config={{"train": {{"device": "cpu", "log_every": 5, "checkpoint_every": 0}}}},
-    threads=1,
-)
-runpy.run_path({str(ROOT / "workflow/scripts/train.py")!r}, init_globals={{"snakemake": fake}})
-print(sorted({{m.split(".")[0] for m in sys.modules}} & {{"pandas", "matplotlib", "seaborn"}}))
-"""
+    config = {"train": {"device": "cpu", "log_every": 5, "checkpoint_every": 0}}
+    script = train_adapter_script(
+        tmp_path, tiny_dataset, {"run": tiny_settings(steps=10)}, config
+    ) + (
+        'print(sorted({m.split(".")[0] for m in sys.modules} '
+        '& {"pandas", "matplotlib", "seaborn"}))\n'
+    )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"

@@ -139,6 +139,24 @@ def test_one_figure_as_target_schedules_only_its_runs(copy):
     assert planned_figures(out) == {"landscape": landscape}
 
 
+def test_with_seeds_in_one_job_a_configurations_seeds_share_a_job(copy):
+    """train.seeds_in_one_job (the demo's): the same runs, one job per configuration, each
+    run's log where a job of its own writes it and the SLURM time limit of all its runs; one
+    figure as a target still trains only its runs."""
+    (copy / "seeds.yaml").write_text(yaml.safe_dump({"train": {"seeds_in_one_job": True}}))
+    target = "results/figures/fig5_loss_landscape.png"
+    out = snakemake(copy, "-n", "--cores", "4", target, "--configfile", "seeds.yaml").stdout
+    alone = snakemake(copy, "-n", "--cores", "4", target).stdout
+    assert planned_runs(out) == planned_runs(alone) and len(planned_runs(out)) == 6
+    assert planned_jobs(out)["train"] == 2 and planned_jobs(alone)["train"] == 6
+    logs = {f"logs/train/batch_lr0.1_seed{s}.log" for s in (0, 1, 2)}
+    assert re.search(r"log: logs/train/batch_lr0\.1\.log, (.*)$", out, re.M)[1].split(
+        ", "
+    ) == sorted(logs)
+    runtime = [int(m) for m in re.findall(r"runtime=(\d+)", out)]
+    assert runtime and set(runtime) >= {3 * int(re.search(r"runtime=(\d+)", alone)[1])}
+
+
 def test_the_loss_surface_is_a_target_of_its_own_and_not_part_of_all(copy):
     out = snakemake(copy, "-n", "--cores", "4", "results/figures/loss_surface.png").stdout
     assert planned_runs(out) == {f"{n}_lr0.1_seed{s}" for n in ("none", "batch") for s in (0, 1, 2)}

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from conftest import ROOT
-from workflow_helpers import SNAKEMAKE, planned_jobs
+from workflow_helpers import SNAKEMAKE, planned_jobs, planned_runs
 
 SYNTHETIC = "resources/synthetic-cifar-10-binary.tar.gz"
 
@@ -73,8 +73,10 @@ def test_the_workflow_runs_as_a_module_beside_a_normally_installed_bnopt(copy, t
     dry = run(host, "-n", "--cores", "1", pythonpath=site)
     assert dry.returncode == 0, dry.stderr[-3000:]
     jobs = planned_jobs(dry.stdout)
-    # the demo's 2 seeds, ResNet-8 included, and one DLN job per normalisation
-    assert jobs["train"] == 2 * 13 and jobs["train_dln"] == 5 and jobs["report"] == 1
+    # the demo's 2 seeds of 13 configurations, ResNet-8 included, one job each
+    # (train.seeds_in_one_job), and one DLN job per normalisation
+    assert jobs["train"] == 13 and jobs["train_dln"] == 5 and jobs["report"] == 1
+    assert len([r for r in planned_runs(dry.stdout) if not r.startswith("dln_")]) == 2 * 13
     real = run(host, "--cores", "1", SYNTHETIC, pythonpath=site)
     assert real.returncode == 0, real.stderr[-3000:]
     assert (host / SYNTHETIC).stat().st_size > 0

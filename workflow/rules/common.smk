@@ -35,6 +35,7 @@ from bnopt.figures import figure_jobs, figure_targets, table_paths
 from bnopt.tables import FAMILIES
 from bnopt.task import task_module
 from bnopt.runs import (
+    IMAGE_CONFIGURATION_PATTERN,
     IMAGE_RUN_PATTERN,
     NORMALIZATION_NAMES,
     RUN_PATTERN,
@@ -49,6 +50,8 @@ from bnopt.runs import (
     parse_run_name,
     run_settings,
     runtime_minutes,
+    train_job_runs,
+    train_job_suffixes,
 )
 
 # Every configuration problem stops here, before any job, with a message naming the key
@@ -165,9 +168,39 @@ def experiment_outputs(kind):
     )
 
 
+# One image training job trains one run, or every seed of one configuration in turn
+# (train.seeds_in_one_job; bnopt.runs.train_job_suffixes): its wildcard {job} is the run's
+# name, or the configuration's (the run's without _seed<n>).
+TRAIN_JOB_SUFFIXES = train_job_suffixes(config)
+TRAIN_JOB_PATTERN = (
+    IMAGE_RUN_PATTERN if TRAIN_JOB_SUFFIXES == [""] else IMAGE_CONFIGURATION_PATTERN
+)
+
+
+def train_job_files(name):
+    """An image training job's files called `name`, one per run."""
+    return [f"results/runs/{{job}}{suffix}/{name}" for suffix in TRAIN_JOB_SUFFIXES]
+
+
+def train_job_logs():
+    """A job of one run logs into the run's log; a job of several into its own and one per
+    run (bnopt.training_job), each run's log at the same path as in a job of one."""
+    logs = {"job": "logs/train/{job}.log"}
+    if TRAIN_JOB_SUFFIXES != [""]:
+        logs["runs"] = [
+            f"logs/train/{{job}}{suffix}.log" for suffix in TRAIN_JOB_SUFFIXES
+        ]
+    return logs
+
+
+def train_job_settings(wildcards):
+    """The settings of an image training job's runs, in the order of its outputs."""
+    return [run_settings(config, run) for run in train_job_runs(config, wildcards.job)]
+
+
 def train_code(wildcards):
     """The code a training job runs: the loop and its network's task (loaded by name)."""
-    model = parse_run_name(wildcards.run)["model"]
+    model = parse_run_name(train_job_runs(config, wildcards.job)[0])["model"]
     return code_identity("train.py", f"bnopt/{task_module(model)}.py")
 
 

@@ -1,18 +1,19 @@
+# An image network's run, or every seed of one configuration in turn (train.seeds_in_one_job).
 rule train:
     input:
         data=PREPARED,
         provenance=PROVENANCE,
     output:
-        metrics="results/runs/{run}/metrics.tsv",
-        probes="results/runs/{run}/probes.tsv",
-        meta="results/runs/{run}/meta.json",
-        weights="results/runs/{run}/model.pt",
+        metrics=train_job_files("metrics.tsv"),
+        probes=train_job_files("probes.tsv"),
+        meta=train_job_files("meta.json"),
+        weights=train_job_files("model.pt"),
     log:
-        "logs/train/{run}.log",
+        **train_job_logs(),
     benchmark:
-        "benchmarks/train/{run}.tsv"
+        "benchmarks/train/{job}.tsv"
     wildcard_constraints:
-        run=IMAGE_RUN_PATTERN,
+        job=TRAIN_JOB_PATTERN,
     # Training first: with 2 cores, a figure job started before the last runs leaves one
     # core idle at the end (measured on the demo: 10 s of its 2 min).
     priority: 1
@@ -24,7 +25,7 @@ rule train:
         runtime=runtime_minutes(config),
         mem_mb=16000,
     params:
-        settings=lambda wildcards: run_settings(config, wildcards.run),
+        settings=train_job_settings,
         code=train_code,
     script:
         "../scripts/train.py"

@@ -40,12 +40,12 @@ def configure_backend(settings: dict, execution: Execution, device: torch.device
     tf32 = settings["precision"] == "tf32"
     torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.backends.cudnn.allow_tf32 = tf32
-    if settings.get("deterministic", False):
+    # Set both ways: a job trains its runs in turn in one process (bnopt.training_job).
+    deterministic = bool(settings.get("deterministic", False))
+    if deterministic:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True)
-        torch.backends.cudnn.benchmark = False
-    elif device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
+    torch.use_deterministic_algorithms(deterministic)
+    torch.backends.cudnn.benchmark = device.type == "cuda" and not deterministic
 
 
 def autocast(settings: dict, device: torch.device):

@@ -9,8 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # The keys of the config's `train` section that are execution settings. `device` enters a
-# run's identity only as its type (cpu or cuda).
-EXECUTION_KEYS = ("device", "threads", "log_every", "checkpoint_every", "runs_per_gpu")
+# run's identity only as its type (cpu or cuda); seeds_in_one_job only cuts the jobs.
+EXECUTION_KEYS = (
+    "device",
+    "threads",
+    "log_every",
+    "checkpoint_every",
+    "runs_per_gpu",
+    "seeds_in_one_job",
+)
 
 
 @dataclass(frozen=True)

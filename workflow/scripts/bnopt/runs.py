@@ -34,16 +34,27 @@ def _either(names) -> str:
 
 # [<model>_][<optimizer>_]<normalization>_lr<lr>_seed<seed>, model and optimizer only when
 # not the paper's (VGG-A, plain SGD): batch_lr0.1_seed0, resnet20_adam_group_lr0.001_seed1.
-_PARTS = (
+_CONFIGURATION = (
     f"(?:(?P<model>{_either(m for m in MODELS if m != PAPER_MODEL)})_)?"
     f"(?:(?P<optimizer>{_either(o for o in OPTIMIZERS if o != PAPER_OPTIMIZER)})_)?"
     f"(?P<normalization>{_either(NORMALIZATION_NAMES)})"
-    "_lr(?P<lr>[0-9.e+-]+)_seed(?P<seed>[0-9]+)"
+    "_lr(?P<lr>[0-9.e+-]+)"
 )
+_PARTS = f"{_CONFIGURATION}_seed(?P<seed>[0-9]+)"
 _RUN = re.compile(_PARTS)
-RUN_PATTERN = re.sub(r"\(\?P<[a-z]+>", "(", _PARTS)  # Snakemake's wildcard constraint
-# the runs of rule train (not the deep linear network's)
-IMAGE_RUN_PATTERN = f"(?!(?:{_either(OWN_MODELS)})_){RUN_PATTERN}"
+
+
+def _plain(pattern: str) -> str:
+    """A pattern without its group names: Snakemake's wildcard constraint."""
+    return re.sub(r"\(\?P<[a-z]+>", "(", pattern)
+
+
+RUN_PATTERN = _plain(_PARTS)
+_IMAGE = f"(?!(?:{_either(OWN_MODELS)})_)"  # not the deep linear network's
+# the runs of rule train, and the configurations (a run's name without its seed) of its jobs
+# when train.seeds_in_one_job
+IMAGE_RUN_PATTERN = _IMAGE + RUN_PATTERN
+IMAGE_CONFIGURATION_PATTERN = _IMAGE + _plain(_CONFIGURATION)
 
 
 def run_name(
@@ -243,10 +254,29 @@ def dln_settings(config: dict, run: str) -> dict:
     }
 
 
+def train_job_suffixes(config: dict) -> list[str]:
+    """What a training job's wildcard `job` takes to name each of its image runs.
+
+    A job trains one run (`job` is its name: [""]) or, with train.seeds_in_one_job, every
+    seed of one configuration in turn (`job` is the run's name without its seed, batch_lr0.1:
+    ["_seed0", "_seed1"]). The seeds of a configuration are read together by every figure and
+    claim, so a job of them trains nothing a target does not ask for; a short run (the demo's,
+    about 10 s) then pays the ~1 s a process spends importing torch once per configuration.
+    """
+    if not config["train"].get("seeds_in_one_job", False):
+        return [""]
+    return [f"_seed{int(seed)}" for seed in config["train"]["seeds"]]
+
+
+def train_job_runs(config: dict, job: str) -> list[str]:
+    """The image runs of training job `job`, in the order of its outputs."""
+    return [job + suffix for suffix in train_job_suffixes(config)]
+
+
 def runtime_minutes(config: dict) -> int:
-    """A generous SLURM time limit of one image network's run: 30 min + 1 min per 500 steps
-    (paper: ~60 min per run on a GPU)."""
-    return 30 + int(config["train"]["steps"]) // 500
+    """A generous SLURM time limit of one image training job: 30 min + 1 min per 500 steps
+    (paper: ~60 min per run on a GPU) for each run it trains."""
+    return (30 + int(config["train"]["steps"]) // 500) * len(train_job_suffixes(config))
 
 
 def dln_experiments(config: dict) -> list[str]:
