@@ -290,12 +290,17 @@ def test_an_offline_machine_fails_at_the_download_before_any_training(copy):
 
 @pytest.mark.slow
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
-def test_device_auto_without_a_gpu_stops_before_any_job_when_training_would_take_hours(copy):
-    (copy / "synthetic.yaml").write_text("data: {dataset: synthetic}\n")  # no download needed
+@pytest.mark.parametrize("seeds_in_one_job", [False, True])
+def test_device_auto_without_a_gpu_stops_before_any_job_when_training_would_take_hours(
+    copy, seeds_in_one_job
+):
+    settings = {"data": {"dataset": "synthetic"}, "train": {"seeds_in_one_job": seeds_in_one_job}}
+    (copy / "synthetic.yaml").write_text(yaml.safe_dump(settings))  # no download needed
     result = snakemake(copy, "--cores", "2", "--configfile", "synthetic.yaml", check=False)
     assert result.returncode != 0
     message = result.stdout + result.stderr
     assert "stopped before any job: train.device is auto and torch finds no CUDA" in message
+    assert "so the 39 training run(s) would run on the CPU" in message  # 3 seeds x 13
     assert "set train.device: cpu to train on this CPU anyway" in message
     assert "Traceback" not in message
     assert not (copy / "logs").exists() and not (copy / "resources").exists()

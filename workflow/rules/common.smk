@@ -84,8 +84,8 @@ if workflow.is_main_process and not shutil.which("sbatch"):
 
 def training_runs_to_do():
     """The runs whose training jobs this invocation will run."""
-    jobs = workflow.dag.needrun_jobs()
-    return sorted(job.wildcards["run"] for job in jobs if job.rule.name == "train")
+    jobs = [job for job in workflow.dag.needrun_jobs() if job.rule.name == "train"]
+    return sorted(run for job in jobs for run in train_job_runs(config, job.wildcards["job"]))
 
 
 # Once the jobs to run are known, before the first starts (never on a dry run): `device: auto`

@@ -38,7 +38,7 @@ def cpu_fallback_problem(config: dict, runs: Iterable[str], cuda_available: bool
         return None
     return (
         f"train.device is auto and torch finds no CUDA device on this machine, so the "
-        f"{len(runs)} training job(s) would run on the CPU: at least {hours:,.0f} hours "
+        f"{len(runs)} training run(s) would run on the CPU: at least {hours:,.0f} hours "
         f"(estimated from bnopt.cost at an optimistic {CPU_FLOPS / 1e9:.0f} GFLOP/s). Run on a "
         f"machine with a GPU, or set train.device: cpu to train on this CPU anyway, or run "
         f"the CPU demo (make demo)"
