@@ -85,7 +85,9 @@ if workflow.is_main_process and not shutil.which("sbatch"):
 def training_runs_to_do():
     """The runs whose training jobs this invocation will run."""
     jobs = [job for job in workflow.dag.needrun_jobs() if job.rule.name == "train"]
-    return sorted(run for job in jobs for run in train_job_runs(config, job.wildcards["job"]))
+    return sorted(
+        run for job in jobs for run in train_job_runs(config, job.wildcards["job"])
+    )
 
 
 # Once the jobs to run are known, before the first starts (never on a dry run): `device: auto`
