@@ -10,6 +10,8 @@ from snakemake.utils import validate
 from bnopt.config import ConfigError, check_config, merged_files, read_yaml
 from bnopt.execution import Execution, execution
 from bnopt.runs import (
+    IMAGE_CONFIGURATION_PATTERN,
+    IMAGE_RUN_PATTERN,
     RUN_PATTERN,
     all_runs,
     experiment_kinds,
@@ -17,6 +19,8 @@ from bnopt.runs import (
     parse_run_name,
     run_name,
     run_settings,
+    runtime_minutes,
+    train_job_runs,
 )
 from conftest import ROOT
 
@@ -498,3 +502,25 @@ def test_a_key_given_twice_in_a_config_file_is_an_error_naming_file_and_line(tmp
     once = tmp_path / "once.yaml"
     once.write_text("train:\n  steps: 10\nprobes:\n  steps: 20\n")  # other mappings: fine
     assert merged_files([once]) == {"train": {"steps": 10}, "probes": {"steps": 20}}
+
+
+def test_a_training_job_is_one_run_or_with_seeds_in_one_job_every_seed_of_a_configuration():
+    paper, demo = shipped("config.yaml"), shipped("demo.yaml")
+    assert not paper["train"]["seeds_in_one_job"] and demo["train"]["seeds_in_one_job"]
+    assert train_job_runs(paper, "batch_lr0.1_seed2") == ["batch_lr0.1_seed2"]
+    runs = ["resnet8_none_lr0.1_seed0", "resnet8_none_lr0.1_seed1"]
+    assert train_job_runs(demo, "resnet8_none_lr0.1") == runs
+    # the jobs train the runs the experiments ask for, each once, whichever the cut
+    for config in (paper, demo):
+        image = [run for run in all_runs(config) if not run.startswith("dln_")]
+        jobs = {re.sub(r"_seed\d+$", "", r) if config is demo else r for r in image}
+        assert sorted(r for job in jobs for r in train_job_runs(config, job)) == sorted(image)
+    # a job's name is a run's (its own rule's wildcard) or a configuration's, never both
+    for job in ("batch_lr0.1", "resnet20_adam_group_lr0.001", "momentum_noisy_batch_lr0.1"):
+        assert re.fullmatch(IMAGE_CONFIGURATION_PATTERN, job)
+        assert not re.fullmatch(IMAGE_RUN_PATTERN, job)
+        assert not re.fullmatch(IMAGE_CONFIGURATION_PATTERN, f"{job}_seed0")
+    assert not re.fullmatch(IMAGE_CONFIGURATION_PATTERN, "dln_none_lr1e-06")
+    # a SLURM time limit for every run of the job
+    assert runtime_minutes(demo) == 2 * (30 + 400 // 500)
+    assert runtime_minutes(paper) == 30 + 15000 // 500
