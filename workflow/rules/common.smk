@@ -51,7 +51,6 @@ from bnopt.runs import (
     run_settings,
     runtime_minutes,
     train_job_runs,
-    train_job_suffixes,
 )
 
 # Every configuration problem stops here, before any job, with a message naming the key
@@ -171,33 +170,38 @@ def experiment_outputs(kind):
 
 
 # One image training job trains one run, or every seed of one configuration in turn
-# (train.seeds_in_one_job; bnopt.runs.train_job_suffixes): its wildcard {job} is the run's
+# (train.seeds_in_one_job; bnopt.runs.train_job_runs): its wildcard {job} is the run's
 # name, or the configuration's (the run's without _seed<n>).
-TRAIN_JOB_SUFFIXES = train_job_suffixes(config)
+TRAIN_JOB_RUNS = train_job_runs(config, "{job}")
 TRAIN_JOB_PATTERN = (
-    IMAGE_RUN_PATTERN if TRAIN_JOB_SUFFIXES == [""] else IMAGE_CONFIGURATION_PATTERN
+    IMAGE_RUN_PATTERN if TRAIN_JOB_RUNS == ["{job}"] else IMAGE_CONFIGURATION_PATTERN
 )
 
 
-def train_job_files(name):
-    """An image training job's files called `name`, one per run."""
-    return [f"results/runs/{{job}}{suffix}/{name}" for suffix in TRAIN_JOB_SUFFIXES]
+def job_files(runs, name):
+    """A training job's files called `name`, one per run of `runs` (names with wildcards)."""
+    return [f"results/runs/{run}/{name}" for run in runs]
+
+
+def job_logs(runs):
+    """A training job's logs, one per run of `runs` (bnopt.training_job)."""
+    return [f"logs/train/{run}.log" for run in runs]
+
+
+def job_settings(runs):
+    """The settings of a training job's runs, in the order of its outputs."""
+    return lambda wildcards: [
+        run_settings(config, run.format(**dict(wildcards.items()))) for run in runs
+    ]
 
 
 def train_job_logs():
     """A job of one run logs into the run's log; a job of several into its own and one per
-    run (bnopt.training_job), each run's log at the same path as in a job of one."""
+    run, each run's log at the same path as in a job of one."""
     logs = {"job": "logs/train/{job}.log"}
-    if TRAIN_JOB_SUFFIXES != [""]:
-        logs["runs"] = [
-            f"logs/train/{{job}}{suffix}.log" for suffix in TRAIN_JOB_SUFFIXES
-        ]
+    if TRAIN_JOB_RUNS != ["{job}"]:
+        logs["runs"] = job_logs(TRAIN_JOB_RUNS)
     return logs
-
-
-def train_job_settings(wildcards):
-    """The settings of an image training job's runs, in the order of its outputs."""
-    return [run_settings(config, run) for run in train_job_runs(config, wildcards.job)]
 
 
 def train_code(wildcards):
@@ -215,17 +219,6 @@ def train_gpu_tokens(wildcards):
 
 # One deep-linear-network job trains one normalisation's runs (bnopt.runs.dln_job_runs).
 DLN_JOB_RUNS = dln_job_runs(config)
-
-
-def dln_job_files(name):
-    """A DLN job's files called `name`, one per run, {normalization} its wildcard."""
-    return [f"results/runs/{run}/{name}" for run in DLN_JOB_RUNS]
-
-
-def dln_job_settings(wildcards):
-    """The settings of a DLN job's runs, in the order of its outputs."""
-    runs = [run.format(normalization=wildcards.normalization) for run in DLN_JOB_RUNS]
-    return [run_settings(config, run) for run in runs]
 
 
 def initialisation_inputs(wildcards):

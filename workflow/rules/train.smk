@@ -4,10 +4,10 @@ rule train:
         data=PREPARED,
         provenance=PROVENANCE,
     output:
-        metrics=train_job_files("metrics.tsv"),
-        probes=train_job_files("probes.tsv"),
-        meta=train_job_files("meta.json"),
-        weights=train_job_files("model.pt"),
+        metrics=job_files(TRAIN_JOB_RUNS, "metrics.tsv"),
+        probes=job_files(TRAIN_JOB_RUNS, "probes.tsv"),
+        meta=job_files(TRAIN_JOB_RUNS, "meta.json"),
+        weights=job_files(TRAIN_JOB_RUNS, "model.pt"),
     log:
         **train_job_logs(),
     benchmark:
@@ -25,7 +25,7 @@ rule train:
         runtime=runtime_minutes(config),
         mem_mb=16000,
     params:
-        settings=train_job_settings,
+        settings=job_settings(TRAIN_JOB_RUNS),
         code=train_code,
     script:
         "../scripts/train.py"
@@ -38,13 +38,13 @@ rule train:
 # change to one run retrains that run.
 rule train_dln:
     output:
-        metrics=dln_job_files("metrics.tsv"),
-        probes=dln_job_files("probes.tsv"),
-        meta=dln_job_files("meta.json"),
-        weights=dln_job_files("model.pt"),
+        metrics=job_files(DLN_JOB_RUNS, "metrics.tsv"),
+        probes=job_files(DLN_JOB_RUNS, "probes.tsv"),
+        meta=job_files(DLN_JOB_RUNS, "meta.json"),
+        weights=job_files(DLN_JOB_RUNS, "model.pt"),
     log:
         job="logs/train/dln_{normalization}.log",
-        runs=[f"logs/train/{run}.log" for run in DLN_JOB_RUNS],
+        runs=job_logs(DLN_JOB_RUNS),
     benchmark:
         "benchmarks/train/dln_{normalization}.tsv"
     wildcard_constraints:
@@ -58,7 +58,7 @@ rule train_dln:
         runtime=dln_runtime_minutes(config),
         mem_mb=2000,
     params:
-        settings=dln_job_settings,
+        settings=job_settings(DLN_JOB_RUNS),
         code=code_identity("train_dln.py", "bnopt/dln.py"),
     script:
         "../scripts/train_dln.py"
